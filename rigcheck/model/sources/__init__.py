@@ -1,0 +1,1 @@
+"""Where Models come from: config.json, GGUF headers, safetensors headers, the catalogue."""

@@ -1,0 +1,1 @@
+"""Report objects rendered as text, JSON or HTML. No arithmetic here."""
