@@ -1,0 +1,230 @@
+"""Verdict: one word for "should I run this build on this rig", with the reasons.
+
+``verdict(...)`` is pure: it takes what placement and speed already worked out and
+returns a ``Verdict(label, reasons)``. The labels, from worst to best:
+
+**no**
+    The build does not fit in the rig's memory at this context at all (GPU memory plus
+    system RAM), or no runtime can run the architecture.
+**not practical**
+    It fits, but decode is below ``practical_tok_s`` (5 tok/s by default), or it fits
+    only with weights offloaded to system RAM (or on the CPU alone) and decode is below
+    ``runs_tok_s`` (8 tok/s). It loads and answers, slowly enough that nobody uses it twice.
+**borderline**
+    It fits and runs, with a catch: less than ``tight_headroom`` (10 %) of the fast
+    memory left after weights, KV cache and buffers; or quality below the ~3 bits per
+    weight floor (``low_bpw``; typical of 2-bit expert builds); or only a fork or branch
+    of the runtime runs the architecture; or decode is between 5 and 8 tok/s.
+**runs**
+    It fits and decodes at ``runs_tok_s`` (8 tok/s) or more, with none of the catches
+    above. Offloaded or CPU-only builds can reach "runs" when they are fast enough (an
+    MoE with few active parameters), never "comfortable".
+**comfortable**
+    All weights on fast memory (GPU memory or unified memory), at least
+    ``comfortable_headroom`` (15 %) of it left, decode at least ``comfortable_tok_s``
+    (20 tok/s) in the middle of the range and at least ``runs_tok_s`` at the low end,
+    4-bit-class quality or better (``comfortable_bpw``, 4.0 bits per weight on average),
+    and a stable runtime release.
+
+Headroom is the fraction of the fast memory still free once everything is placed
+(``(capacity - used) / capacity``). Decode speeds are the estimate's range (low, mid).
+Bits per weight is the build's file size x 8 / parameter count, so a mixed build (2-bit
+routed experts with 8-bit attention, shared experts and output) shows its average;
+``quality_note`` explains what that average hides.
+
+The defaults can be changed with a file ``thresholds.toml`` or ``thresholds.json`` in
+``$RIGCHECK_HOME`` (default ``~/.rigcheck``) holding any of the ``Thresholds`` field
+names, and by keyword overrides (the CLI flags), which win over the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+from ..units import rate
+
+LABELS = ("no", "not practical", "borderline", "runs", "comfortable")   # worst to best
+MODES = ("gpu", "unified", "offload", "cpu", "none")
+FAST_MODES = ("gpu", "unified")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers behind the labels (see the module docstring)."""
+
+    comfortable_headroom: float = 0.15   # fraction of fast memory left
+    comfortable_tok_s: float = 20.0      # mid decode estimate
+    comfortable_bpw: float = 4.0         # average bits per weight
+    tight_headroom: float = 0.10         # below this: borderline
+    runs_tok_s: float = 8.0              # mid decode for "runs"
+    practical_tok_s: float = 5.0         # mid decode below this: not practical
+    low_bpw: float = 3.0                 # below this: flagged, borderline
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or math.isnan(v) or v < 0:
+                raise InputError(f"threshold {f.name} must be a number >= 0, not {v!r}")
+        if not self.tight_headroom <= self.comfortable_headroom < 1:
+            raise InputError("thresholds: need tight_headroom <= comfortable_headroom < 1")
+        if not self.practical_tok_s <= self.runs_tok_s <= self.comfortable_tok_s:
+            raise InputError("thresholds: need practical_tok_s <= runs_tok_s <= comfortable_tok_s")
+
+    def replace(self, **changes) -> "Thresholds":
+        known = {f.name for f in dataclasses.fields(self)}
+        bad = sorted(set(changes) - known)
+        if bad:
+            raise InputError(f"unknown threshold {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **{k: float(v) for k, v in changes.items() if v is not None})
+
+
+DEFAULT = Thresholds()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def rank(self) -> int:
+        """0 (no) .. 4 (comfortable), for sorting builds."""
+        return LABELS.index(self.label)
+
+
+def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float,
+            decode_low_tok_s: float, bits_per_weight: float, support_status: str,
+            thresholds: Thresholds = DEFAULT) -> Verdict:
+    """The verdict for one build on one rig (pure; see the module docstring for the rules).
+
+    mode: where the weights live: ``gpu`` (GPU memory only), ``unified`` (a
+    unified-memory SoC), ``offload`` (GPU plus system RAM), ``cpu`` (system RAM only),
+    ``none`` (nowhere). support_status: the runtime's ``Support.status``
+    (mainline / fork / none / unknown).
+    """
+    t = thresholds
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if not fits or mode == "none":
+        return Verdict("no", ["does not fit in this rig's memory at this context"])
+    if support_status == "none":
+        return Verdict("no", ["no runtime release or fork runs this architecture"])
+
+    mid, low = float(decode_mid_tok_s), float(decode_low_tok_s)
+    low = min(low, mid)
+    speed = f"about {rate(mid)} tok/s (low {rate(low)})"
+    fast = mode in FAST_MODES
+    where = {"gpu": "all on GPU memory", "unified": "all in unified memory",
+             "offload": "weights split between GPU and system RAM",
+             "cpu": "all in system RAM, on the CPU"}[mode]
+
+    if mid < t.practical_tok_s:
+        return Verdict("not practical", [f"decode {speed}, below {rate(t.practical_tok_s)} tok/s", where])
+    if not fast and mid < t.runs_tok_s:
+        return Verdict("not practical",
+                       [f"fits only with {where.split(',')[0]}", f"decode {speed}, below {rate(t.runs_tok_s)} tok/s"])
+
+    catches = []
+    if fast and headroom_frac < t.tight_headroom:
+        catches.append(f"only {headroom_frac:.0%} of memory left (under {t.tight_headroom:.0%}): "
+                       "little room for a longer context or other programs")
+    if bits_per_weight < t.low_bpw:
+        catches.append(f"{bits_per_weight:.2f} bits per weight, under the ~{t.low_bpw:g}-bit quality floor")
+    if support_status == "fork":
+        catches.append("only a fork or branch of the runtime runs this architecture")
+    if mid < t.runs_tok_s:
+        catches.append(f"decode {speed}, under {rate(t.runs_tok_s)} tok/s")
+    if catches:
+        return Verdict("borderline", catches + [where])
+
+    reasons = [where, f"decode {speed}"]
+    if support_status == "unknown":
+        reasons.append("runtime support for this architecture is not in the catalogue")
+    misses = []
+    if not fast:
+        misses.append("not all on fast memory")
+    if fast and headroom_frac < t.comfortable_headroom:
+        misses.append(f"{headroom_frac:.0%} of memory left (comfortable needs {t.comfortable_headroom:.0%})")
+    if mid < t.comfortable_tok_s:
+        misses.append(f"under {rate(t.comfortable_tok_s)} tok/s")
+    if low < t.runs_tok_s:
+        misses.append(f"could drop to {rate(low)} tok/s")
+    if bits_per_weight < t.comfortable_bpw:
+        misses.append(f"{bits_per_weight:.2f} bits per weight (comfortable needs {t.comfortable_bpw:g})")
+    if support_status != "mainline":
+        misses.append("runtime support not confirmed in a stable release")
+    if misses:
+        return Verdict("runs", reasons + ["not comfortable: " + "; ".join(misses)])
+    return Verdict("comfortable", reasons + [f"{headroom_frac:.0%} of memory left",
+                                             f"{bits_per_weight:.2f} bits per weight"])
+
+
+def quality_note(bits_per_weight: float, build_name: str, build_notes: str = "") -> str:
+    """One or two sentences on what the build's precision means for output quality."""
+    b = float(bits_per_weight)
+    name = build_name or "this build"
+    low_name = name.lower()
+    mixed = any(k in low_name for k in ("xl", "mix", "ud-", "+", "expert", "ds4", "w2q2k")) \
+        or "mixed" in (build_notes or "").lower() or "expert" in (build_notes or "").lower()
+    if b >= 7.5:
+        s = f"{name} averages {b:.2f} bits per weight: 8-bit class, indistinguishable from the original in practice."
+    elif b >= 5.5:
+        s = f"{name} averages {b:.2f} bits per weight: 6-bit class, very close to the original."
+    elif b >= 4.0:
+        s = f"{name} averages {b:.2f} bits per weight: 4-bit class, the usual sweet spot; small losses on hard tasks."
+    elif b >= 3.0:
+        s = f"{name} averages {b:.2f} bits per weight: 3-bit class; losses start to show on reasoning and code."
+    elif b >= 2.0:
+        s = (f"{name} averages {b:.2f} bits per weight, below the ~3-bit floor where quality drops "
+             "noticeably.")
+    else:
+        s = f"{name} averages {b:.2f} bits per weight: 1-bit class, expect badly damaged output."
+    if mixed and b < 4.0:
+        s += (" It is a mixed-precision build: the routed experts carry the low bits while attention,"
+              " shared experts and output stay at higher precision, which keeps it more usable than"
+              " the average suggests.")
+    if build_notes:
+        s += " " + build_notes.strip().rstrip(".") + "."
+    return s
+
+
+# ---- configuration (the only I/O in this module) -----------------------------------
+
+def rigcheck_home(environ=None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("RIGCHECK_HOME") or os.path.join(os.path.expanduser("~"), ".rigcheck")
+
+
+def thresholds_from_mapping(data: dict, base: Thresholds = DEFAULT) -> Thresholds:
+    if not isinstance(data, dict):
+        raise InputError("thresholds file: expected a table of name = number")
+    data = data.get("thresholds", data) if isinstance(data.get("thresholds"), dict) else data
+    return base.replace(**data)
+
+
+def load_thresholds(home: str | None = None, **overrides) -> Thresholds:
+    """Defaults, then ``thresholds.toml`` / ``thresholds.json`` in RIGCHECK_HOME, then overrides."""
+    home = home or rigcheck_home()
+    th = DEFAULT
+    for fname in ("thresholds.toml", "thresholds.json"):
+        path = os.path.join(home, fname)
+        if not os.path.isfile(path):
+            continue
+        try:
+            if fname.endswith(".toml"):
+                import tomllib
+                with open(path, "rb") as fh:
+                    data = tomllib.load(fh)
+            else:
+                with open(path, encoding="utf-8") as fh:
+                    data = json.load(fh)
+        except (ValueError, OSError) as e:   # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
+            raise InputError(f"{path}: cannot read thresholds ({e})") from None
+        th = thresholds_from_mapping(data, th)
+        break
+    return th.replace(**{k: v for k, v in overrides.items() if v is not None})

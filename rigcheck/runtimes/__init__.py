@@ -1,0 +1,264 @@
+"""Runtimes: the programs that load a build and serve it, behind one small interface.
+
+Each runtime is one module here (``llamacpp.py``, ``ollama.py``, ...) that defines a
+``RUNTIME = Runtime(...)`` and a ``command(...)`` function. This package collects them:
+
+    get("llama.cpp")            -> Runtime   (aliases forgiven: "llamacpp", "llama-server")
+    names()                     -> the canonical names, in display order
+    Runtime.support(arch)       -> Support   read from data/runtime_support.csv
+    Runtime.command(model_id, build_name, build_file, ctx, flags, parallel=None, **extra)
+                                -> str       the exact launch command (several lines when
+                                             a fork must be cloned and built first)
+
+**Support status.** ``mainline``: a stable release of this runtime loads the architecture.
+``fork``: only a fork or branch does (the command then starts with its clone and build).
+``none``: this runtime cannot run it. ``unknown``: the catalogue has no row for this pair.
+``since`` is the earliest date a cited source shows the support available, so it is an
+upper bound on the real date; ``checked`` is when the row was last checked against its
+sources.
+
+**Architecture keys** are llama.cpp's GGUF architecture names (``deepseek4``,
+``qwen3moe``, ``gpt-oss``); HF ``model_type`` values and common spellings are mapped to
+them by ``canonical_arch`` (``deepseek_v4`` -> ``deepseek4``, ``kimi_k2`` -> ``deepseek2``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import importlib
+import io
+import shlex
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Callable
+
+from ..errors import InputError, UnknownNameError
+
+STATUSES = ("mainline", "fork", "none", "unknown")
+FORMATS = ("gguf", "mlx", "safetensors", "ds4-gguf")
+PLATFORMS = ("cuda", "rocm", "metal", "cpu", "vulkan", "sycl")
+
+# module names, in the order runtimes are listed
+MODULES = ["llamacpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik_llama",
+           "ktransformers"]
+
+CSV_NAME = "runtime_support.csv"
+
+# HF model_type (and other spellings) -> llama.cpp GGUF architecture name
+ARCH_ALIASES = {
+    "llama": "llama", "mistral": "llama", "llama3": "llama",
+    "qwen2": "qwen2", "qwen2_5": "qwen2",
+    "qwen3": "qwen3", "qwen3_moe": "qwen3moe", "qwen3moe": "qwen3moe",
+    "qwen3_next": "qwen3next", "qwen3next": "qwen3next",
+    "deepseek_v2": "deepseek2", "deepseek_v3": "deepseek2", "deepseek2": "deepseek2",
+    "kimi_k2": "deepseek2", "deepseek-r1": "deepseek2",
+    "deepseek_v32": "deepseek32", "deepseek32": "deepseek32",
+    "deepseek_v4": "deepseek4", "deepseek4": "deepseek4", "deepseekv4": "deepseek4",
+    "deepseek_v41": "deepseek41", "deepseek41": "deepseek41",
+    "gpt_oss": "gpt-oss", "gpt-oss": "gpt-oss", "gptoss": "gpt-oss",
+    "gemma3": "gemma3", "gemma3_text": "gemma3",
+    "glm4_moe": "glm4moe", "glm4moe": "glm4moe",
+    "phi3": "phi3",
+    "minimax": "minimax-m2", "minimax_m2": "minimax-m2", "minimax-m2": "minimax-m2",
+}
+
+
+def canonical_arch(arch: str) -> str:
+    """llama.cpp's name for an architecture given as GGUF arch or HF model_type."""
+    key = str(arch).strip().lower()
+    return ARCH_ALIASES.get(key, ARCH_ALIASES.get(key.replace("-", "_"), key))
+
+
+@dataclass(frozen=True)
+class Support:
+    """Whether a runtime runs an architecture, since when, and where that is written."""
+
+    runtime: str
+    arch: str
+    status: str                      # mainline | fork | none | unknown
+    since: _dt.date | None = None
+    version: str | None = None
+    note: str = ""
+    source: str = ""
+    checked: _dt.date | None = None
+    fork_repo: str | None = None
+    fork_branch: str | None = None
+
+    @property
+    def runs(self) -> bool:
+        return self.status in ("mainline", "fork")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One runtime: what it loads, where it runs, and how to start it."""
+
+    name: str
+    label: str
+    aliases: tuple[str, ...]
+    formats: tuple[str, ...]          # subset of FORMATS
+    platforms: tuple[str, ...]        # subset of PLATFORMS
+    homepage: str
+    build_command: Callable[..., str] = field(repr=False, compare=False)
+    only_arches: tuple[str, ...] | None = None   # a single-model runtime (ds4)
+    fork_build: Callable[[str, str, str | None], str] | None = field(default=None, repr=False,
+                                                                       compare=False)
+
+    def support(self, arch: str, rows: list[dict] | None = None) -> Support:
+        """Support for ``arch`` (GGUF arch or HF model_type) from the bundled catalogue."""
+        return support_of(self, arch, _rows() if rows is None else rows)
+
+    def command(self, model_id: str, build_name: str, build_file: str | None, ctx: int,
+                flags: list[str] | tuple[str, ...] = (), parallel: int | None = None, *,
+                arch: str | None = None, platform: str | None = None, **extra) -> str:
+        """The exact launch command; a fork-only architecture gets the fork's clone+build first.
+
+        ``flags`` are extra arguments for the runtime (placement flags such as
+        ``--n-cpu-moe 30`` or ``-ot REGEX=CPU``), passed through in order.
+        ``arch`` (optional) lets the command add the fork's build lines when only a fork
+        runs it; ``platform`` picks the build (cuda, rocm, metal, vulkan, cpu). Runtime
+        modules get ``fork`` (the fork's Support row, or None) to adjust the binary.
+        """
+        if int(ctx) <= 0:
+            raise InputError(f"context length must be a positive number of tokens, not {ctx}")
+        fork = None
+        if arch is not None and self.fork_build is not None:
+            sup = self.support(arch)
+            if sup.status == "fork" and sup.fork_repo:
+                fork = sup
+        body = self.build_command(model_id=model_id, build_name=build_name,
+                                  build_file=build_file, ctx=int(ctx), flags=list(flags),
+                                  parallel=parallel, platform=platform, fork=fork,
+                                  **extra)
+        if fork is not None:
+            return self.fork_build(fork.fork_repo, fork.fork_branch or "", platform) + "\n" + body
+        return body
+
+
+def _date(text: str) -> _dt.date | None:
+    text = (text or "").strip()
+    return _dt.date.fromisoformat(text) if text else None
+
+
+def parse_rows(text: str) -> list[dict]:
+    """The rows of a runtime_support.csv text, validated (status, dates)."""
+    rows = []
+    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        if row.get("status") not in STATUSES:
+            raise ValueError(f"{CSV_NAME} line {i}: status '{row.get('status')}' is not one of {STATUSES}")
+        if not row.get("source") or not row.get("checked"):
+            raise ValueError(f"{CSV_NAME} line {i}: every row needs a source and a checked date")
+        _date(row.get("since", "")), _date(row["checked"])   # raise on a bad date
+        rows.append(row)
+    return rows
+
+
+@lru_cache(maxsize=1)
+def _rows_cached() -> tuple:
+    text = (resources.files("rigcheck") / "data" / CSV_NAME).read_text(encoding="utf-8")
+    return tuple(parse_rows(text))
+
+
+def _rows() -> list[dict]:
+    return list(_rows_cached())
+
+
+def support_of(runtime: Runtime, arch: str, rows: list[dict]) -> Support:
+    """Look ``arch`` up for ``runtime`` in ``rows`` (plain dicts as in the CSV)."""
+    key = canonical_arch(arch)
+    for row in rows:
+        if row["runtime"] == runtime.name and canonical_arch(row["arch"]) == key:
+            return Support(runtime=runtime.name, arch=key, status=row["status"],
+                           since=_date(row.get("since", "")), version=row.get("version") or None,
+                           note=row.get("note", ""), source=row["source"],
+                           checked=_date(row["checked"]),
+                           fork_repo=row.get("fork_repo") or None,
+                           fork_branch=row.get("fork_branch") or None)
+    if runtime.only_arches is not None and key not in runtime.only_arches:
+        return Support(runtime=runtime.name, arch=key, status="none",
+                       note=f"{runtime.label} runs only {', '.join(runtime.only_arches)}",
+                       source=runtime.homepage)
+    return Support(runtime=runtime.name, arch=key, status="unknown",
+                   note=f"no catalogue row for {runtime.label} and {key}")
+
+
+def support_table(arch: str) -> list[Support]:
+    """Every runtime's support for one architecture, in display order."""
+    return [rt.support(arch) for rt in all_runtimes()]
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, Runtime]:
+    reg = {}
+    for mod_name in MODULES:
+        mod = importlib.import_module(f".{mod_name}", __name__)
+        rt = mod.RUNTIME
+        reg[rt.name] = rt
+    return reg
+
+
+def all_runtimes() -> list[Runtime]:
+    return list(_registry().values())
+
+
+def names() -> list[str]:
+    return list(_registry())
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def get(name: str) -> Runtime:
+    """The runtime called ``name`` (or an alias); UnknownNameError with the closest names."""
+    want = _norm(str(name))
+    for rt in _registry().values():
+        if want in {_norm(rt.name), *(_norm(a) for a in rt.aliases)}:
+            return rt
+    known = [n for rt in _registry().values() for n in (rt.name, *rt.aliases)]
+    raise UnknownNameError("runtime", str(name), known,
+                           hint="runtimes: " + ", ".join(names()))
+
+
+# ---- helpers the runtime modules share ----------------------------------------------
+
+def q(arg: str | int) -> str:
+    """Shell-quote one argument."""
+    return shlex.quote(str(arg))
+
+
+def join(args: list[str | int]) -> str:
+    """One shell command line from already-split arguments (each quoted as needed)."""
+    return " ".join(q(a) for a in args)
+
+
+def cmake_backend_flag(platform: str | None) -> str:
+    """The ggml CMake switch for a platform."""
+    return {
+        "cuda": "-DGGML_CUDA=ON", "rocm": "-DGGML_HIP=ON", "metal": "-DGGML_METAL=ON",
+        "vulkan": "-DGGML_VULKAN=ON", "sycl": "-DGGML_SYCL=ON", "cpu": "",
+    }.get(platform or "cuda", "-DGGML_CUDA=ON")
+
+
+def ggml_fork_build(repo: str, branch: str, platform: str | None) -> str:
+    """Clone and build a llama.cpp-family fork (the article's recipe)."""
+    folder = repo.rstrip("/").rsplit("/", 1)[-1]
+    clone = ["git", "clone"] + (["-b", branch] if branch else []) + [repo]
+    cfg = ["cmake", "-B", "build"] + ([cmake_backend_flag(platform)] if cmake_backend_flag(platform) else [])
+    return "\n".join([
+        join(clone),
+        f"cd {q(folder)}",
+        join(cfg),
+        "cmake --build build --config Release -j",
+    ])
+
+
+def split_flags(flags: list[str]) -> list[str]:
+    """Flags as argv items; an item written with spaces ('--n-cpu-moe 30') is split."""
+    out: list[str] = []
+    for f in flags:
+        f = str(f)
+        out.extend(shlex.split(f) if any(c.isspace() for c in f) else [f])
+    return out

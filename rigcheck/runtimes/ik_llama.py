@@ -1,0 +1,46 @@
+"""ik_llama.cpp: Iwan Kawrakow's llama.cpp fork, strong on CPU+GPU MoE (DeepSeek, GLM).
+
+It is built from source, so the command clones and builds it first. Its own flags:
+``-fmoe`` (fused MoE) and ``-mla 3`` for MLA models; flash attention is ``-fa``.
+"""
+
+from __future__ import annotations
+
+from . import Runtime, cmake_backend_flag, join, split_flags
+
+REPO = "https://github.com/ikawrakow/ik_llama.cpp"
+
+
+def fork_build(repo: str, branch: str, platform: str | None) -> str:
+    clone = ["git", "clone"] + (["-b", branch] if branch else []) + [repo]
+    flag = cmake_backend_flag(platform)
+    return "\n".join([join(clone), "cd ik_llama.cpp",
+                      join(["cmake", "-B", "build"] + ([flag] if flag else [])),
+                      "cmake --build build --config Release -j"])
+
+
+def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
+            fork=False, mla: bool = False, **_):
+    extra = split_flags(flags)
+    args: list = ["./build/bin/llama-server", "-m", build_file or f"{model_id}-{build_name}.gguf",
+                  "-c", ctx]
+    if not {"-ngl", "--n-gpu-layers"} & set(extra):
+        args += ["-ngl", 999]
+    args += ["-fa", "-fmoe"]
+    if mla:
+        args += ["-mla", 3]
+    args += extra
+    if parallel:
+        args += ["-np", int(parallel)]
+    return fork_build(REPO, "", platform) + "\n" + join(args)
+
+
+RUNTIME = Runtime(
+    name="ik_llama.cpp",
+    label="ik_llama.cpp",
+    aliases=("ik_llama", "ik-llama", "ikllama", "ik_llama_cpp", "ik"),
+    formats=("gguf",),
+    platforms=("cuda", "cpu", "metal", "vulkan"),
+    homepage=REPO,
+    build_command=command,
+)

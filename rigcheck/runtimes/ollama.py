@@ -1,0 +1,78 @@
+"""Ollama: GGUF through its bundled llama-server (since 2026-05-29, ollama#16031).
+
+Context length and GPU layers are model parameters, so the command writes a small
+Modelfile (``PARAMETER num_ctx``, and ``num_gpu`` when the plan fixes the layer count),
+creates a local model from it and runs it. Server-wide settings are environment
+variables of ``ollama serve``: ``OLLAMA_FLASH_ATTENTION``, ``OLLAMA_KV_CACHE_TYPE``,
+``OLLAMA_NUM_PARALLEL``. Ollama has no switch for expert offload (``--n-cpu-moe``,
+``-ot``); llama-server's ``--fit`` decides, and the command says so.
+Memory rules: research/runtime-memory.md §4.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import Runtime, join, q, split_flags
+
+_NGL = {"-ngl", "--n-gpu-layers", "--gpu-layers"}
+
+
+def local_name(model_id: str, build_name: str) -> str:
+    """A valid Ollama model name from a repo id and a build name."""
+    base = str(model_id).rstrip("/").rsplit("/", 1)[-1]
+    name = f"{base}-{build_name}" if build_name else base
+    name = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
+    return name or "model"
+
+
+def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
+            kv_cache_type: str | None = None, **_):
+    argv = split_flags(flags)
+    num_gpu, rest, i = None, [], 0
+    while i < len(argv):
+        if argv[i] in _NGL and i + 1 < len(argv):
+            num_gpu = int(argv[i + 1])
+            i += 2
+            continue
+        rest.append(argv[i])
+        i += 1
+
+    if build_file:
+        source = build_file
+    elif ":" in str(model_id) and "/" not in str(model_id):
+        source = model_id                       # an Ollama library tag, e.g. qwen3:30b-a3b
+    else:
+        source = f"hf.co/{model_id}:{build_name}" if build_name else f"hf.co/{model_id}"
+    name = local_name(model_id, build_name)
+
+    env = ["OLLAMA_FLASH_ATTENTION=1"]
+    if kv_cache_type:
+        env.append(f"OLLAMA_KV_CACHE_TYPE={q(kv_cache_type)}")
+    if parallel:
+        env.append(f"OLLAMA_NUM_PARALLEL={int(parallel)}")
+
+    lines = [" ".join(env) + " ollama serve &",
+             "cat > Modelfile <<'EOF'",
+             f"FROM {source}",
+             f"PARAMETER num_ctx {ctx}"]
+    if num_gpu is not None:
+        lines.append(f"PARAMETER num_gpu {num_gpu}")
+    lines += ["EOF",
+              join(["ollama", "create", name, "-f", "Modelfile"]),
+              join(["ollama", "run", name])]
+    if rest:
+        lines.append("# Ollama has no option for: " + join(rest)
+                     + " (its llama-server --fit decides what goes to the GPU)")
+    return "\n".join(lines)
+
+
+RUNTIME = Runtime(
+    name="ollama",
+    label="Ollama",
+    aliases=("ollama-server",),
+    formats=("gguf",),
+    platforms=("cuda", "rocm", "metal", "vulkan", "cpu"),
+    homepage="https://github.com/ollama/ollama",
+    build_command=command,
+)

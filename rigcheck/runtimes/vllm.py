@@ -1,0 +1,36 @@
+"""vLLM: a datacenter server for safetensors builds (BF16, FP8, FP4, AWQ, GPTQ) on CUDA and ROCm.
+
+``--gpu-memory-utilization`` is the share of each GPU's *total* memory vLLM may take
+(weights + KV + graphs); the KV cache gets what is left after profiling. Tensor parallel
+(``--tensor-parallel-size``) splits every layer across GPUs. Memory rules:
+research/runtime-memory.md §6.1-6.2.
+"""
+
+from __future__ import annotations
+
+from . import Runtime, join, split_flags
+
+
+def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
+            tp: int = 1, gpu_memory_utilization: float = 0.92, kv_cache_dtype: str | None = "fp8",
+            **_):
+    args: list = ["vllm", "serve", build_file or model_id, "--max-model-len", ctx,
+                  "--tensor-parallel-size", int(tp),
+                  "--gpu-memory-utilization", f"{gpu_memory_utilization:.2f}"]
+    if kv_cache_dtype:
+        args += ["--kv-cache-dtype", kv_cache_dtype]
+    if parallel:
+        args += ["--max-num-seqs", int(parallel)]
+    args += split_flags(flags)
+    return join(args)
+
+
+RUNTIME = Runtime(
+    name="vllm",
+    label="vLLM",
+    aliases=("v-llm", "vllm-serve"),
+    formats=("safetensors",),
+    platforms=("cuda", "rocm"),
+    homepage="https://github.com/vllm-project/vllm",
+    build_command=command,
+)
