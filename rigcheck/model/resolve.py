@@ -25,6 +25,10 @@ def _load_path(path: str) -> Model:
     low = path.lower()
     if os.path.isdir(path):
         ggufs = sorted(f for f in os.listdir(path) if f.lower().endswith(".gguf"))
+        has_st = any(f.endswith(".safetensors") for f in os.listdir(path))
+        if has_st:
+            from .sources.safetensors import load_safetensors
+            return load_safetensors(path)
         if os.path.exists(os.path.join(path, "config.json")):
             from .sources.hf_config import load_config
             return load_config(os.path.join(path, "config.json"))

@@ -1,0 +1,77 @@
+"""Model families: one module per HF ``model_type``, each with a ``Config`` dataclass of
+the config.json keys it reads and ``build(config, model_id) -> Model``.
+
+``FAMILIES`` maps a model_type to its module name; ``ARCHITECTURES`` maps the class names
+in ``architectures`` to a model_type for configs that lack one. Modules are imported only
+when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ...errors import InputError, UnknownNameError
+from ..model import Model
+
+FAMILIES: dict[str, str] = {
+    "llama": "llama",
+    "mistral": "mistral",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "qwen3_moe": "qwen3_moe",
+    "deepseek_v3": "deepseek_v3",
+    "kimi_k2": "deepseek_v3",          # Kimi K2 ships DeepseekV3ForCausalLM
+    "deepseek_v32": "deepseek_v32",
+    "deepseek_v4": "deepseek_v4",
+    "gpt_oss": "gpt_oss",
+    "gemma3_text": "gemma3_text",
+    "gemma3": "gemma3",
+    "glm4_moe": "glm4_moe",
+    "qwen3_next": "qwen3_next",
+    "mixtral": "mixtral",
+    "phi3": "phi3",
+    "minimax_m2": "minimax_m2",
+}
+
+ARCHITECTURES: dict[str, str] = {
+    "LlamaForCausalLM": "llama",
+    "MistralForCausalLM": "mistral",
+    "Qwen2ForCausalLM": "qwen2",
+    "Qwen3ForCausalLM": "qwen3",
+    "Qwen3MoeForCausalLM": "qwen3_moe",
+    "DeepseekV3ForCausalLM": "deepseek_v3",
+    "DeepseekV32ForCausalLM": "deepseek_v32",
+    "DeepseekV4ForCausalLM": "deepseek_v4",
+    "GptOssForCausalLM": "gpt_oss",
+    "Gemma3ForCausalLM": "gemma3_text",
+    "Gemma3ForConditionalGeneration": "gemma3",
+    "Glm4MoeForCausalLM": "glm4_moe",
+    "Qwen3NextForCausalLM": "qwen3_next",
+    "MixtralForCausalLM": "mixtral",
+    "Phi3ForCausalLM": "phi3",
+    "MiniMaxM2ForCausalLM": "minimax_m2",
+}
+
+
+def model_type_of(config: dict) -> str:
+    """The family key of a config: its model_type, else its first known architecture."""
+    if not isinstance(config, dict):
+        raise InputError("config.json must be a JSON object")
+    mt = config.get("model_type")
+    if isinstance(mt, str) and mt in FAMILIES:
+        return mt
+    for arch in config.get("architectures") or []:
+        if arch in ARCHITECTURES:
+            return ARCHITECTURES[arch]
+    name = mt if isinstance(mt, str) and mt else ", ".join(map(str, config.get("architectures") or [])) or "(none)"
+    raise UnknownNameError("architecture", name, list(FAMILIES),
+                           hint="rigcheck knows these model_type values; a GGUF file of the model works too")
+
+
+def family_module(model_type: str):
+    return importlib.import_module(f".{FAMILIES[model_type]}", __name__)
+
+
+def build_model(config: dict, model_id: str) -> Model:
+    """A Model from a HF config.json's content."""
+    return family_module(model_type_of(config)).build(config, model_id)

@@ -1,0 +1,96 @@
+"""What every family module shares: a Config base whose ``from_dict`` reads HF keys, and
+an ``Inventory`` that collects tensors under their llama.cpp (GGUF) names.
+
+A family module is ``families/<model_type>.py`` with a ``@dataclass Config(HFConfig)``
+listing the config.json keys it reads and ``build(config: dict, model_id: str) -> Model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, fields
+
+from ...errors import InputError
+from ..model import Model
+from functools import lru_cache
+
+from ..names import role_of, split_layer
+from ..tensor import Role, Tensor
+
+
+@dataclass
+class HFConfig:
+    """Base of the per-family config dataclasses: field names are HF config.json keys."""
+
+    @classmethod
+    def from_dict(cls, config: dict, model_id: str = ""):
+        """Keep the keys this family reads, ignore the rest; a missing required key (or one
+        set to null) is an InputError that names it."""
+        if not isinstance(config, dict):
+            raise InputError(f"{model_id or 'config'}: config.json must be a JSON object")
+        kw = {}
+        for f in fields(cls):
+            required = f.default is MISSING and f.default_factory is MISSING
+            value = config.get(f.name)
+            if value is None:
+                if required:
+                    family = cls.__module__.rsplit(".", 1)[-1]
+                    raise InputError(f"{model_id or 'config.json'}: config.json has no '{f.name}', "
+                                     f"which the {family} family needs")
+                continue
+            kw[f.name] = value
+        return cls(**kw)
+
+
+def text_config(config: dict) -> dict:
+    """Multimodal configs keep the language model under 'text_config'; merge it up."""
+    inner = config.get("text_config")
+    if isinstance(inner, dict):
+        merged = {k: v for k, v in config.items() if k != "text_config"}
+        merged.update(inner)
+        return merged
+    return config
+
+
+class Inventory:
+    """Collects tensors in the order a converter would write them.
+
+    ``add`` takes the GGUF name, the shape in PyTorch order and the HF checkpoint name;
+    role and layer come from the name (``names.role_of``) unless given. Everything added
+    while ``mtp`` is set is marked as a multi-token-prediction tensor.
+    """
+
+    def __init__(self) -> None:
+        self.tensors: list[Tensor] = []
+        self.mtp = False
+
+    def add(self, name: str, shape, hf_name: str | None = None, role: Role | None = None) -> None:
+        layer, rest = split_layer(name)
+        r = _role(rest)
+        shape = tuple(int(d) for d in shape)
+        if any(d <= 0 for d in shape):
+            raise InputError(f"tensor {name} would have shape {shape}: check the config's sizes")
+        self.tensors.append(Tensor(name, shape, role or r, layer, None, hf_name, self.mtp))
+
+    def blk(self, il: int, suffix: str, shape, hf_name: str | None = None, role: Role | None = None) -> None:
+        self.add(f"blk.{il}.{suffix}", shape, hf_name, role)
+
+
+@lru_cache(maxsize=4096)
+def _role(rest: str) -> Role:
+    """The role of a name with its 'blk.N.' removed (the same for every layer)."""
+    return role_of(rest)[0]
+
+
+def positive(model_id: str, **values) -> None:
+    """Sizes that must be positive integers (a zero or negative one is a broken config)."""
+    for key, v in values.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise InputError(f"{model_id or 'config.json'}: '{key}' must be a positive integer, got {v!r}")
+
+
+def make_model(model_id: str, family: str, arch: str, inv: Inventory, layers, *, n_vocab: int,
+               n_embd: int, n_ctx_train: int, moe=None, tied: bool = False, n_mtp: int = 0,
+               meta: dict | None = None) -> Model:
+    return Model(id=model_id, family=family, arch=arch, tensors=tuple(inv.tensors), layers=tuple(layers),
+                 n_vocab=n_vocab, n_embd=n_embd, n_ctx_train=n_ctx_train, moe=moe,
+                 tied_embeddings=tied, n_mtp_layers=n_mtp, source="config", meta=meta or {})
