@@ -1,0 +1,172 @@
+"""rigcheck bench: measure a real run and keep the result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..errors import InputError
+
+EPILOG = """Examples:
+  rigcheck bench model.gguf                              # llama.cpp via llama-cpp-python
+  rigcheck bench model.gguf --prefill 512 --decode 128 --repeats 3
+  rigcheck bench --server http://127.0.0.1:8080          # llama-server, Ollama, LM Studio, vLLM, SGLang
+  rigcheck bench --server http://127.0.0.1:11434 --model qwen3:8b
+  rigcheck bench --list
+  rigcheck bench --list --json
+
+Results go to $RIGCHECK_HOME/measurements.db (default ~/.local/share/rigcheck/measurements.db),
+one transaction per repeat: an interrupted bench keeps the repeats it finished.
+'rigcheck estimate' shows them beside its predictions.
+"""
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("bench", help="measure a .gguf file or a running server; keep the result",
+                              description="Measure prefill and decode speed of a real run and store it.",
+                              epilog=EPILOG)
+    p.add_argument("file", nargs="?", metavar="FILE.gguf", help="a GGUF model file to run with llama.cpp")
+    p.add_argument("--server", metavar="URL", help="an OpenAI-compatible server to measure instead")
+    p.add_argument("--model", help="with --server: the served model to use (default: the first listed)")
+    p.add_argument("--prefill", type=int, default=512, metavar="N", help="prompt tokens (default 512)")
+    p.add_argument("--decode", type=int, default=128, metavar="M", help="generated tokens (default 128)")
+    p.add_argument("--repeats", type=int, default=3, metavar="R", help="repeats (default 3)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp (default: its own)")
+    p.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (default all)")
+    p.add_argument("--list", action="store_true", help="show stored results")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        fill = int(width * done / max(total, 1))
+        self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tokens")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _check_counts(args) -> None:
+    for name in ("prefill", "decode", "repeats"):
+        v = getattr(args, name)
+        if v < 1 or v > 1_000_000:
+            raise InputError(f"--{name} must be between 1 and 1,000,000 (got {v})")
+
+
+def _rig_spec() -> str:
+    try:
+        from ..hardware.detect import detect
+        return detect().spec
+    except Exception:  # noqa: BLE001 - a bench still counts without the rig
+        return "unknown"
+
+
+def run(args) -> int:
+    from ..measure import store
+    if args.list:
+        return _list(args)
+    if bool(args.file) == bool(args.server):
+        raise InputError("give a .gguf file or --server URL (or --list); see 'rigcheck bench --help'")
+    _check_counts(args)
+    if args.server:
+        return _server(args, store)
+    return _file(args, store)
+
+
+def _file(args, store) -> int:
+    from ..measure import filebench
+    from ..measure.describe import gguf_identity
+    filebench.check_gguf(args.file)
+    try:
+        name, model_id, build = gguf_identity(args.file)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise InputError(f"{args.file}: cannot read its GGUF header ({e})") from e
+    llm = filebench.load(args.file, n_ctx=args.prefill + args.decode + 16, n_threads=args.threads,
+                         n_gpu_layers=args.gpu_layers)
+    rig = _rig_spec()
+    conn = store.connect()
+    run_id = store.start_run(conn, kind="file", target=args.file, model=name, model_id=model_id, build=build,
+                             runtime="llama.cpp", runtime_version=filebench.llama_cpp_version(), rig=rig,
+                             prefill_tokens=args.prefill, decode_tokens=args.decode, repeats=args.repeats,
+                             extra={"threads": args.threads, "gpu_layers": args.gpu_layers})
+
+    def keep(i, s):
+        store.add_sample(conn, run_id, prefill_tok_s=s.prefill_tok_s, decode_tok_s=s.decode_tok_s,
+                         peak_rss_bytes=s.peak_rss_bytes, tokens=args.decode)
+
+    filebench.run(llm, args.prefill, args.decode, args.repeats, on_sample=keep,
+                  progress=Progress(f"bench {name}"))
+    result = next(r for r in store.list_runs(conn) if r.id == run_id)
+    conn.close()
+    return _show([result], args.json)
+
+
+def _server(args, store) -> int:
+    from ..measure import serverbench
+    info = serverbench.probe(args.server, args.model)
+    conn = store.connect()
+    from ..measure.describe import catalogue_id
+    run_id = store.start_run(conn, kind="server", target=info.url, model=info.model,
+                             model_id=catalogue_id(info.model), build=None, runtime=info.runtime,
+                             runtime_version=info.version, rig=_rig_spec(), prefill_tokens=args.prefill,
+                             decode_tokens=args.decode, repeats=args.repeats)
+    prog = Progress(f"bench {info.model}")
+    for i in range(args.repeats):
+        prog(i, args.repeats)
+        s = serverbench.stream(info, args.prefill, args.decode)
+        store.add_sample(conn, run_id, decode_tok_s=s.decode_tok_s, ttft_s=s.ttft_s, tokens=s.tokens)
+    prog(args.repeats, args.repeats)
+    result = next(r for r in store.list_runs(conn) if r.id == run_id)
+    conn.close()
+    return _show([result], args.json)
+
+
+def _fmt(d, unit=""):
+    if not d:
+        return "-"
+    from ..units import rate
+    return f"{rate(d['median'])} ({rate(d['min'])}-{rate(d['max'])}){unit}"
+
+
+def _show(runs, as_json: bool) -> int:
+    if as_json:
+        from . import emit_json
+        emit_json({"results": runs})
+        return 0
+    from ..report.table import table
+    from ..units import gb
+    rows = []
+    for r in runs:
+        rows.append([str(r.id), r.created[:16], (r.model_id or r.model or "?")[:32], r.build or "-",
+                     f"{r.runtime or '?'}", r.rig or "?", f"{r.repeats}/{r.repeats_planned or r.repeats}",
+                     _fmt(r.prefill_tok_s), _fmt(r.decode_tok_s),
+                     "-" if not r.ttft_s else f"{r.ttft_s['median'] * 1000:.0f} ms",
+                     gb(r.peak_rss_bytes) if r.peak_rss_bytes else "-"])
+    print(table(rows, ["id", "when (UTC)", "model", "build", "runtime", "rig", "repeats", "prefill tok/s",
+                       "decode tok/s", "TTFT", "peak RSS"]))
+    return 0
+
+
+def _list(args) -> int:
+    from ..measure import store
+    runs = store.list_runs()
+    if not runs and not args.json:
+        print(f"no stored results yet ({store.db_path()}); run 'rigcheck bench FILE.gguf'")
+        return 0
+    return _show(runs, args.json)

@@ -1,0 +1,131 @@
+"""rigcheck estimate: decode and prefill speed of a model build on a rig, as ranges with evidence."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+
+EPILOG = """Examples:
+  rigcheck estimate llama-3.1-8b-instruct --build Q4_K_M --rig rtx-4090
+  rigcheck estimate qwen3-30b-a3b --build Q4_K_M --rig m4-max-128 --runtime mlx --ctx 32768
+  rigcheck estimate gpt-oss-120b --build MXFP4_MOE --rig rtx-4090+64GB --offload experts=ram
+  rigcheck estimate deepseek-v4-flash --build ds4-q2 --rig m3-ultra-256 --runtime ds4 --json
+  rigcheck estimate model.gguf --build file                # this machine, a local file
+
+--offload words: auto (default: the placement rigcheck would choose), none, split, tp, cpu,
+experts=ram, experts=ram:A/B, layers=ram:A/B, mmap. Your own 'rigcheck bench' results for
+the model are shown beside the prediction.
+"""
+
+RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik_llama.cpp", "ktransformers")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("estimate", help="decode / prefill speed as a range, with the measurements behind it",
+                              description="Estimate decode and prefill tokens/s for a model build on a rig.",
+                              epilog=EPILOG)
+    p.add_argument("model", metavar="MODEL", help="catalogue id or a model file")
+    p.add_argument("--build", required=True, help="build name (Q4_K_M, MXFP4_MOE, mlx-4bit, ds4-q2, file...)")
+    p.add_argument("--rig", default=None, help="rig spec (default: this machine)")
+    p.add_argument("--runtime", default="llama.cpp", help="runtime (default llama.cpp): " + ", ".join(RUNTIMES))
+    p.add_argument("--ctx", type=int, default=4096, help="context in tokens at which to decode (default 4096)")
+    p.add_argument("--offload", default="auto", help="placement word (default auto)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def _rig(spec: str | None):
+    if spec:
+        from ..hardware.spec import parse_rig
+        return parse_rig(spec)
+    from ..hardware.detect import detect
+    return detect(measure_bandwidth=True)
+
+
+def _auto_offload(model, build, rig, ctx: int) -> tuple[str, object | None]:
+    """The placement rigcheck would choose; (offload word, Placement or None)."""
+    try:
+        from ..plan import placement as pl
+    except ImportError:
+        pl = None
+    if pl is not None and hasattr(pl, "place"):
+        try:
+            p = pl.place(model, build, rig, ctx=ctx)
+            return "", p
+        except TypeError:
+            pass
+    # fallback until the placement module answers: fit on accelerators, else experts or
+    # layers in RAM, else stream from disk
+    node = rig.node
+    from ..plan.speedfacts import facts_from_build
+    f = facts_from_build(model, build)
+    need = f.total_bytes * 1.05
+    gpu = node.gpu_memory_bytes if node.gpus else 0
+    if gpu and need <= gpu:
+        return ("split" if len(node.gpus) > 1 else "none"), None
+    ram = node.ram_bytes or 0
+    if gpu and f.moe and f.dense_bytes * 1.2 <= gpu and need <= gpu + ram * 0.9:
+        return "experts=ram", None
+    if gpu and need <= gpu + ram * 0.9:
+        share = max(1, round(100 * (1 - gpu / need)))
+        return f"layers=ram:{share}/100", None
+    if need <= ram * 0.9 or node.unified:
+        return "cpu", None
+    return "mmap", None
+
+
+def run(args) -> int:
+    from ..model.resolve import load_model
+    from ..plan.estimate import estimate, estimate_offload
+    from ..measure.store import my_measurements
+    if args.runtime not in RUNTIMES:
+        from ..errors import UnknownNameError
+        raise UnknownNameError("runtime", args.runtime, RUNTIMES)
+    if args.ctx < 0 or args.ctx > 10_000_000:
+        raise InputError(f"--ctx must be between 0 and 10,000,000 (got {args.ctx})")
+    model = load_model(args.model)
+    from ..quant.recipes import build as make_build
+    b = make_build(model, args.build)
+    rig = _rig(args.rig)
+    placement = None
+    offload = args.offload
+    if offload == "auto":
+        offload, placement = _auto_offload(model, b, rig, args.ctx)
+    try:
+        if placement is not None:
+            est = estimate(placement, rig, args.runtime, args.ctx, model, b)
+        else:
+            est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload)
+    except ValueError as e:
+        raise InputError(str(e)) from e
+    mine = my_measurements(model.id, None)
+    out = {"model": model.id, "build": b.name, "rig": rig.spec, "runtime": args.runtime, "ctx": args.ctx,
+           "offload": offload or getattr(placement, "mode", ""),
+           "decode_tok_s": est.decode_tok_s, "prefill_tok_s": est.prefill_tok_s,
+           "evidence": est.evidence, "my_measurements": mine, "inputs": est.inputs, "notes": est.notes}
+    if args.json:
+        from . import emit_json
+        emit_json(out)
+        return 0
+    from ..units import rate
+    d = est.decode_tok_s
+    print(f"{model.id} {b.name} on {rig.spec} ({args.runtime}, ctx {args.ctx:,}, placement {out['offload']})")
+    print(f"  decode  {rate(d.low)}-{rate(d.high)} tok/s (mid {rate(d.mid)})")
+    if est.prefill_tok_s:
+        p = est.prefill_tok_s
+        print(f"  prefill {rate(p.low)}-{rate(p.high)} tok/s (mid {rate(p.mid)})")
+    for n in est.notes:
+        print(f"  note: {n}")
+    if mine:
+        print("  your measurements:")
+        for r in mine:
+            dd = r.decode_tok_s["median"] if r.decode_tok_s else None
+            print(f"    {r.created[:10]} {r.build or '?'} {r.runtime} on {r.rig}: decode "
+                  f"{rate(dd) if dd else '-'} tok/s ({r.repeats} repeats)")
+    if est.evidence:
+        print("  measured elsewhere (nearest):")
+        for e in est.evidence:
+            dd = rate(e.decode_tok_s) if e.decode_tok_s else "-"
+            print(f"    {e.model} {e.build} {e.runtime} on {e.rig}: decode {dd} tok/s  [{e.source}, {e.date}]")
+    return 0

@@ -1,0 +1,307 @@
+"""The measurement catalogue (rigcheck/data/measurements.csv) and what a row means.
+
+``load_measurements()`` reads the bundled rows. ``pools_for()`` turns model facts, a Rig,
+an offload description and a context into the pools a decoded token reads (pure).
+``sample_of()`` makes a calibration Sample of a row, given resolvers for model facts and
+rigs, and ``nearest()`` ranks rows as evidence for an estimate.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+from .calibrate import Sample
+from .speed import PoolRead, device_family, maturity_of, prefill_flops_per_token
+from .speedfacts import ModelFacts, facts_from_build, facts_from_params
+
+# Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
+# a PCIe 4.0 x4 NVMe's sequential rating (~7 GB/s); page-fault reads reach a fraction of
+# it (speed.PRIOR_EFF ('cpu','disk')).
+DEFAULT_DISK_BW = 7.0e9
+# Host-to-GPU link used for prefill with offloaded weights when the rig names none:
+# PCIe 4.0 x16, 32 GB/s per direction.
+DEFAULT_PCIE_BW = 32.0e9
+# Share of system RAM that can hold the page cache of mmap-streamed weights.
+RAM_CACHE_SHARE = 0.85
+
+# Average bits per weight of build names, for rows whose model is not in the catalogue
+# (from the file sizes their sources give: Llama-3-8B Q4_K_M 4.92 GB / 8.03B = 4.9 bpw,
+# gpt-oss-120b MXFP4 63.4 GB / 116.8B = 4.34, ds4 q2 86.7 GB / 284B = 2.44, ...).
+BPW = {"Q4_0": 4.5, "Q4_K_M": 4.9, "Q5_K_M": 5.7, "Q6_K": 6.6, "Q8_0": 8.5, "F16": 16.0, "BF16": 16.0,
+       "MXFP4": 4.34, "mlx-4bit": 4.5, "mlx-6bit": 6.5, "mlx-8bit": 8.5, "mlx-mixed_4_6": 4.7,
+       "ds4-q2": 2.44, "ds4-q4": 4.6, "IQ1_S": 1.56, "UD-IQ1_S": 1.56, "UD-Q2_K_XL": 2.53, "NVFP4": 4.5,
+       "GPTQ-Int4": 4.25, "AutoRound-INT4": 4.25, "MXFP4+FP8": 4.39}
+
+
+@dataclass(frozen=True)
+class MeasuredRow:
+    """One row of the measurement catalogue."""
+
+    model: str
+    build: str
+    runtime: str
+    version: str
+    rig: str
+    offload: str
+    context: int
+    decode_tok_s: float | None
+    prefill_tok_s: float | None
+    prefill_tokens: int | None
+    source: str
+    date: str
+    notes: str
+    params_b: float | None = None
+    active_b: float | None = None
+    weights_gb: float | None = None
+    fit: bool = True
+    origin: str = "catalogue"          # catalogue | mine (the user's own measurement)
+
+    @property
+    def source_group(self) -> str:
+        """The site a row came from (leave-one-source-out groups rows by this)."""
+        first = self.source.split(" ;")[0].split(" (")[0].strip()
+        m = re.match(r"(https?://github\.com/[^/]+/[^/\s]+)(/(issues|pull|discussions)/\d+)?", first)
+        if m:
+            return m.group(0)
+        return first.split(" ")[0]
+
+
+def _f(text: str) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+@functools.lru_cache(maxsize=1)
+def load_measurements() -> tuple[MeasuredRow, ...]:
+    path = resources.files("rigcheck") / "data" / "measurements.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    out = []
+    for r in rows:
+        out.append(MeasuredRow(
+            model=r["model"].strip(), build=r["build"].strip(), runtime=r["runtime"].strip(),
+            version=r["version"].strip(), rig=r["rig"].strip(), offload=r["offload"].strip() or "none",
+            context=int(float(r["context"] or 0)), decode_tok_s=_f(r["decode_tok_s"]),
+            prefill_tok_s=_f(r["prefill_tok_s"]), prefill_tokens=int(float(r["prefill_tokens"])) if r["prefill_tokens"].strip() else None,
+            source=r["source"].strip(), date=r["date"].strip(), notes=r["notes"].strip(),
+            params_b=_f(r["params_b"]), active_b=_f(r["active_b"]), weights_gb=_f(r["weights_gb"]),
+            fit=r["fit"].strip().lower() != "no"))
+    return tuple(out)
+
+
+# ---- pools of a placement described by an offload string --------------------------------
+
+@dataclass
+class Layout:
+    """What pools_for returns: the pools, how accelerators combine, and prefill inputs."""
+
+    pools: list[PoolRead]
+    parallel: str = "single"
+    link: str = "pcie"
+    lead_family: str = "cpu"
+    peak_flops: float | None = None
+    offloaded_bytes: float = 0.0
+    link_bandwidth: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _share(spec: str) -> float:
+    m = re.fullmatch(r"(\d+)/(\d+)", spec.strip())
+    if not m or int(m.group(2)) == 0:
+        raise ValueError(f"bad share '{spec}'")
+    return min(int(m.group(1)) / int(m.group(2)), 1.0)
+
+
+def _accelerators(rig) -> list:
+    return [d for node in rig.nodes for d in node.gpus]
+
+
+def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> Layout:
+    """The pools one decoded token reads when ``facts`` runs on ``rig`` placed as
+    ``offload`` says (see the measurement catalogue header for the words)."""
+    node = rig.node
+    off = (offload or "none").strip().lower()
+    accel = _accelerators(rig) if off not in ("cpu", "mmap") else []
+    kv = facts.kv_read(ctx)
+    active = facts.active_weight_bytes
+    notes: list[str] = []
+    host_bw = node.ram_bandwidth_bytes_s
+    unified = [d for d in node.devices if d.unified]
+    if off in ("cpu", "mmap") or not accel:
+        if unified:
+            dev = unified[0]
+            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu")]
+        else:
+            pools = [PoolRead(active + kv, host_bw, "ram", "cpu")]
+        if off == "mmap":
+            # the always-read weights stay in the page cache; routed experts (or, for a
+            # dense model, the rest of the weights) share what RAM is left
+            ram = (node.ram_bytes or 0) * RAM_CACHE_SHARE
+            streamed = facts.expert_bytes if facts.moe else facts.total_bytes
+            always = facts.dense_bytes if facts.moe else 0.0
+            miss = max(0.0, 1.0 - max(ram - always, 0.0) / streamed) if streamed else 0.0
+            from_disk = miss * (active - always)
+            p = pools[0]
+            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, "cpu"),
+                     PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
+            notes.append(f"{miss:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)")
+        cpu = node.cpu
+        return Layout(pools, "single", "pcie", "cpu", cpu.fp16_flops if cpu else None, notes=notes)
+
+    host_bytes = 0.0
+    resident_host = 0.0
+    if off.startswith("experts=ram"):
+        s = _share(off.split(":", 1)[1]) if ":" in off else 1.0
+        host_bytes = s * facts.expert_frac * facts.expert_bytes
+        resident_host = s * facts.expert_bytes
+    elif off.startswith("layers=ram"):
+        s = _share(off.split(":", 1)[1])
+        host_bytes = s * active
+        resident_host = s * facts.total_bytes
+    on_accel = active - host_bytes + kv
+    n = len(accel)
+    fam = device_family(accel[0].vendor, accel[0].kind)
+    kind = "unified" if accel[0].unified else "gpu"
+    pools = [PoolRead(on_accel / n, d.bandwidth_bytes_s, kind, device_family(d.vendor, d.kind)) for d in accel]
+    if host_bytes:
+        pools.append(PoolRead(host_bytes, host_bw, "ram", "cpu"))
+    multi_node = len(rig.nodes) > 1
+    if off == "tp" and n > 1:
+        parallel = "tensor"
+        link = "network" if multi_node else ("nvlink" if node.link and node.link.kind == "nvlink" else "pcie")
+        peak = sum(d.fp16_flops or 0 for d in accel) or None
+    else:
+        parallel = "layer" if n > 1 else "single"
+        link = "network" if multi_node else "pcie"
+        peak = accel[0].fp16_flops
+    link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else DEFAULT_PCIE_BW
+    return Layout(pools, parallel, link, fam, peak, resident_host, link_bw if resident_host else None, notes)
+
+
+# ---- rows as calibration samples ----------------------------------------------------------
+
+def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
+    """Model facts for a row: exact from the catalogue when ``resolve_model`` finds the
+    model and build, else approximate from the row's own parameter figures."""
+    if resolve_model is not None:
+        facts = resolve_model(row.model, row.build)
+        if facts is not None:
+            return facts
+    if not row.params_b:
+        return None
+    bpw = (row.weights_gb * 8 / row.params_b) if row.weights_gb else BPW.get(row.build)
+    if bpw is None:
+        return None
+    arch = "deepseek4" if row.model.startswith("deepseek-v4") else ""
+    return facts_from_params(row.params_b, row.active_b or row.params_b, bpw, arch=arch)
+
+
+def sample_of(row: MeasuredRow, facts: ModelFacts, rig) -> Sample:
+    lay = pools_for(facts, rig, row.offload, row.context)
+    maturity = maturity_of(facts.arch, row.runtime)
+    flops = prefill_flops_per_token(facts.active_params, facts.n_layer, facts.n_head, facts.head_dim,
+                                    row.prefill_tokens or 512)
+    # Prefill figures are fitted only when the prompt length is known and the run is from
+    # 2024-06 on: llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06),
+    # so older figures describe a different runtime. They stay in the catalogue as evidence.
+    prefill_fit = row.prefill_tokens is not None and row.date >= "2024-06"
+    return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
+                  decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
+                  peak_flops=lay.peak_flops, prefill_family=lay.lead_family, offloaded_bytes=lay.offloaded_bytes,
+                  link_bandwidth=lay.link_bandwidth, source=row.source_group,
+                  key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
+                  kind="moe" if facts.moe else "dense", legacy=row.date < "2024-06",
+                  meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
+
+
+# ---- evidence --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """A measurement shown beside an estimate, with why it is near."""
+
+    model: str
+    build: str
+    runtime: str
+    rig: str
+    offload: str
+    context: int
+    decode_tok_s: float | None
+    prefill_tok_s: float | None
+    source: str
+    date: str
+    notes: str
+    match: str          # what it shares with the estimate: 'model+device', 'device', ...
+    origin: str = "catalogue"
+
+
+def _devices_of(spec: str) -> set[str]:
+    from ..hardware.spec import parse_rig
+    try:
+        rig = parse_rig(spec)
+    except Exception:  # noqa: BLE001 - a row whose rig we cannot read still counts by model
+        return set()
+    return {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
+
+
+def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload_class: str = "none",
+            k: int = 5) -> list[EvidenceRow]:
+    """Rank rows by how much they share with the estimate: same model (and build family),
+    same device, same runtime, same kind of placement. Ties: newer first."""
+    scored = []
+    mid = (model_id or "").lower()
+    for r in rows:
+        score = 0.0
+        parts = []
+        if r.model.lower() == mid:
+            score += 4
+            parts.append("model")
+        devs = _devices_of(r.rig)
+        if devs & device_ids:
+            score += 3
+            parts.append("device")
+        if r.runtime == runtime:
+            score += 1
+            parts.append("runtime")
+        rc = "offload" if r.offload not in ("none", "split", "tp") else "gpu"
+        if rc == ("offload" if offload_class not in ("none", "split", "tp") else "gpu"):
+            score += 0.5
+        if score < 3:
+            continue
+        scored.append((score, r.date, r, "+".join(parts)))
+    scored.sort(key=lambda x: (-x[0], x[1]), reverse=False)
+    scored.sort(key=lambda x: -x[0])
+    out = []
+    for _score, _d, r, match in scored[:k]:
+        out.append(EvidenceRow(r.model, r.build, r.runtime, r.rig, r.offload, r.context, r.decode_tok_s,
+                               r.prefill_tok_s, r.source, r.date, r.notes, match, r.origin))
+    return out
+
+
+def catalogue_facts(model_id: str, build_name: str) -> ModelFacts | None:
+    """Exact facts from the model catalogue and build recipes, or None when either does not
+    know the name (the caller then falls back to the row's own figures)."""
+    try:
+        from ..model.resolve import load_model
+        from ..quant.recipes import build as make_build
+    except ImportError:
+        return None
+    try:
+        model = load_model(model_id)
+        b = make_build(model, build_name)
+    except Exception:  # noqa: BLE001 - unknown id/build, or a family not written yet
+        return None
+    return facts_from_build(model, b)
+
+
+def rel_error(pred: float, meas: float) -> float:
+    return abs(pred / meas - 1.0)
+
+
+def log_ratio(meas: float, pred: float) -> float:
+    return math.log(meas / pred)

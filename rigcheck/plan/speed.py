@@ -1,0 +1,264 @@
+"""Speed: decode and prefill estimates as ranges (pure arithmetic, no I/O).
+
+Decode is memory-bound. For one token, each memory pool (a GPU's VRAM, system RAM, a
+unified-memory SoC, a disk being streamed through mmap) reads its share of the active
+weights plus the KV cache at the current context, at that pool's effective bandwidth::
+
+    time per token = (fixed + sum over pools of bytes_read / (bandwidth x efficiency))
+                     x runtime factor / maturity factor
+
+* ``efficiency`` depends on the device family (NVIDIA, AMD, Apple, ...) and the pool kind
+  (GPU memory, system RAM read by the CPU, disk).
+* ``fixed`` is the per-token cost that does not shrink with bytes (kernel launches,
+  sampling, synchronisation); a hybrid GPU+CPU token pays an extra hand-over cost.
+* Layer split across GPUs: each GPU reads its layers in turn, so the times add (this is
+  what the pool sum does) plus a small hop per extra GPU. Tensor parallel: the GPUs read
+  at once, so the slowest pool counts, plus a per-token all-reduce cost over the link.
+* ``maturity``: a runtime running an architecture it supports only in a fork or a new
+  port (e.g. DeepSeek V4 in ds4 or llama.cpp branches, compute-bound in routing and
+  indexer kernels) runs well below the bandwidth roofline; fitted factor per level.
+* Weights that do not fit in RAM are streamed from disk through mmap: that pool's
+  bandwidth is the disk's, which is what makes speed collapse by 10-30x.
+
+Prefill is compute-bound: FLOP per token = 2 x active parameters + attention (4 x
+layers x heads x head_dim x context), against the device's dense FP16 peak at an
+efficiency by device family and runtime. With weights in system RAM, llama.cpp copies
+them to the GPU once per micro-batch, which adds offloaded bytes / (link bandwidth x
+micro-batch) per token.
+
+The constants (``Calibration``) are fitted to the bundled measurements by
+``rigcheck.plan.calibrate`` and stored in ``rigcheck/data/speed_calibration.json``; the
+fit, its priors and the accuracy it reaches are described there and printed by
+``bench/speed_accuracy.py``. Nothing here reads files: callers pass a Calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+POOL_KINDS = ("gpu", "unified", "ram", "disk")
+RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4",
+            "ik_llama.cpp", "ktransformers")
+FAMILIES = ("nvidia", "amd", "intel", "apple", "nvidia-soc", "amd-soc", "cpu")
+MATURITY = ("mature", "new", "fork")
+PARALLEL = ("single", "layer", "tensor")
+
+# Architectures a runtime runs only through a fork or a young port (checked 2026-11-28):
+# DeepSeek V4 (arch 'deepseek4') runs in ds4 (a dedicated engine whose kernels are
+# compute-bound on routing/indexer, see shared research/deepseek-v4.md and the ds4
+# speed-bench note "Q4 experts only ~4% slower than Q2") and in llama.cpp WIP branches
+# (loftllc.dev, 2026-04-27: flash attention disabled).
+_NEW_ARCH = {
+    ("deepseek4", "ds4"): "new",
+    ("deepseek4", "llama.cpp"): "fork",
+    ("deepseek4", "ollama"): "fork",
+    ("deepseek4", "lmstudio"): "fork",
+    ("deepseek4", "mlx"): "fork",
+    ("deepseek4", "vllm"): "new",
+    ("deepseek4", "sglang"): "new",
+}
+
+
+def maturity_of(arch: str, runtime: str) -> str:
+    """How mature ``runtime``'s kernels are for the architecture ``arch``."""
+    return _NEW_ARCH.get((arch or "", runtime or ""), "mature")
+
+
+def device_family(vendor: str, kind: str) -> str:
+    """The speed family of a device: vendor plus discrete GPU vs unified SoC vs CPU."""
+    v = (vendor or "").strip().lower()
+    k = (kind or "").strip().lower()
+    if k == "cpu":
+        return "cpu"
+    if v == "apple":
+        return "apple"
+    if k == "soc":
+        return "nvidia-soc" if v == "nvidia" else "amd-soc" if v == "amd" else "apple"
+    if v in ("nvidia", "amd", "intel"):
+        return v
+    return "nvidia"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A speed as low / mid / high tokens per second. Never one invented number."""
+
+    low: float
+    mid: float
+    high: float
+
+    def contains(self, x: float) -> bool:
+        return self.low <= x <= self.high
+
+    def scaled(self, k: float) -> "Range":
+        return Range(self.low * k, self.mid * k, self.high * k)
+
+
+@dataclass(frozen=True)
+class PoolRead:
+    """What one memory pool reads per decoded token.
+
+    kind: gpu | unified | ram | disk. bytes_per_token: weights actually read (each at its
+    own storage type) plus the KV cache read at the context. bandwidth_bytes_s: the
+    pool's rated bandwidth (or a measured one). family: the device family doing the
+    reading (for ``ram`` and ``disk`` pools: ``cpu``, whatever GPU sits beside it).
+    """
+
+    bytes_per_token: float
+    bandwidth_bytes_s: float
+    kind: str = "gpu"
+    family: str = "nvidia"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted speed constants (see rigcheck.plan.calibrate for the fit).
+
+    eff[(family, kind)]: share of rated bandwidth reached when decoding.
+    fixed_s[family]: per-token fixed cost of the family that runs the graph.
+    hybrid_s: extra per-token cost when a token crosses GPU and CPU.
+    hop_s: per extra GPU in a layer split; tp_s[link]: per-token all-reduce cost.
+    runtime[rt]: time factor (1 = llama.cpp). maturity[level]: speed factor (1 = mature).
+    spread: (q_low, q_high) of log(measured / predicted) on held-out rows, per class.
+    prefill_eff[family], prefill_runtime[rt]: prefill efficiency against dense FP16 peak.
+    """
+
+    eff: dict = field(default_factory=dict)
+    fixed_s: dict = field(default_factory=dict)
+    hybrid_s: float = 0.004
+    hop_s: float = 0.0005
+    tp_s: dict = field(default_factory=dict)
+    runtime: dict = field(default_factory=dict)
+    maturity: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    prefill_eff: dict = field(default_factory=dict)
+    prefill_runtime: dict = field(default_factory=dict)
+    prefill_spread: tuple = (-0.5, 0.5)
+    pcie_eff: float = 0.7
+    meta: dict = field(default_factory=dict)
+
+    def eff_of(self, family: str, kind: str) -> float:
+        if (family, kind) in self.eff:
+            return self.eff[(family, kind)]
+        if kind in ("ram", "disk"):
+            return self.eff.get(("cpu", kind), PRIOR_EFF[("cpu", kind)])
+        return PRIOR_EFF.get((family, kind), 0.7)
+
+
+# Physical priors used before (and as the anchor of) the fit. Sources: DESIGN.md "How
+# speed behaves" (fixed 2.5-6 ms on GPUs; bandwidth close to rated on GPUs and Apple;
+# desktop RAM about half of rated), ubergarm r1-ktransformers-guide (~225 of 332 GB/s
+# measured on 8-ch DDR5). Disk: random 4K-64K reads through page faults reach well under
+# the sequential rating; 0.3 of rated is the prior, with nothing in the data to fit it.
+PRIOR_EFF = {
+    ("nvidia", "gpu"): 0.8, ("amd", "gpu"): 0.7, ("intel", "gpu"): 0.6,
+    ("apple", "unified"): 0.75, ("nvidia-soc", "unified"): 0.75, ("amd-soc", "unified"): 0.7,
+    ("cpu", "ram"): 0.55, ("cpu", "disk"): 0.3,
+    # a unified-memory pool read by the CPU (Apple CPU-only runs)
+    ("cpu", "unified"): 0.5,
+}
+PRIOR_FIXED_S = {"nvidia": 0.003, "amd": 0.004, "intel": 0.005, "apple": 0.004,
+                 "nvidia-soc": 0.004, "amd-soc": 0.005, "cpu": 0.002}
+PRIOR_MATURITY = {"mature": 1.0, "new": 0.5, "fork": 0.4}
+PRIOR_TP_S = {"nvlink": 0.002, "pcie": 0.004, "network": 0.010}
+PRIOR_PREFILL_EFF = {"nvidia": 0.35, "amd": 0.25, "intel": 0.2, "apple": 0.4,
+                     "nvidia-soc": 0.35, "amd-soc": 0.3, "cpu": 0.3}
+
+DEFAULT = Calibration(
+    eff=dict(PRIOR_EFF), fixed_s=dict(PRIOR_FIXED_S), tp_s=dict(PRIOR_TP_S),
+    runtime={}, maturity=dict(PRIOR_MATURITY), spread={}, prefill_eff=dict(PRIOR_PREFILL_EFF),
+    prefill_runtime={}, meta={"fitted": False})
+
+
+# ---- decode -------------------------------------------------------------------------
+
+def _lead_family(pools: list[PoolRead]) -> str:
+    """The family that runs the graph: the first GPU/unified pool, else cpu."""
+    for p in pools:
+        if p.kind in ("gpu", "unified"):
+            return p.family
+    return "cpu"
+
+
+def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str = "mature") -> str:
+    """Which residual spread applies: offload, multi-GPU, new architecture, CPU, plain."""
+    kinds = {p.kind for p in pools if p.bytes_per_token > 0}
+    if "disk" in kinds:
+        return "disk"
+    if maturity != "mature":
+        return "new_arch"
+    if "ram" in kinds and kinds & {"gpu", "unified"}:
+        return "hybrid"
+    if kinds <= {"ram"} or _lead_family(pools) == "cpu":
+        return "cpu"
+    if parallel in ("layer", "tensor") and len(pools) > 1:
+        return "multi"
+    return "gpu"
+
+
+def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
+                   parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT) -> float:
+    """Mid estimate of the seconds one decoded token takes (see the module docstring)."""
+    pools = [p for p in pools if p.bytes_per_token > 0]
+    if not pools:
+        return float("nan")
+    lead = _lead_family(pools)
+    fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004))
+    terms = []
+    for p in pools:
+        if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
+            raise ValueError(f"pool {p.kind} has no bandwidth")
+        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind)))
+    accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]
+    host = [t for t, p in zip(terms, pools) if p.kind in ("ram", "disk")]
+    if parallel == "tensor" and len(accel) > 1:
+        body = max(accel) + sum(host) + calib.tp_s.get(link, PRIOR_TP_S.get(link, 0.004))
+    else:
+        body = sum(terms)
+        if parallel == "layer" and len(accel) > 1:
+            body += calib.hop_s * (len(accel) - 1)
+    if host and accel:
+        body += calib.hybrid_s
+    t = fixed + body
+    t *= calib.runtime.get(runtime, 1.0)
+    t /= calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+    return t
+
+
+def decode_range(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
+                 parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT) -> Range:
+    """Decode tokens/s for a placement given as pools; the range is the fitted spread of
+    held-out errors for this class of placement (at least +-15%)."""
+    mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib)
+    lo_q, hi_q = calib.spread.get(spread_class(pools, parallel, maturity), (-0.35, 0.35))
+    lo_q, hi_q = min(lo_q, -0.15), max(hi_q, 0.15)
+    return Range(mid * math.exp(lo_q), mid, mid * math.exp(hi_q))
+
+
+# ---- prefill ------------------------------------------------------------------------
+
+def prefill_flops_per_token(active_params: float, n_layer: int = 0, n_head: int = 0,
+                            head_dim: int = 0, ctx: int = 0) -> float:
+    """FLOP per prompt token: 2 x active parameters (one multiply-add each) plus attention
+    scores and weighted sum, 4 x layers x heads x head_dim x the average context seen."""
+    return 2.0 * active_params + 4.0 * n_layer * n_head * head_dim * (ctx / 2.0)
+
+
+def prefill_range(flops_per_token: float, peak_flops: float | None, family: str,
+                  runtime: str = "llama.cpp", offloaded_bytes: float = 0.0,
+                  link_bandwidth_bytes_s: float | None = None, ubatch: int = 512,
+                  maturity: str = "mature", calib: Calibration = DEFAULT) -> Range | None:
+    """Prefill tokens/s, or None when the device's compute peak is not known."""
+    if not peak_flops or flops_per_token <= 0:
+        return None
+    eff = calib.prefill_eff.get(family, PRIOR_PREFILL_EFF.get(family, 0.3))
+    eff *= calib.prefill_runtime.get(runtime, 1.0)
+    t = flops_per_token / (peak_flops * eff)
+    if offloaded_bytes and link_bandwidth_bytes_s:
+        t += offloaded_bytes / (link_bandwidth_bytes_s * calib.pcie_eff) / ubatch
+    t /= calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+    mid = 1.0 / t
+    lo_q, hi_q = calib.prefill_spread
+    lo_q, hi_q = min(lo_q, -0.25), max(hi_q, 0.25)
+    return Range(mid * math.exp(lo_q), mid, mid * math.exp(hi_q))

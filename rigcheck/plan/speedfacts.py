@@ -1,0 +1,125 @@
+"""What the speed arithmetic needs to know about a model in a build (pure, no I/O).
+
+``ModelFacts`` splits the bytes a decoded token reads into the always-read part (every
+tensor but the routed experts and the input embedding lookup) and the routed experts
+(of which ``expert_frac`` is read per token), and describes the KV cache read per token
+at a given context. It comes from a Model + Build (exact bytes per tensor type) or, for
+a measurement whose model is not in the catalogue, from parameter counts and bits per
+weight (approximate; ``exact`` says which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KV_F16 = 2  # bytes per KV element at the default cache type
+
+
+@dataclass(frozen=True)
+class KVGroup:
+    """Layers that read the same KV per context token. ``bytes_per_ctx_token`` is summed
+    over the group's layers. ``window``: tokens kept (0 = all). ``ratio``: compression
+    (V4 CSA/HCA keep one entry per ``ratio`` tokens). ``fixed_bytes``: recurrent state."""
+
+    bytes_per_ctx_token: float
+    window: int = 0
+    ratio: int = 1
+    fixed_bytes: float = 0.0
+
+    def read(self, ctx: int) -> float:
+        n = ctx if not self.window else min(ctx, self.window)
+        return self.bytes_per_ctx_token * n / max(self.ratio, 1) + self.fixed_bytes
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    dense_bytes: float            # always read per token (non-expert, no input embedding)
+    expert_bytes: float           # all routed experts
+    expert_frac: float            # share of routed experts read per token
+    active_params: float          # for prefill FLOP
+    n_layer: int
+    n_head: int
+    head_dim: int
+    kv: tuple[KVGroup, ...] = ()
+    total_bytes: float = 0.0      # all weights (what must be resident somewhere)
+    moe: bool = False
+    arch: str = ""
+    exact: bool = True
+
+    @property
+    def active_weight_bytes(self) -> float:
+        return self.dense_bytes + self.expert_frac * self.expert_bytes
+
+    def kv_read(self, ctx: int) -> float:
+        return sum(g.read(ctx) for g in self.kv)
+
+
+def kv_groups(layers, kv_bytes: float = KV_F16) -> tuple[KVGroup, ...]:
+    """KV read per context token for a Model's ``layers`` (LayerAttention records)."""
+    groups: dict[tuple, list] = {}
+    for la in layers:
+        kind = getattr(la, "kind", "full")
+        if kind == "none":
+            continue
+        if kind == "linear":
+            key = ("linear", 0, 1)
+            per, fixed = 0.0, (la.state_r + la.state_s) * 4.0
+        elif kind in ("mla", "dsa"):
+            key = (kind, la.window, 1)
+            per, fixed = la.n_head_kv * la.head_dim_k * kv_bytes or (la.kv_lora_rank + la.rope_dim) * kv_bytes, 0.0
+        else:
+            ratio = la.compress_ratio or 1
+            key = (kind, la.window if kind == "swa" else 0, ratio)
+            per, fixed = la.n_head_kv * (la.head_dim_k + la.head_dim_v) * kv_bytes, 0.0
+        g = groups.setdefault(key, [0.0, 0.0])
+        g[0] += per
+        g[1] += fixed
+    return tuple(KVGroup(p, window=k[1], ratio=k[2], fixed_bytes=f) for k, (p, f) in groups.items())
+
+
+def facts_from_build(model, build) -> ModelFacts:
+    """Exact facts from a Model and a Build (bytes per tensor at its storage type)."""
+    from ..model.tensor import EXPERT_ROLES, Role
+    dense = expert = 0.0
+    for t, _ty, n in build.items():
+        if t.mtp:
+            continue
+        if t.role in EXPERT_ROLES:
+            expert += n
+        elif t.role == Role.EMBED and not model.tied_embeddings:
+            continue  # a row lookup per token, not a full read
+        else:
+            dense += n
+    la0 = next((la for la in model.layers if la.n_head), None)
+    return ModelFacts(
+        dense_bytes=dense, expert_bytes=expert, expert_frac=model.expert_fraction(),
+        active_params=float(model.active_params()), n_layer=model.n_layer,
+        n_head=la0.n_head if la0 else 0, head_dim=la0.head_dim_k if la0 else 0,
+        kv=kv_groups(model.layers), total_bytes=float(build.weights_bytes),
+        moe=bool(model.moe and model.moe.n_expert), arch=model.arch, exact=True)
+
+
+def facts_from_params(params_b: float, active_b: float, bpw: float, *, n_layer: int = 0,
+                      kv_bytes_per_ctx_token: float = 0.0, arch: str = "",
+                      expert_share: float | None = None) -> ModelFacts:
+    """Approximate facts from parameter counts (billions) and average bits per weight.
+
+    For a MoE without a tensor inventory the split between always-read weights and routed
+    experts is unknown; ``expert_share`` (share of the total parameters in routed experts)
+    defaults to the value that makes ``active`` consistent with a 1/16 routing ratio."""
+    total = params_b * 1e9
+    active = active_b * 1e9
+    moe = active < 0.9 * total
+    if moe:
+        frac = 1 / 16
+        # active = dense + frac * experts, total = dense + experts
+        experts = (total - active) / (1 - frac) if expert_share is None else expert_share * total
+        dense = max(total - experts, 0.0)
+        frac = (active - dense) / experts if experts else 0.0
+    else:
+        experts, dense, frac = 0.0, active, 0.0
+    b = bpw / 8
+    kv = (KVGroup(kv_bytes_per_ctx_token),) if kv_bytes_per_ctx_token else ()
+    return ModelFacts(dense_bytes=dense * b, expert_bytes=experts * b, expert_frac=max(frac, 0.0),
+                      active_params=active, n_layer=n_layer, n_head=0, head_dim=0, kv=kv,
+                      total_bytes=total * b, moe=moe, arch=arch, exact=False)

@@ -1,0 +1,183 @@
+"""The speed arithmetic, the fit and the measurement catalogue (no network, no GPU)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from rigcheck.hardware.spec import parse_rig
+from rigcheck.plan import calibrate
+from rigcheck.plan.evidence import load_measurements, pools_for
+from rigcheck.plan.speed import (DEFAULT, PoolRead, decode_range, decode_seconds, maturity_of,
+                                 prefill_flops_per_token, prefill_range)
+from rigcheck.plan.speedfacts import facts_from_build, facts_from_params
+
+GB = 1e9
+
+
+def gpu(bytes_, bw=1000 * GB, fam="nvidia"):
+    return PoolRead(bytes_, bw, "gpu", fam)
+
+
+def test_decode_is_memory_bound_plus_a_fixed_cost():
+    t1 = decode_seconds([gpu(4 * GB)])
+    t2 = decode_seconds([gpu(8 * GB)])
+    fixed = DEFAULT.fixed_s["nvidia"]
+    # the bandwidth part doubles, the fixed part does not
+    assert t2 - fixed == pytest.approx(2 * (t1 - fixed))
+    assert t1 == pytest.approx(fixed + 4 * GB / (1000 * GB * DEFAULT.eff_of("nvidia", "gpu")))
+
+
+def test_layer_split_adds_no_speed_tensor_parallel_does():
+    one = decode_range([gpu(40 * GB)])
+    split = decode_range([gpu(20 * GB), gpu(20 * GB)], parallel="layer")
+    tp = decode_range([gpu(20 * GB), gpu(20 * GB)], parallel="tensor")
+    assert split.mid <= one.mid
+    assert tp.mid > 1.5 * split.mid
+
+
+def test_experts_in_ram_add_time_per_pool():
+    gpu_only = decode_seconds([gpu(2 * GB)])
+    hybrid = decode_seconds([gpu(2 * GB), PoolRead(3 * GB, 90 * GB, "ram", "cpu")])
+    ram_part = 3 * GB / (90 * GB * DEFAULT.eff_of("cpu", "ram"))
+    assert hybrid == pytest.approx(gpu_only + ram_part + DEFAULT.hybrid_s)
+
+
+def test_streaming_from_disk_collapses_speed():
+    ram = decode_range([PoolRead(10 * GB, 90 * GB, "ram", "cpu")])
+    disk = decode_range([PoolRead(10 * GB, 7 * GB, "disk", "cpu")])
+    assert 10 <= ram.mid / disk.mid <= 60
+
+
+def test_new_architecture_in_a_fork_runs_below_a_mature_runtime():
+    assert maturity_of("deepseek4", "llama.cpp") == "fork"
+    assert maturity_of("llama", "llama.cpp") == "mature"
+    mature = decode_range([gpu(8 * GB)], maturity="mature")
+    fork = decode_range([gpu(8 * GB)], maturity="fork")
+    assert fork.mid < 0.7 * mature.mid
+
+
+def test_range_brackets_mid():
+    r = decode_range([gpu(8 * GB)])
+    assert r.low < r.mid < r.high
+
+
+def test_prefill_from_flops():
+    flops = prefill_flops_per_token(8e9)
+    assert flops == 16e9
+    assert prefill_range(flops, None, "nvidia") is None
+    a = prefill_range(flops, 100e12, "nvidia")
+    b = prefill_range(flops, 200e12, "nvidia")
+    assert b.mid == pytest.approx(2 * a.mid)
+    # weights streamed over PCIe once per micro-batch slow prefill down
+    c = prefill_range(flops, 100e12, "nvidia", offloaded_bytes=60e9, link_bandwidth_bytes_s=32e9)
+    assert c.mid < a.mid
+
+
+def test_fit_recovers_known_constants():
+    """Samples made by the model itself with chosen constants: the fit must find them."""
+    truth = calibrate.Calibration(
+        eff={("nvidia", "gpu"): 0.9, ("apple", "unified"): 0.6, ("cpu", "ram"): 0.4},
+        fixed_s={"nvidia": 0.002, "apple": 0.006, "cpu": 0.001}, hybrid_s=0.003, hop_s=0.0005,
+        tp_s={"pcie": 0.004}, runtime={"mlx": 0.8}, maturity={"mature": 1.0})
+    rng = random.Random(1)
+    samples = []
+    for i in range(400):
+        b = rng.uniform(0.5, 40) * GB
+        kind = i % 4
+        if kind == 0:
+            pools, rt = [gpu(b, rng.choice([400, 1000, 2000]) * GB)], "llama.cpp"
+        elif kind == 1:
+            pools, rt = [PoolRead(b, rng.choice([200, 400, 800]) * GB, "unified", "apple")], rng.choice(["llama.cpp", "mlx"])
+        elif kind == 2:
+            pools, rt = [PoolRead(b / 8, rng.choice([50, 90, 300]) * GB, "ram", "cpu")], "llama.cpp"
+        else:
+            pools, rt = [gpu(b / 4), PoolRead(b / 10, 90 * GB, "ram", "cpu")], "llama.cpp"
+        t = decode_seconds(pools, rt, calib=truth)
+        samples.append(calibrate.Sample(pools, rt, "mature", "single", "pcie", 1 / t, source=f"s{i % 10}"))
+    got = calibrate.fit_decode(samples)
+    # the data pull every constant from its physical prior to within 10% of the truth
+    for key, true in ((("nvidia", "gpu"), 0.9), (("apple", "unified"), 0.6), (("cpu", "ram"), 0.4)):
+        assert got.eff[key] == pytest.approx(true, rel=0.10)
+        assert abs(got.eff[key] - true) < abs(DEFAULT.eff[key] - true)
+    assert got.fixed_s["apple"] == pytest.approx(0.006, rel=0.25)
+    assert got.runtime["mlx"] == pytest.approx(0.8, rel=0.15)
+    assert abs(got.runtime["mlx"] - 0.8) < abs(1.0 - 0.8)
+
+
+def test_moe_facts_read_only_the_chosen_experts():
+    from rigcheck.model.resolve import load_model
+    from rigcheck.quant.recipes import build
+    m = load_model("qwen3-30b-a3b")
+    f = facts_from_build(m, build(m, "Q4_K_M"))
+    assert f.moe and f.expert_frac == pytest.approx(8 / 128)
+    assert f.active_weight_bytes == pytest.approx(f.dense_bytes + f.expert_bytes / 16)
+    assert f.active_weight_bytes < 0.2 * f.total_bytes
+    # KV grows with the context
+    assert f.kv_read(8192) == pytest.approx(2 * f.kv_read(4096))
+
+
+def test_sliding_window_kv_stops_growing():
+    from rigcheck.model.resolve import load_model
+    from rigcheck.quant.recipes import build
+    m = load_model("gemma-3-270m")
+    f = facts_from_build(m, build(m, "Q4_K_M"))
+    grow_small = f.kv_read(512) - f.kv_read(256)     # the 512-token windows still fill here
+    grow_large = f.kv_read(65536) - f.kv_read(65024)
+    assert grow_large < grow_small   # windowed layers stop adding KV past their window
+
+
+def test_pools_for_experts_in_ram():
+    f = facts_from_params(120, 5, 4.3)
+    rig = parse_rig("rtx-4090+64GB ddr5-6000")
+    lay = pools_for(f, rig, "experts=ram", 0)
+    kinds = {p.kind: p for p in lay.pools}
+    assert kinds["ram"].bytes_per_token == pytest.approx(f.expert_frac * f.expert_bytes)
+    assert kinds["gpu"].bytes_per_token == pytest.approx(f.dense_bytes)
+    assert kinds["ram"].bandwidth_bytes_s == pytest.approx(96e9)
+
+
+def test_measurement_catalogue():
+    rows = load_measurements()
+    assert len(rows) >= 150
+    for r in rows:
+        assert r.source and r.date, r
+        assert r.decode_tok_s is None or r.decode_tok_s > 0
+    runtimes = {r.runtime for r in rows}
+    assert {"llama.cpp", "mlx", "vllm", "ollama", "ds4"} <= runtimes
+    offloads = {r.offload.split(":")[0] for r in rows}
+    assert {"none", "split", "tp", "cpu", "experts=ram", "mmap"} <= offloads
+    bad = []
+    for spec in {r.rig for r in rows}:
+        try:
+            parse_rig(spec)
+        except Exception:  # noqa: BLE001
+            bad.append(spec)
+    assert len(bad) <= 2, bad
+
+
+def test_bundled_calibration_is_fitted():
+    from rigcheck.plan.estimate import load_calibration
+    cal = load_calibration()
+    assert cal.meta.get("fitted") and cal.meta.get("rows", 0) >= 150
+    for (fam, kind), e in cal.eff.items():
+        assert 0.05 < e <= 1.2, (fam, kind, e)
+    assert all(0.0005 < v < 0.02 for v in cal.fixed_s.values())
+
+
+def test_leave_one_source_out_accuracy_meets_the_goal():
+    """The accuracy goal from the issue, measured the way bench/speed_accuracy.py does."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+    import speed_accuracy as sa
+    samples, _skipped = sa.build_samples()
+    res = sa.loso(samples)
+    errs = [abs(d / s.decode_tok_s - 1) for s, d, _ in res if d]
+    within2 = [max(d / s.decode_tok_s, s.decode_tok_s / d) <= 2 for s, d, _ in res if d]
+    errs.sort()
+    assert errs[len(errs) // 2] <= 0.20
+    assert sum(within2) / len(within2) >= 0.90
+    assert all(math.isfinite(e) for e in errs)
