@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 
 from .. import units
-from ..hardware import detect, parse_rig
-from ..hardware.device import Device, Node, Rig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily: start-up time matters for every command
+    from ..hardware.device import Device, Node, Rig
 
 
 def register(subparsers):
@@ -109,6 +111,8 @@ def render(rig: Rig) -> str:
 
 
 def run(args) -> int:
+    from ..hardware import detect, parse_rig
+
     if args.spec:
         rig = parse_rig(args.spec)
     else:

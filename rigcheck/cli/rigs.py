@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .. import units
-from ..hardware import devices, links, tiers
 from ..report.table import table
 
 KIND_TITLES = {"gpu": "GPUs", "soc": "Unified-memory machines (SoC)", "cpu": "CPUs (memory per socket)"}
@@ -30,6 +29,8 @@ def _bw(x):
 
 
 def run(args) -> int:
+    from ..hardware import devices, links, tiers
+
     want = args.kind
     if args.json:
         from . import emit_json
