@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..model import Model
 from .types import storage_type
@@ -86,6 +87,7 @@ class Build:
         return self.bytes_where(lambda t: t.layer == layer and (experts is None or t.is_expert == experts))
 
 
+@lru_cache(maxsize=1 << 16)
 def tensor_nbytes(shape: tuple[int, ...], type_name: str) -> int:
     return storage_type(type_name).nbytes(shape)
 

@@ -34,6 +34,10 @@ class StorageType:
     family: str = "ggml"
     ggml_id: int | None = None
     note: str = ""
+    # 2-D block scales (FP8 with one scale per tile_rows x block): ``block_bytes`` then
+    # counts only the elements and each tile adds ``tile_scale_bytes``.
+    tile_rows: int = 0
+    tile_scale_bytes: int = 0
 
     @property
     def bpw(self) -> float:
@@ -48,6 +52,11 @@ class StorageType:
     def nbytes(self, shape: tuple[int, ...]) -> int:
         row = shape[-1] if shape else 1
         rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
+        if self.tile_rows:
+            rows2 = shape[-2] if len(shape) > 1 else 1
+            outer = math.prod(shape[:-2]) if len(shape) > 2 else 1
+            tiles = -(-rows2 // self.tile_rows) * -(-row // self.block)
+            return rows * row * self.block_bytes // self.block + outer * tiles * self.tile_scale_bytes
         return rows * self.row_bytes(row)
 
 
@@ -90,6 +99,8 @@ GGML_TYPES: dict[str, StorageType] = {t.name: t for t in [
     _g("TQ2_0", 35, QK_K, QK_K // 4 + HALF),
     _g("MXFP4", 39, 32, 1 + 16),
     _g("NVFP4", 40, 64, 4 + 32),
+    _g("Q1_0", 41, 128, HALF + 128 // 8),
+    _g("Q2_0", 42, 64, HALF + 64 // 4),
 ]}
 
 GGML_BY_ID: dict[int, StorageType] = {t.ggml_id: t for t in GGML_TYPES.values()}
@@ -111,6 +122,10 @@ OTHER_TYPES: dict[str, StorageType] = {t.name: t for t in [
     StorageType("FP8_E4M3", 1, 1, "native", note="plain FP8 e4m3, no scales"),
     StorageType("FP8_B128", 128, 128 + 1, "native",
                 note="FP8 e4m3 + one ue8m0 scale per 128 of the row (GGUF-style approximation of 128x128 blocks)"),
+    StorageType("FP8_E4M3_T128_UE8M0", 128, 128, "native", tile_rows=128, tile_scale_bytes=1,
+                note="FP8 e4m3 + one ue8m0 scale per 128x128 tile (DeepSeek V4)"),
+    StorageType("FP8_E4M3_T128_F32", 128, 128, "native", tile_rows=128, tile_scale_bytes=4,
+                note="FP8 e4m3 + one fp32 scale per 128x128 tile (DeepSeek V3 weight_scale_inv)"),
     StorageType("FP4_E2M1_B32", 32, 16 + 1, "native", note="MXFP4 e2m1 + ue8m0 scale per 32 (V4 routed experts)"),
     StorageType("NVFP4_B16", 16, 8 + 1, "native", note="NVFP4 e2m1 + e4m3 scale per 16 (+ fp32 global per tensor)"),
     StorageType("NF4", 64, 32 + 4, "bnb", note="bitsandbytes NF4: 4-bit codes + fp32 absmax per 64"),

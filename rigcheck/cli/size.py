@@ -1,0 +1,58 @@
+"""rigcheck size MODEL --build B: the exact file size of one build, before download."""
+
+from __future__ import annotations
+
+from .. import units
+from ..model.resolve import load_model
+from ..quant import recipes
+from ..quant.summary import size_report
+from ..report.table import table
+
+
+def register(sub):
+    p = sub.add_parser(
+        "size", help="exact file size of a build (Q4_K_M, mlx-4bit, native, a mix...)",
+        description="The exact size of a quantized build of MODEL, from its tensor list: total bytes, "
+                    "bits per weight, and bytes by role and by storage type.",
+        epilog="Examples:\n"
+               "  rigcheck size deepseek-v4-flash --build Q4_K_M\n"
+               "  rigcheck size deepseek-v4-flash --build experts=IQ2_XS,default=Q8_0 --json\n"
+               "  rigcheck size model.gguf                 # the file as it is\n"
+               "  rigcheck size model.gguf --build Q2_K --tensors\n"
+               "Builds: " + ", ".join(recipes.build_names()) + ", or role=TYPE mixes "
+               "(roles: experts, shared, attn, ffn, embed, output, router, norm, indexer, compressor, default).")
+    p.add_argument("model", help="catalogue id, .gguf, config.json or model folder")
+    p.add_argument("--build", "-b", default=None, help="build name or mix (default for a .gguf: the file as is)")
+    p.add_argument("--mtp", action="store_true", help="keep multi-token-prediction layers")
+    p.add_argument("--tensors", action="store_true", help="list every tensor with its type")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def run(args) -> int:
+    model = load_model(args.model)
+    b = recipes.build(model, args.build, include_mtp=args.mtp)
+    rep = size_report(b, tensors=args.tensors)
+    if args.json:
+        from . import emit_json
+        emit_json(rep)
+        return 0
+    est = " (header estimated)" if b.header_estimated else ""
+    print(f"{model.id}  {b.name}  [{b.recipe}, {b.container}]")
+    print(f"size: {units.both(b.file_bytes)}  = {b.file_bytes:,} bytes{est}")
+    print(f"bits per weight: {b.bits_per_weight:.3f}   weights {units.gb(b.weights_bytes)}, "
+          f"header {units.mib(b.header_bytes)}")
+    total = b.weights_bytes or 1
+    print()
+    print(table([[k, units.gb(v), units.gib(v), f"{100 * v / total:.1f}%"] for k, v in rep["bytes_by_role"].items()],
+                ["role", "GB", "GiB", "share"], "lrrr"))
+    print()
+    print(table([[k, units.gb(v), units.gib(v), f"{100 * v / total:.1f}%"] for k, v in rep["bytes_by_type"].items()],
+                ["type", "GB", "GiB", "share"], "lrrr"))
+    if args.tensors:
+        print()
+        print(table([[r["name"], "x".join(map(str, r["shape"])), r["role"], r["type"], f"{r['bytes']:,}"]
+                     for r in rep["tensors"]], ["tensor", "shape", "role", "type", "bytes"], "lllrr"))
+    for n in b.notes:
+        print(f"note: {n}")
+    return 0
