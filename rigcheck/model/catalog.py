@@ -48,6 +48,7 @@ class Card:
     aliases: tuple[str, ...] = ()
     stated: dict = field(default_factory=dict, compare=False, hash=False)
     source_note: str = ""
+    quality: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def stated_total(self) -> int | None:
@@ -74,7 +75,8 @@ def _load(card_id: str) -> Card:
     if missing or d["id"] != card_id:
         raise FormatError(f"{path}: catalogue card lacks {missing or 'a matching id'}")
     return Card(**{k: d[k] for k in _FIELDS}, aliases=tuple(a.lower() for a in d.get("aliases", [])),
-                stated=d.get("stated", {}), source_note=d.get("source_note", ""))
+                stated=d.get("stated", {}), source_note=d.get("source_note", ""),
+                quality=d.get("quality") or {})
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .calibrate import Sample
 from .speed import PoolRead, device_family, maturity_of, prefill_flops_per_token
 from .speedfacts import ModelFacts, facts_from_build, facts_from_params
 
@@ -201,7 +200,7 @@ def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
     return facts_from_params(row.params_b, row.active_b or row.params_b, bpw, arch=arch)
 
 
-def sample_of(row: MeasuredRow, facts: ModelFacts, rig) -> Sample:
+def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     lay = pools_for(facts, rig, row.offload, row.context)
     maturity = maturity_of(facts.arch, row.runtime)
     flops = prefill_flops_per_token(facts.active_params, facts.n_layer, facts.n_head, facts.head_dim,
@@ -210,6 +209,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig) -> Sample:
     # 2024-06 on: llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06),
     # so older figures describe a different runtime. They stay in the catalogue as evidence.
     prefill_fit = row.prefill_tokens is not None and row.date >= "2024-06"
+    from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
                   peak_flops=lay.peak_flops, prefill_family=lay.lead_family, offloaded_bytes=lay.offloaded_bytes,
@@ -240,13 +240,14 @@ class EvidenceRow:
     origin: str = "catalogue"
 
 
-def _devices_of(spec: str) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _devices_of(spec: str) -> frozenset[str]:
     from ..hardware.spec import parse_rig
     try:
         rig = parse_rig(spec)
     except Exception:  # noqa: BLE001 - a row whose rig we cannot read still counts by model
-        return set()
-    return {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
+        return frozenset()
+    return frozenset({d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set()))
 
 
 def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload_class: str = "none",

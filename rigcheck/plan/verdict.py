@@ -7,14 +7,22 @@ returns a ``Verdict(label, reasons)``. The labels, from worst to best:
     The build does not fit in the rig's memory at this context at all (GPU memory plus
     system RAM), or no runtime can run the architecture.
 **not practical**
-    It fits, but decode is below ``practical_tok_s`` (5 tok/s by default), or it fits
-    only with weights offloaded to system RAM (or on the CPU alone) and decode is below
-    ``runs_tok_s`` (8 tok/s). It loads and answers, slowly enough that nobody uses it twice.
+    It fits, but decode is below ``practical_tok_s`` (5 tok/s by default); or it fits
+    only with weights offloaded to system RAM and decode is below
+    ``offload_practical_tok_s`` (10 tok/s: offloaded decode also falls as the context
+    grows and swings with RAM speed, so it needs more margin); or it runs on the CPU
+    alone below ``runs_tok_s`` (8 tok/s). It loads and answers, slowly enough that nobody
+    uses it twice.
 **borderline**
-    It fits and runs, with a catch: less than ``tight_headroom`` (10 %) of the fast
-    memory left after weights, KV cache and buffers; or quality below the ~3 bits per
-    weight floor (``low_bpw``; typical of 2-bit expert builds); or only a fork or branch
-    of the runtime runs the architecture; or decode is between 5 and 8 tok/s.
+    It fits and runs, with a catch: less than ``tight_headroom`` (10 %) of dedicated GPU
+    memory left after weights, KV cache and buffers, or less than
+    ``tight_headroom_unified`` (15 %) of a unified-memory GPU budget (that memory is shared
+    with the OS and every other program, and the budget is itself a soft OS limit); or
+    quality below the ~3 bits per weight floor (``low_bpw``) in a uniform build (Q2_K);
+    or only a fork or branch of the runtime runs the architecture; or decode is between
+    5 and 8 tok/s. Expert-mode mixes (2-bit routed experts, 8-bit attention, shared
+    experts and output: IQ2_XS-XL, ds4 q2) dodge the quality floor, as the article notes,
+    but are never comfortable.
 **runs**
     It fits and decodes at ``runs_tok_s`` (8 tok/s) or more, with none of the catches
     above. Offloaded or CPU-only builds can reach "runs" when they are fast enough (an
@@ -60,9 +68,11 @@ class Thresholds:
     comfortable_headroom: float = 0.15   # fraction of fast memory left
     comfortable_tok_s: float = 20.0      # mid decode estimate
     comfortable_bpw: float = 4.0         # average bits per weight
-    tight_headroom: float = 0.10         # below this: borderline
+    tight_headroom: float = 0.10         # below this: borderline (dedicated GPU memory)
+    tight_headroom_unified: float = 0.15  # the same on unified memory, shared with the OS
     runs_tok_s: float = 8.0              # mid decode for "runs"
     practical_tok_s: float = 5.0         # mid decode below this: not practical
+    offload_practical_tok_s: float = 10.0  # with weights in system RAM: below this, not practical
     low_bpw: float = 3.0                 # below this: flagged, borderline
 
     def __post_init__(self):
@@ -72,6 +82,8 @@ class Thresholds:
                 raise InputError(f"threshold {f.name} must be a number >= 0, not {v!r}")
         if not self.tight_headroom <= self.comfortable_headroom < 1:
             raise InputError("thresholds: need tight_headroom <= comfortable_headroom < 1")
+        if not self.tight_headroom_unified < 1:
+            raise InputError("thresholds: need tight_headroom_unified < 1")
         if not self.practical_tok_s <= self.runs_tok_s <= self.comfortable_tok_s:
             raise InputError("thresholds: need practical_tok_s <= runs_tok_s <= comfortable_tok_s")
 
@@ -99,13 +111,16 @@ class Verdict:
 
 def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float,
             decode_low_tok_s: float, bits_per_weight: float, support_status: str,
-            thresholds: Thresholds = DEFAULT) -> Verdict:
+            thresholds: Thresholds = DEFAULT, expert_mix: bool = False) -> Verdict:
     """The verdict for one build on one rig (pure; see the module docstring for the rules).
 
     mode: where the weights live: ``gpu`` (GPU memory only), ``unified`` (a
     unified-memory SoC), ``offload`` (GPU plus system RAM), ``cpu`` (system RAM only),
     ``none`` (nowhere). support_status: the runtime's ``Support.status``
-    (mainline / fork / none / unknown).
+    (mainline / fork / none / unknown). expert_mix: the low bits sit only in the routed
+    experts while attention, shared experts and output keep 6 bits or more (the article's
+    "expert-mode" builds, e.g. IQ2_XS-XL, ds4 q2): such a build is not held to the ~3-bit
+    quality floor, but it is never called comfortable below it.
     """
     t = thresholds
     if mode not in MODES:
@@ -125,15 +140,17 @@ def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float
 
     if mid < t.practical_tok_s:
         return Verdict("not practical", [f"decode {speed}, below {rate(t.practical_tok_s)} tok/s", where])
-    if not fast and mid < t.runs_tok_s:
+    slow_limit = t.offload_practical_tok_s if mode == "offload" else t.runs_tok_s
+    if not fast and mid < slow_limit:
         return Verdict("not practical",
-                       [f"fits only with {where.split(',')[0]}", f"decode {speed}, below {rate(t.runs_tok_s)} tok/s"])
+                       [f"fits only with {where.split(',')[0]}", f"decode {speed}, below {rate(slow_limit)} tok/s"])
 
     catches = []
-    if fast and headroom_frac < t.tight_headroom:
-        catches.append(f"only {headroom_frac:.0%} of memory left (under {t.tight_headroom:.0%}): "
-                       "little room for a longer context or other programs")
-    if bits_per_weight < t.low_bpw:
+    tight = t.tight_headroom_unified if mode == "unified" else t.tight_headroom
+    if fast and headroom_frac < tight:
+        catches.append(f"only {headroom_frac:.0%} of {'the GPU share of unified ' if mode == 'unified' else ''}"
+                       f"memory left (under {tight:.0%}): little room for a longer context or other programs")
+    if bits_per_weight < t.low_bpw and not expert_mix:
         catches.append(f"{bits_per_weight:.2f} bits per weight, under the ~{t.low_bpw:g}-bit quality floor")
     if support_status == "fork":
         catches.append("only a fork or branch of the runtime runs this architecture")
@@ -155,7 +172,9 @@ def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float
     if low < t.runs_tok_s:
         misses.append(f"could drop to {rate(low)} tok/s")
     if bits_per_weight < t.comfortable_bpw:
-        misses.append(f"{bits_per_weight:.2f} bits per weight (comfortable needs {t.comfortable_bpw:g})")
+        misses.append(f"{bits_per_weight:.2f} bits per weight (comfortable needs {t.comfortable_bpw:g})"
+                      + ("; low-bit routed experts with 8-bit attention, shared experts and output"
+                         if expert_mix and bits_per_weight < t.low_bpw else ""))
     if support_status != "mainline":
         misses.append("runtime support not confirmed in a stable release")
     if misses:

@@ -1,0 +1,73 @@
+"""rigcheck check: the reality check for one model on one rig."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """Examples:
+  rigcheck check deepseek-v4-flash --rig rtx-5090+128GB
+  rigcheck check deepseek-v4-flash --rig m4-max-128 --ctx 8192
+  rigcheck check qwen3-30b-a3b                 # on this machine
+  rigcheck check gpt-oss-120b --rig "2x rtx-3090+64GB" --json
+  rigcheck check llama-3.1-70b-instruct --rig rtx-4090 --html report.html
+
+Builds are evaluated with the runtime that loads them (GGUF: llama.cpp, MLX: mlx on Apple,
+the native checkpoint: vLLM on NVIDIA/AMD, ds4's files: ds4). Sizes are in GB (10^9 bytes)
+and GiB (2^30 bytes), always labelled. Verdicts: no / not practical / borderline / runs /
+comfortable; thresholds in 'rigcheck check --help-verdicts' and rigcheck/plan/verdict.py.
+"""
+
+
+def register(sub):
+    p = sub.add_parser("check", help="will this model run on this rig: every build, memory, speed, verdict, command",
+                       description="The reality check: every standard build of MODEL on RIG (or this machine): "
+                                   "file size, memory at the context, where it lives, decode range, quality, "
+                                   "verdict, launch commands, what to run instead and what the next tier costs.",
+                       epilog=EPILOG)
+    p.add_argument("model", nargs="?", help="catalogue id or alias (see 'rigcheck models'), or a .gguf/config.json path")
+    p.add_argument("--rig", help="rig spec or catalogue id (see 'rigcheck rigs'); default: this machine")
+    p.add_argument("--ctx", type=int, help="context length in tokens (default 32768, or the model's maximum)")
+    p.add_argument("--runtime", help="evaluate only builds this runtime loads (llama.cpp, ollama, lmstudio, mlx, "
+                                     "vllm, sglang, ds4)")
+    p.add_argument("--build", action="append", help="evaluate only this build (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    p.add_argument("--help-verdicts", action="store_true", help="print how verdicts are decided and exit")
+    return p
+
+
+def load_rig(spec: str | None):
+    from ..hardware import detect, parse_rig
+    return parse_rig(spec) if spec else detect()
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    if args.help_verdicts:
+        from ..plan import verdict
+        print(verdict.__doc__)
+        return 0
+    if not args.model:
+        from .home import run_home
+        return run_home(args)
+    from ..model.resolve import load_model
+    from ..plan.check import check
+    from ..plan.verdict import load_thresholds
+    model = load_model(args.model)
+    rig = load_rig(args.rig)
+    if args.ctx is not None and args.ctx <= 0:
+        raise InputError(f"--ctx must be a positive number of tokens, not {args.ctx}")
+    rep = check(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
+                thresholds=load_thresholds(), curve=bool(args.html))
+    if args.html:
+        from ..report.check_html import write_html
+        write_html(rep, args.html)
+    if args.json:
+        from . import emit_json
+        emit_json(rep)
+    else:
+        from ..report.check_text import render_check
+        print(render_check(rep))
+        if args.html:
+            print(f"\nHTML report written to {args.html}")
+    return 0

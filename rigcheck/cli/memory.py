@@ -1,0 +1,82 @@
+"""rigcheck memory MODEL --build B --ctx N: the KV cache, buffers and placement of a build."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import units
+from ..errors import InputError
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "memory", help="KV cache, buffers and placement of a build at a context length",
+        description="What lives where, and does it fit: weights, KV cache (in the runtime's own layout), "
+                    "compute and output buffers and per-GPU reserves, placed on a rig or on plain budgets.",
+        epilog="Examples:\n"
+               "  rigcheck memory deepseek-v4-flash --build Q2_K --ctx 32768 --rig rtx-5090+128GB\n"
+               "  rigcheck memory deepseek-v4-flash --build ds4-q2 --ctx 32768 --runtime ds4 --rig m4-max-128\n"
+               "  rigcheck memory qwen3-30b-a3b --build Q4_K_M --ctx 8192 --vram 24GiB --ram 64GB --json\n"
+               "  rigcheck memory model.gguf --ctx 4096 --cache-type q8_0 --parallel 1\n")
+    p.add_argument("model", help="catalogue id, .gguf, config.json or model folder")
+    p.add_argument("--build", "-b", help="build name (default: the GGUF's own types, or Q4_K_M)")
+    p.add_argument("--ctx", "-c", type=int, required=True, help="context length in tokens")
+    p.add_argument("--runtime", "-r", default="llama.cpp",
+                   help="llama.cpp, ollama, lmstudio, mlx, vllm, sglang, ds4, ik_llama.cpp, ktransformers")
+    p.add_argument("--cache-type", "-t", help="KV cache type (llama.cpp: f16, q8_0, ...; vLLM: auto, fp8)")
+    p.add_argument("--parallel", "-np", type=int, help="parallel sequences (llama-server default: 4 slots sharing "
+                                                         "one unified cache; --parallel 1 for one sequence)")
+    p.add_argument("--ubatch", type=int, help="llama.cpp ubatch size (default 512)")
+    p.add_argument("--no-flash-attn", action="store_true", help="llama.cpp with flash attention off")
+    p.add_argument("--rig", help="rig id or spec, e.g. rtx-5090+128GB, m4-max-128, '2x rtx-3090+64GB'")
+    p.add_argument("--vram", help="one GPU of this size, e.g. 24GiB (instead of --rig)")
+    p.add_argument("--ram", help="system RAM, e.g. 64GB (instead of --rig)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def _build(model, name):
+    try:
+        from ..quant import recipes
+    except ImportError:      # pragma: no cover - recipes ships with rigcheck
+        recipes = None
+    if recipes is not None:
+        return recipes.build(model, name)
+    from ..quant.build import make_build
+    return make_build(model, [t.dtype for t in model.tensors], name=name or "file", header_bytes=0)
+
+
+def run(args) -> int:
+    from ..model.resolve import load_model
+    from ..plan.placement import plan
+
+    if args.rig and (args.vram or args.ram):
+        raise InputError("give either --rig or --vram/--ram, not both")
+    model = load_model(args.model)
+    build = _build(model, args.build)
+    rig = None
+    if args.rig:
+        from ..hardware.spec import parse_rig
+        rig = parse_rig(args.rig)
+    vram = units.parse_bytes(args.vram, "--vram") if args.vram else None
+    ram = units.parse_bytes(args.ram, "--ram") if args.ram else None
+    pl = plan(build, ctx=args.ctx, runtime=args.runtime, rig=rig, vram_bytes=vram, ram_bytes=ram,
+              cache_type=args.cache_type, parallel=args.parallel,
+              flash_attn=False if args.no_flash_attn else None, ubatch=args.ubatch)
+    if args.json:
+        from . import emit_json
+        emit_json(pl)
+        return 0
+    print(f"{model.id}  {build.name}  {pl.runtime}  ctx {pl.ctx:,}  x{pl.parallel_seqs}  KV {pl.cache_type}")
+    for what, n in (("weights", pl.weights_bytes), ("KV cache", pl.kv_bytes), ("compute + output", pl.compute_bytes),
+                    ("reserve", pl.overhead_bytes), ("total", pl.total_bytes)):
+        print(f"  {what:<18}{units.both(n):>28}")
+    print(f"  placement: {pl.mode}  fits: {'yes' if pl.fits else 'no'}  headroom {units.gib(pl.headroom)}")
+    for u in pl.placement:
+        cap = f" of {units.gib(u.capacity_bytes)}" if u.capacity_bytes else ""
+        print(f"    {u.device:<36}{u.kind:<8}{units.gib(u.bytes):>12}{cap}")
+    if pl.flags:
+        print("  flags: " + " ".join(pl.flags))
+    for n in pl.notes:
+        print(f"  note: {n}")
+    return 0

@@ -1,0 +1,131 @@
+"""The memory side of each runtime: its KV layout, the cache types it accepts, its
+buffers and defaults. (Support status and launch commands live in rigcheck/runtimes.)
+
+Defaults, each from the runtime's own code or docs:
+- llama.cpp = llama-server: 4 slots with a unified KV cache sized by n_ctx, batch 2048,
+  ubatch 512, flash attention on where the backend has it, SWA cache not full, --fit
+  margin 1024 MiB per GPU (tools/server, common/common.h, common/arg.cpp).
+- Ollama: llama-server with -np OLLAMA_NUM_PARALLEL (1), OLLAMA_KV_CACHE_TYPE f16/q8_0/q4_0,
+  457 MiB reserve per CUDA/ROCm GPU and 512 MiB on Metal (ml/device.go), default context
+  by VRAM (server/routes.go).
+- LM Studio: llama.cpp or MLX engine, one sequence.
+- MLX (mlx-lm): bf16 cache in 256-token steps, --kv-bits 2..8.
+- vLLM: 16-token pages, kv_cache_dtype auto|fp8, gpu_memory_utilization 0.92 (0.9 before
+  2026), max_num_batched_tokens 8192.
+- SGLang: token pool, mem_fraction_static by its rule.
+- ds4: f32 caches, one sequence, DeepSeek V4 only.
+- ik_llama.cpp: llama.cpp's layout and cache types. ktransformers: experts in RAM, the
+  rest on the GPU, KV in SGLang's layout (its current server is built on SGLang).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import InputError, UnknownNameError
+from ..model.model import Model
+from . import kv_ds4, kv_llamacpp, kv_mlx, kv_sglang, kv_vllm
+from .buffers import LLAMACPP_FIT_MARGIN, MiB, OLLAMA_MIN_MEMORY
+from .cachetypes import GGML_CACHE_TYPES, check_cache_type
+from .kv import KVCache
+
+
+@dataclass(frozen=True)
+class RuntimeMemory:
+    name: str
+    layout: str                      # llamacpp | vllm | sglang | mlx | ds4
+    cache_types: tuple[str, ...]
+    default_cache_type: str
+    parallel: int                    # sequences by default
+    kv_unified: bool = False
+    n_batch: int = 2048
+    n_ubatch: int = 512
+    flash_attn: bool = True
+    gpu_reserve: int = 0             # kept free per GPU
+    split: str = "layer"             # how it uses several GPUs: layer | tp | none
+    cpu_offload: bool = True         # can keep weights in system RAM
+    gpu_memory_utilization: float = 0.0
+    needs_apple: bool = False
+    only_arch: tuple[str, ...] = ()
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_LLAMA = dict(layout="llamacpp", cache_types=GGML_CACHE_TYPES, default_cache_type="f16")
+
+RUNTIMES: dict[str, RuntimeMemory] = {r.name: r for r in [
+    RuntimeMemory("llama.cpp", parallel=4, kv_unified=True, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                  source="llama.cpp tools/server/server.cpp, common/common.h, common/arg.cpp", **_LLAMA),
+    RuntimeMemory("ik_llama.cpp", parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                  source="ikawrakow/ik_llama.cpp (llama.cpp fork, same KV layout)", **_LLAMA),
+    RuntimeMemory("ollama", layout="llamacpp", cache_types=("f16", "q8_0", "q4_0"), default_cache_type="f16",
+                  parallel=1, gpu_reserve=OLLAMA_MIN_MEMORY["cuda"],
+                  source="ollama llm/llama_server.go, ml/device.go, envconfig/config.go"),
+    RuntimeMemory("lmstudio", parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                  source="LM Studio 0.4 (llama-server engine; MLX engine on Macs)", **_LLAMA),
+    RuntimeMemory("mlx", layout="mlx", cache_types=kv_mlx.CACHE_TYPES, default_cache_type="bf16", parallel=1,
+                  split="none", cpu_offload=False, needs_apple=True, source="ml-explore/mlx-lm models/cache.py"),
+    RuntimeMemory("vllm", layout="vllm", cache_types=kv_vllm.CACHE_TYPES, default_cache_type="auto", parallel=1,
+                  split="tp", cpu_offload=False, gpu_memory_utilization=0.92,
+                  source="vllm/config/cache.py, vllm/v1/worker/gpu_worker.py"),
+    RuntimeMemory("sglang", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
+                  parallel=1, split="tp", cpu_offload=False,
+                  source="sglang python/sglang/srt/server_args.py, model_runner.py"),
+    RuntimeMemory("ktransformers", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
+                  parallel=1, split="tp", gpu_reserve=1024 * MiB,
+                  source="kvcache-ai/ktransformers (experts on CPU, SGLang-based server)"),
+    RuntimeMemory("ds4", layout="ds4", cache_types=kv_ds4.CACHE_TYPES, default_cache_type="f32", parallel=1,
+                  split="none", cpu_offload=False, only_arch=("deepseek4",), gpu_reserve=0,
+                  source="antirez/ds4 ds4_context_memory_estimate"),
+]}
+
+ALIASES = {"llamacpp": "llama.cpp", "llama-server": "llama.cpp", "llama_cpp": "llama.cpp",
+           "ik_llama": "ik_llama.cpp", "ik-llama.cpp": "ik_llama.cpp", "ik_llamacpp": "ik_llama.cpp",
+           "lm-studio": "lmstudio", "lms": "lmstudio", "lm studio": "lmstudio", "mlx-lm": "mlx",
+           "mlx_lm": "mlx", "kt": "ktransformers"}
+
+
+def get(name: str) -> RuntimeMemory:
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in RUNTIMES:
+        raise UnknownNameError("runtime", name, list(RUNTIMES))
+    return RUNTIMES[key]
+
+
+def names() -> list[str]:
+    return list(RUNTIMES)
+
+
+def check(rt: RuntimeMemory, cache_type: str | None) -> str:
+    return check_cache_type(rt.name, cache_type or rt.default_cache_type, rt.cache_types)
+
+
+def kv_cache(rt: RuntimeMemory | str, model: Model, ctx: int, *, cache_type: str | None = None,
+             parallel: int | None = None, ubatch: int | None = None, flash_attn: bool | None = None,
+             swa_full: bool = False, tp: int = 1) -> KVCache:
+    """The KV cache of ``model`` at ``ctx`` tokens in runtime ``rt``'s own layout, for
+    ``parallel`` sequences (the runtime's default when None). For llama.cpp with a
+    unified cache the slots share ``ctx`` cells; elsewhere each sequence gets ``ctx``."""
+    rt = get(rt) if isinstance(rt, str) else rt
+    ct = check(rt, cache_type)
+    n = rt.parallel if parallel is None else parallel
+    if rt.only_arch and model.arch not in rt.only_arch:
+        raise InputError(f"{rt.name} runs {', '.join(rt.only_arch)} models only; {model.id} is '{model.arch}'")
+    if rt.layout == "llamacpp":
+        unified = rt.kv_unified if parallel is None else (rt.kv_unified and parallel == rt.parallel)
+        n_ctx = ctx if unified else ctx * n
+        return kv_llamacpp.kv_cache(model, n_ctx, cache_type_k=ct, n_seq_max=n, kv_unified=unified,
+                                    n_batch=rt.n_batch, n_ubatch=ubatch or rt.n_ubatch,
+                                    flash_attn=rt.flash_attn if flash_attn is None else flash_attn,
+                                    swa_full=swa_full, runtime=rt.name)
+    if rt.layout == "vllm":
+        return kv_vllm.kv_cache(model, ctx, cache_type=ct, n_seq=n, tp=tp, runtime=rt.name)
+    if rt.layout == "sglang":
+        return kv_sglang.kv_cache(model, ctx, cache_type=ct, n_seq=n, tp=tp, runtime=rt.name)
+    if rt.layout == "mlx":
+        bits = {"8bit": 8, "4bit": 4}.get(ct)
+        return kv_mlx.kv_cache(model, ctx, kv_bits=bits, n_seq=n, runtime=rt.name)
+    if rt.layout == "ds4":
+        return kv_ds4.kv_cache(model, ctx, runtime=rt.name)
+    raise AssertionError(rt.layout)

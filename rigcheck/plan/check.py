@@ -1,0 +1,550 @@
+"""The reality check: every standard build of a model on one rig, each with its memory,
+placement, decode range, quality note, verdict and launch commands; the best choice;
+what to run instead; what the next tier costs.
+
+``check(model, rig, ctx=..., runtime=None) -> CheckReport`` is the whole computation;
+the CLI renders the report as text, JSON or HTML. ``tiers(model)`` runs the same
+evaluation over the article's hardware tiers.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from .. import units
+from ..errors import InputError, RigcheckError
+from ..model import Model
+from ..quant.build import Build
+
+DEFAULT_CTX = 32768
+
+# builds evaluated with which runtime, by the build's container / recipe
+_RUNTIME_FOR = {"gguf": "llama.cpp", "mlx": "mlx", "safetensors": "vllm", "ds4": "ds4"}
+# runtimes that can load each container (for the launch commands)
+_LOADERS = {
+    "gguf": ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp"),
+    "mlx": ("mlx", "lmstudio"),
+    "safetensors": ("vllm", "sglang"),
+    "ds4": ("ds4",),
+}
+_VERDICT_MODE = {"gpu": "gpu", "multi_gpu": "gpu", "unified": "unified", "experts_in_ram": "offload",
+                 "layers_offload": "offload", "mmap_stream": "offload", "cpu": "cpu", "no_fit": "none"}
+
+
+@dataclass
+class BuildCheck:
+    name: str
+    runtime: str
+    recipe: str
+    file_bytes: int
+    bits_per_weight: float
+    weights_bytes: int = 0
+    kv_bytes: int = 0
+    compute_bytes: int = 0
+    overhead_bytes: int = 0
+    total_bytes: int = 0
+    fits: bool = False
+    mode: str = "no_fit"
+    headroom: float = 0.0
+    placement: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    decode_tok_s: dict | None = None
+    prefill_tok_s: dict | None = None
+    verdict: str = "no"
+    reasons: list[str] = field(default_factory=list)
+    quality_note: str = ""
+    notes: list[str] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)
+    evidence: list[dict] = field(default_factory=list)
+
+    @property
+    def rank(self) -> int:
+        from .verdict import LABELS
+        return LABELS.index(self.verdict)
+
+
+@dataclass
+class CheckReport:
+    model: dict
+    rig: dict
+    ctx: int
+    builds: list[BuildCheck]
+    best: str | None
+    best_commands: dict[str, str]
+    support: list[dict]
+    alternatives: list[dict]
+    upgrade: list[dict]
+    measurements: list[dict]
+    notes: list[str]
+    decode_vs_ctx: list[dict] = field(default_factory=list)
+
+    def build(self, name: str) -> BuildCheck | None:
+        return next((b for b in self.builds if b.name == name), None)
+
+
+# ---- the model in one line --------------------------------------------------------
+
+def model_summary(model: Model) -> dict:
+    from ..units import params
+    total, active = model.total_params, model.active_params()
+    d = {"id": model.id, "family": model.family, "arch": model.arch, "total_params": total,
+         "active_params": active, "mtp_params": model.mtp_params,
+         "moe": bool(model.moe), "n_ctx_train": model.n_ctx_train}
+    if model.moe:
+        d["line"] = (f"{model.id}: {params(total)} parameters in total, {params(active)} active per token "
+                     f"({model.moe.n_expert_used} of {model.moe.n_expert} routed experts). Active parameters "
+                     "set the speed (bytes read per token); total parameters set the memory: the router may "
+                     "pick any expert for the next token, so every expert must be resident.")
+    else:
+        d["line"] = (f"{model.id}: {params(total)} parameters, all of them read for every token (dense): "
+                     "memory and speed both scale with the full size.")
+    return d
+
+
+# ---- rig in plain data ------------------------------------------------------------
+
+def _platform(rig) -> str:
+    node = rig.node
+    for d in node.gpus:
+        v = (d.vendor or "").lower()
+        if v == "apple":
+            return "metal"
+        if v == "nvidia":
+            return "cuda"
+        if v == "amd":
+            return "rocm"
+        if v == "intel":
+            return "vulkan"
+    return "cpu"
+
+
+def rig_summary(rig) -> dict:
+    from ..hardware import format_rig
+    node = rig.node
+    devs = [{"name": d.name, "kind": d.kind, "memory_bytes": d.memory_bytes,
+             "bandwidth_bytes_s": d.bandwidth_bytes_s} for n in rig.nodes for d in n.devices]
+    return {"spec": format_rig(rig) if rig.source != "detected" else (rig.spec or "this machine"),
+            "source": rig.source, "devices": devs, "ram_bytes": node.ram_bytes,
+            "platform": _platform(rig), "notes": list(getattr(rig, "notes", []) or [])}
+
+
+# ---- one build on one rig -----------------------------------------------------------
+
+def _container(build: Build) -> str:
+    if build.recipe == "ds4" or build.name.startswith("ds4-"):
+        return "ds4"
+    return build.container if build.container in _RUNTIME_FOR else "gguf"
+
+
+def _runtime_for(build: Build, rig, wanted: str | None) -> str | None:
+    cont = _container(build)
+    plat = _platform(rig)
+    if wanted:
+        return wanted if wanted in _LOADERS.get(cont, ()) or (wanted == "ds4" and cont == "gguf"
+                                                              and False) else None
+    if cont == "mlx" and plat != "metal":
+        return None
+    if cont == "safetensors" and plat not in ("cuda", "rocm"):
+        return None
+    if cont == "ds4" and plat not in ("metal", "cuda", "rocm"):
+        return None
+    return _RUNTIME_FOR[cont]
+
+
+def _pool_dicts(placement) -> list[dict]:
+    out = []
+    for u in placement.placement:
+        dev = getattr(u, "device", "")
+        name = dev if isinstance(dev, str) else getattr(dev, "name", str(dev))
+        out.append({"device": name, "kind": getattr(u, "kind", ""), "bytes": int(u.bytes),
+                    "capacity_bytes": int(u.capacity_bytes or 0)})
+    return out
+
+
+def _range(r) -> dict | None:
+    if r is None:
+        return None
+    return {"low": r.low, "mid": r.mid, "high": r.high}
+
+
+def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, commands: bool = True,
+             thresholds=None) -> BuildCheck:
+    """Placement, speed, verdict and commands for one build on one rig."""
+    from .. import runtimes
+    from .estimate import estimate
+    from .placement import plan
+    from .verdict import quality_note, verdict
+
+    bc = BuildCheck(build.name, runtime, build.recipe, build.file_bytes, build.bits_per_weight)
+    pl = plan(build, ctx=ctx, runtime=runtime, rig=rig)
+    bc.weights_bytes, bc.kv_bytes = pl.weights_bytes, pl.kv_bytes
+    bc.compute_bytes, bc.overhead_bytes, bc.total_bytes = pl.compute_bytes, pl.overhead_bytes, pl.total_bytes
+    bc.fits, bc.mode, bc.flags = bool(pl.fits), pl.mode, list(pl.flags)
+    bc.placement = _pool_dicts(pl)
+    bc.notes = list(pl.notes)
+    bc.headroom = headroom_fraction(pl)
+    mid = low = 0.0
+    if pl.fits and pl.mode != "no_fit":
+        try:
+            est = estimate(pl, rig, runtime, ctx, model, build)
+        except (ValueError, RigcheckError) as e:
+            bc.notes.append(f"no speed estimate: {e}")
+        else:
+            bc.decode_tok_s, bc.prefill_tok_s = _range(est.decode_tok_s), _range(est.prefill_tok_s)
+            bc.evidence = [_evidence_dict(e) for e in est.evidence[:3]]
+            bc.notes.extend(est.notes)
+            mid, low = est.decode_tok_s.mid, est.decode_tok_s.low
+    rt = runtimes.get(runtime)
+    sup = rt.support(model.arch)
+    fits = bool(pl.fits) and pl.mode != "mmap_stream"
+    v = verdict(fits, _VERDICT_MODE.get(pl.mode, "none") if fits else "none", bc.headroom, mid, low,
+                build.bits_per_weight, sup.status, expert_mix=is_expert_mix(build),
+                **({"thresholds": thresholds} if thresholds else {}))
+    bc.verdict, bc.reasons = v.label, list(v.reasons)
+    if pl.mode == "mmap_stream":
+        bc.reasons = ["does not fit in GPU memory plus RAM: llama.cpp could only stream the weights from "
+                      "disk (mmap) for every token"
+                      + (f", at about {units.rate(mid)} tok/s" if mid else "")]
+    bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(build.notes))
+    if commands and pl.fits:
+        bc.commands = launch_commands(model, build, rig, ctx, pl)
+    return bc
+
+
+def is_expert_mix(build: Build) -> bool:
+    """True when the routed experts carry the low bits (< 3.5 on average) and every other
+    matrix keeps 6 bits or more: the 'expert-mode' builds (IQ2_XS-XL, ds4 q2)."""
+    exp_b = exp_n = rest_b = rest_n = 0
+    for t, _, n in build.items():
+        if len(t.shape) < 2:
+            continue
+        if t.is_expert:
+            exp_b, exp_n = exp_b + n, exp_n + t.n_elements
+        else:
+            rest_b, rest_n = rest_b + n, rest_n + t.n_elements
+    if not exp_n or not rest_n:
+        return False
+    return exp_b * 8 / exp_n < 3.5 and rest_b * 8 / rest_n >= 6.0
+
+
+def headroom_fraction(pl) -> float:
+    """The fraction of fast memory (GPU or unified pools) left free; for placements that
+    use no fast memory (CPU only), the fraction of RAM left."""
+    fast = [u for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
+    pools = fast or [u for u in pl.placement if u.kind == "ram" and u.capacity_bytes]
+    if not pools:
+        return 0.0
+    return min((u.capacity_bytes - u.bytes) / u.capacity_bytes for u in pools)
+
+
+def _evidence_dict(e) -> dict:
+    if hasattr(e, "__dataclass_fields__"):
+        from ..report.jsonout import to_plain
+        return to_plain(e)
+    return dict(e)
+
+
+def _file_name(model: Model, build: Build) -> str:
+    if model.meta.get("path"):
+        return model.meta["path"]
+    base = model.id.split("/")[-1]
+    return f"{base}-{build.name}.gguf"
+
+
+def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
+    """The exact command for each runtime that loads this build's format and runs this
+    architecture (mainline or fork), with the placement's flags where they apply."""
+    from .. import runtimes
+    cont = _container(build)
+    plat = _platform(rig)
+    out: dict[str, str] = {}
+    for name in _LOADERS.get(cont, ()):
+        try:
+            rt = runtimes.get(name)
+        except RigcheckError:
+            continue
+        if plat not in rt.platforms and plat != "cpu":
+            continue
+        sup = rt.support(model.arch)
+        if sup.status == "none":
+            continue
+        flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []
+        extra = {}
+        if name == "vllm" and len(rig.node.gpus) > 1:
+            extra["tp"] = len(rig.node.gpus)
+        try:
+            out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
+                                   arch=model.arch, platform=plat, **extra)
+        except (RigcheckError, TypeError, ValueError):
+            continue
+    return out
+
+
+# ---- the whole check ----------------------------------------------------------------
+
+def _builds(model: Model, names: list[str] | None = None) -> list[Build]:
+    from ..quant import recipes
+    out = []
+    for name in names or recipes.standard_builds(model):
+        try:
+            out.append(recipes.build(model, name))
+        except InputError:
+            continue
+    return out
+
+
+def _pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
+    """The best verdict; at equal verdicts, a build all on fast memory over an offloaded
+    one; then, for builds that run, the higher quality (bits per weight, up to 8.5), and
+    for builds that barely do, the faster one."""
+    ok = [b for b in rows if b.verdict != "no"]
+    if not ok:
+        return None
+
+    def key(b: BuildCheck):
+        speed = (b.decode_tok_s or {}).get("mid", 0.0)
+        fast = b.mode in ("gpu", "multi_gpu", "unified")
+        quality = min(b.bits_per_weight, 8.5)
+        return (b.rank, fast, quality if b.rank >= 3 else speed, speed)
+    return max(ok, key=key)
+
+
+def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = None,
+          builds: list[str] | None = None, alternatives: bool = True, thresholds=None,
+          curve: bool = False) -> CheckReport:
+    """``curve=True`` also computes decode speed against context length (for the HTML page)."""
+    from .. import runtimes
+    from ..memory.kv import check_ctx
+
+    ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
+    if runtime:
+        runtime = runtimes.get(runtime).name
+    rows: list[BuildCheck] = []
+    notes: list[str] = []
+    for b in _builds(model, builds):
+        rt = _runtime_for(b, rig, runtime)
+        if rt is None:
+            continue
+        try:
+            rows.append(evaluate(model, b, rig, ctx, rt, thresholds=thresholds))
+        except InputError as e:
+            notes.append(f"{b.name}: {e}")
+    if not rows:
+        raise InputError(f"no build of {model.id} can be evaluated with runtime {runtime or 'any'} on this rig")
+    best = _pick_best(rows)
+    support = [_support_dict(s) for s in runtimes.support_table(model.arch)]
+    alts = []
+    if alternatives and (best is None or best.rank < 3):
+        alts = alternatives_for(model, rig, ctx)
+    upg = upgrade_for(rows, rig)
+    decode_vs_ctx = speed_vs_ctx(model, best, rig) if best and curve else []
+    return CheckReport(model_summary(model), rig_summary(rig), ctx, rows, best.name if best else None,
+                       dict(best.commands) if best else {}, support, alts, upg, my_runs(model.id), notes,
+                       decode_vs_ctx)
+
+
+def _support_dict(s) -> dict:
+    return {"runtime": s.runtime, "status": s.status, "since": str(s.since) if s.since else None,
+            "version": s.version, "note": s.note, "source": s.source, "checked": str(s.checked or "")}
+
+
+def speed_vs_ctx(model: Model, best: BuildCheck, rig) -> list[dict]:
+    """Decode range of the best build at a ladder of context lengths."""
+    from ..quant import recipes
+    from .estimate import estimate
+    from .placement import plan
+    b = recipes.build(model, best.name)
+    out = []
+    top = model.n_ctx_train or 32768
+    for ctx in (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1048576):
+        if ctx > top:
+            break
+        try:
+            pl = plan(b, ctx=ctx, runtime=best.runtime, rig=rig)
+            if not pl.fits:
+                break
+            r = estimate(pl, rig, best.runtime, ctx, model, b).decode_tok_s
+        except (ValueError, RigcheckError):
+            break
+        out.append({"ctx": ctx, "low": r.low, "mid": r.mid, "high": r.high})
+    return out
+
+
+def my_runs(model_id: str) -> list[dict]:
+    """The user's own measurements of this model (rigcheck bench), if any."""
+    try:
+        from ..measure.store import my_measurements
+    except ImportError:
+        return []
+    try:
+        rows = my_measurements(model_id=model_id)
+    except (RigcheckError, OSError):
+        return []
+    return [_evidence_dict(r) if not isinstance(r, dict) else r for r in rows]
+
+
+# ---- what to run instead ------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _alt_build(model_id: str):
+    from ..model import catalog
+    from ..quant import recipes
+    m = catalog.model_of(catalog.card(model_id))
+    return m, recipes.build(m, "Q4_K_M")
+
+
+def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5) -> list[dict]:
+    """Catalogue models whose Q4_K_M build is comfortable (or at least runs) on this rig,
+    best quality score first (the score's metric and source are on each card).
+
+    Candidates are tried in order of their score (cards without one last, larger models
+    first) and the search stops once ``limit`` good ones are found; a model whose Q4_K_M
+    weights alone (~0.6 bytes per parameter) exceed the rig's fast memory plus RAM is
+    not tried."""
+    from ..model import catalog
+    node = rig.node
+    room = (node.gpu_memory_bytes or 0) + (0 if node.unified else (node.ram_bytes or 0))
+    cards = [c for c in catalog.all_cards() if model is None or c.id != model.id]
+    cards.sort(key=lambda c: (c.quality.get("score") is None, -(c.quality.get("score") or 0),
+                              -(c.stated_total or 0)))
+    out = []
+    for card in cards:
+        if card.stated_total and card.stated_total * 0.6 > room:
+            continue
+        try:
+            m, b = _alt_build(card.id)
+            if b.file_bytes > room:
+                continue
+            bc = evaluate(m, b, rig, min(ctx, m.n_ctx_train or ctx, 32768), "llama.cpp", commands=False)
+        except (RigcheckError, ValueError, KeyError):
+            continue
+        if bc.rank < 3:
+            continue
+        q = card.quality
+        out.append({"model": card.id, "build": b.name, "file_bytes": b.file_bytes,
+                    "total_params": m.total_params, "verdict": bc.verdict,
+                    "decode_tok_s": bc.decode_tok_s, "quality": q.get("score"),
+                    "quality_metric": q.get("metric"), "quality_source": q.get("source"),
+                    "quality_date": q.get("date")})
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ---- what the next tier costs -----------------------------------------------------------
+
+def upgrade_for(rows: list[BuildCheck], rig) -> list[dict]:
+    """Purchases that put a 4-bit-class build (or the smallest build) on fast memory."""
+    from ..hardware import prices
+    from .upgrade import candidates_from_catalog, upgrade_options
+    if any(b.verdict == "comfortable" for b in rows):
+        return []
+    q4 = [b for b in rows if 3.5 <= b.bits_per_weight <= 5.5]
+    target = min(q4 or rows, key=lambda b: b.total_bytes)
+    node = rig.node
+    fast = node.gpu_memory_bytes if hasattr(node, "gpu_memory_bytes") else 0
+    try:
+        ram_price = prices.ram_price_per_gib()
+    except (RigcheckError, LookupError, ValueError):
+        ram_price = None
+    opts = upgrade_options(int(target.total_bytes * 1.1), int(target.total_bytes * 1.1), int(fast or 0),
+                           int(node.ram_bytes or 0), ram_price, candidates_from_catalog(),
+                           ram_upgradable=not node.unified)
+    return [dict(o.as_dict(), text=o.text(), build=target.name) for o in opts]
+
+
+# ---- the article's tier table for any model -------------------------------------------
+
+_VERDICT_WORDS = {"no": "no", "not practical": "not practical", "borderline": "borderline",
+                  "runs": "runs", "comfortable": "comfortable"}
+
+
+def _article_verdict(text: str) -> str:
+    t = text.lower()
+    for word in ("not practical", "borderline", "comfortable", "runs", "no"):
+        if word in t:
+            return word
+    return ""
+
+
+def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, thresholds=None) -> dict:
+    """Each of the article's hardware tiers on its representative rig: the best build,
+    its memory and placement, decode range and verdict. For DeepSeek V4-Flash (the
+    article's model) each row also carries the article's claim and, where rigcheck's
+    numbers or today's runtime support differ, what differs and the newer source."""
+    from ..hardware import parse_rig, tiers as tier_presets
+    from ..memory.kv import check_ctx
+
+    ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
+    article_model = model.id == "deepseek-v4-flash"
+    rows = []
+    for t in tier_presets():
+        rig = parse_rig(t.rigs[0])
+        rep = check(model, rig, ctx=ctx, runtime=runtime, alternatives=False, thresholds=thresholds)
+        best = rep.build(rep.best) if rep.best else None
+        row = {"tier": t.id, "label": t.label, "rig": t.rigs[0],
+               "best_build": best.name if best else None,
+               "runtime": best.runtime if best else None,
+               "file_bytes": best.file_bytes if best else None,
+               "total_bytes": best.total_bytes if best else None,
+               "where": _where_text(best) if best else None,
+               "mode": best.mode if best else "no_fit",
+               "decode_tok_s": best.decode_tok_s if best else None,
+               "verdict": best.verdict if best else "no",
+               "reasons": best.reasons if best else ["no build fits this rig at this context"]}
+        if article_model:
+            row["article"] = {"best": t.article_best_build, "speed": t.article_speed,
+                              "verdict": t.article_verdict, "source": t.source}
+            row["differences"] = _differences(t, row, rep)
+        rows.append(row)
+    notes = []
+    if article_model:
+        notes.append("article figures: 'Running DeepSeek V4-Flash Locally: The Hardware Reality Check' (June 2026)")
+    return {"model": model_summary(model), "ctx": ctx, "tiers": rows, "notes": notes}
+
+
+def _where_text(b: BuildCheck) -> str:
+    kinds = [p["kind"] for p in b.placement if p.get("bytes")]
+    if b.mode == "experts_in_ram":
+        return "GPU + experts in RAM"
+    if b.mode == "layers_offload":
+        return "GPU + layers in RAM"
+    if b.mode == "mmap_stream":
+        return "streamed from disk"
+    if b.mode == "cpu":
+        return "CPU + RAM"
+    if b.mode == "unified":
+        return "unified memory"
+    if b.mode in ("gpu", "multi_gpu"):
+        return "all on GPU" + (f" ({kinds.count('gpu')} cards)" if kinds.count("gpu") > 1 else "")
+    return b.mode
+
+
+def _differences(tier, row: dict, rep: CheckReport) -> list[str]:
+    out = []
+    av = _article_verdict(tier.article_verdict)
+    if av and av != row["verdict"]:
+        out.append(f"verdict: rigcheck says '{row['verdict']}', the article '{tier.article_verdict}'"
+                   + (f" ({row['reasons'][0]})" if row.get("reasons") else ""))
+    nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", tier.article_speed)]
+    dec = row.get("decode_tok_s")
+    if nums and dec:
+        lo, hi = min(nums), max(nums)
+        if "~" in tier.article_speed or len(nums) == 1:
+            lo, hi = lo * 0.8, hi * 1.2
+        if dec["high"] < lo or dec["low"] > hi:
+            best = rep.build(rep.best)
+            ev = best.evidence[0] if best and best.evidence else None
+            out.append(f"speed: rigcheck estimates {units.rate(dec['low'])}-{units.rate(dec['high'])} tok/s where "
+                       f"the article reported {tier.article_speed.lower()} (early fork builds, June 2026)"
+                       + (f"; nearest measurement: {ev.get('decode_tok_s')} tok/s on {ev.get('hardware') or ev.get('rig')}"
+                          f" ({ev.get('source')}, {ev.get('date')})" if ev else ""))
+    if "fork" in (tier.article_best_build + tier.article_verdict).lower() or tier.id != "tier-32gb-mini-pc":
+        for s in rep.support:
+            if s["runtime"] in ("llama.cpp", "ollama", "lmstudio") and s["status"] == "mainline" and s.get("since"):
+                out.append(f"runtime: the article (June 2026) found only forks; {s['runtime']} runs this "
+                           f"architecture in mainline since {s['since']} ({s['source'].split(';')[0].strip()})")
+                break
+    return out

@@ -1,0 +1,125 @@
+"""Text rendering of the reality check (CheckReport) and the tier table. No arithmetic."""
+
+from __future__ import annotations
+
+from .. import units
+from .table import table
+
+
+def _where(b) -> str:
+    parts = []
+    for p in b.placement:
+        if not p.get("bytes"):
+            continue
+        kind = p.get("kind") or ""
+        label = {"gpu": "GPU", "ram": "RAM", "unified": "unified", "disk": "disk"}.get(kind, kind or p["device"])
+        parts.append(f"{label} {units.gb(p['bytes'], 1)}")
+    return " + ".join(parts) if parts else "-"
+
+
+def _speed(r: dict | None) -> str:
+    if not r:
+        return "-"
+    return f"{units.rate(r['low'])}-{units.rate(r['high'])} (~{units.rate(r['mid'])})"
+
+
+def build_rows(builds) -> list[list[str]]:
+    rows = []
+    for b in builds:
+        rows.append([b.name, units.gb(b.file_bytes, 1), f"{units.gib(b.file_bytes, 1)}", f"{b.bits_per_weight:.2f}",
+                     units.gb(b.total_bytes, 1), _where(b), _speed(b.decode_tok_s), b.verdict])
+    return rows
+
+
+def render_check(rep) -> str:
+    out = []
+    m, r = rep.model, rep.rig
+    out.append(f"rigcheck: {m['id']} on {r['spec']}  ({r['source']}; context {rep.ctx:,} tokens)")
+    out.append("")
+    out.append(m["line"])
+    out.append("")
+    out.append(table(build_rows(rep.builds),
+                     ["build", "file (GB)", "file (GiB)", "bpw", f"memory @{_ctx(rep.ctx)}", "where it lives",
+                      "decode tok/s", "verdict"], "lrrrrlrl"))
+    out.append("  memory = weights + KV cache + runtime buffers + reserve, in GB (10^9 bytes); "
+               "decode = low-high (mid) tokens/s")
+    best = rep.build(rep.best) if rep.best else None
+    out.append("")
+    if best is None:
+        out.append("Verdict: no build of this model fits this rig at this context.")
+    else:
+        out.append(f"Best choice: {best.name} with {best.runtime}: {best.verdict}")
+        for why in best.reasons[:4]:
+            out.append(f"  - {why}")
+        if best.quality_note:
+            out.append(f"  quality: {best.quality_note}")
+        for n in best.notes[:4]:
+            out.append(f"  note: {n}")
+        if best.commands:
+            out.append("")
+            out.append("Launch commands:")
+            sup = {s["runtime"]: s for s in rep.support}
+            for rt, cmd in best.commands.items():
+                s = sup.get(rt)
+                status = f"{s['status']}" + (f" since {s['since']}" if s and s.get("since") else "") if s else ""
+                out.append(f"  {rt} ({status}):" if status else f"  {rt}:")
+                out.extend("    " + line for line in cmd.splitlines())
+    if rep.support:
+        out.append("")
+        out.append("Runtime support for this architecture:")
+        for s in rep.support:
+            since = f" since {s['since']}" if s.get("since") else ""
+            src = f"  [{s['source'].split(';')[0].strip()}]" if s.get("source") else ""
+            out.append(f"  {s['runtime']:<14} {s['status']}{since}{src}")
+    if rep.alternatives:
+        a0 = rep.alternatives[0]
+        metric = a0.get("quality_metric") or "quality score"
+        out.append("")
+        out.append(f"What to run instead (ranked by {metric}"
+                   + (f", {a0.get('quality_date')}" if a0.get("quality_date") else "") + "):")
+        rows = [[a["model"], a["build"], units.gb(a["file_bytes"], 1), _speed(a.get("decode_tok_s")), a["verdict"],
+                 "-" if a.get("quality") is None else f"{a['quality']:g}"] for a in rep.alternatives]
+        out.append(table(rows, ["model", "build", "file", "decode tok/s", "verdict", "score"], "lllrlr"))
+        srcs = sorted({a["quality_source"] for a in rep.alternatives if a.get("quality_source")})
+        if srcs:
+            out.append(f"  score source: {srcs[0]}")
+    if rep.upgrade:
+        out.append("")
+        out.append("What the next tier costs:")
+        out.extend(f"  - {u['text']}" for u in rep.upgrade)
+    if rep.measurements:
+        out.append("")
+        out.append("Your own measurements (rigcheck bench):")
+        for mm in rep.measurements[:5]:
+            out.append("  - " + ", ".join(f"{k}={v}" for k, v in mm.items() if k in
+                                          ("build", "runtime", "rig", "decode_tok_s", "prefill_tok_s", "date")))
+    for n in rep.notes:
+        out.append(f"note: {n}")
+    return "\n".join(out)
+
+
+def _ctx(n: int) -> str:
+    return f"{n // 1024}K" if n % 1024 == 0 and n >= 1024 else str(n)
+
+
+def render_tiers(rep) -> str:
+    out = [f"rigcheck tiers: {rep['model']['id']}  (context {rep['ctx']:,} tokens)", "", rep["model"]["line"], ""]
+    rows = []
+    for t in rep["tiers"]:
+        rows.append([t["label"], t["rig"], t["best_build"] or "none fits",
+                     units.gb(t["total_bytes"], 1) if t.get("total_bytes") else "-",
+                     t.get("where") or "-", _speed(t.get("decode_tok_s")), t["verdict"]])
+    out.append(table(rows, ["tier", "rig", "best build", "memory", "where", "decode tok/s", "verdict"],
+                     "lllrlrl"))
+    diffs = [t for t in rep["tiers"] if t.get("article")]
+    if diffs:
+        out.append("")
+        out.append("Against the article (June 2026):")
+        for t in diffs:
+            a = t["article"]
+            out.append(f"  {t['label']}: article said {a['best']!s}, {a['speed']!s}, {a['verdict']!s}")
+            for d in t.get("differences", []):
+                out.append(f"    - {d}")
+    for n in rep.get("notes", []):
+        out.append(f"note: {n}")
+    return "\n".join(out)
