@@ -54,15 +54,8 @@ class _W:
             raise ValueError("n_vocab must be at least 300 (3 specials + 256 byte tokens + pieces)")
         toks = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
         types = [2, 3, 3] + [6] * 256
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        i = 0
-        while len(toks) < n_vocab:
-            a, b = divmod(i, 26)
-            piece = ("\u2581" if a % 2 == 0 else "") + letters[b] + (letters[(a // 2) % 26] if a >= 2 else "")
-            if piece not in toks[259:]:
-                toks.append(piece)
-                types.append(1)
-            i += 1
+        toks += [f"\u2581t{i}" for i in range(n_vocab - len(toks))]
+        types += [1] * (n_vocab - len(types))
         self.w.add_tokenizer_model("llama")
         self.w.add_token_list(toks)
         self.w.add_token_scores([0.0] * 3 + [0.0] * 256 + [-float(k) for k in range(n_vocab - 259)])
@@ -163,7 +156,7 @@ def write_deepseek2(path, n_layer: int = 8, n_embd: int = 256, n_ff: int = 512, 
     MoE layers with routed experts, a shared expert and a router bias."""
     w = _W(path, "deepseek2", ftype, seed)
     g = w.w
-    _common(w, n_layer, n_embd, n_ff, n_head, n_head)
+    _common(w, n_layer, n_embd, n_ff, n_head, 1)  # MLA: the converter writes one KV head
     g.add_vocab_size(n_vocab)
     g.add_leading_dense_block_count(n_dense_lead)
     g.add_q_lora_rank(q_lora_rank)

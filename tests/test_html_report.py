@@ -159,6 +159,8 @@ def blend(hexcolor, alpha, bg=(255, 255, 255)):
 def screenshot():
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Chromium (.ci/run does: apt-get install chromium)")
         pytest.skip("headless Chromium is not installed (apt-get install chromium)")
     report = realistic_report()
     with tempfile.TemporaryDirectory() as tmp:

@@ -207,7 +207,8 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
         bc.reasons = ["does not fit in GPU memory plus RAM: llama.cpp could only stream the weights from "
                       "disk (mmap) for every token"
                       + (f", at about {units.rate(mid)} tok/s" if mid else "")]
-    bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(build.notes))
+    recipe_notes = [n for n in build.notes if "metadata" not in n and "shard" not in n and "header" not in n]
+    bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(recipe_notes))
     if commands and pl.fits:
         bc.commands = launch_commands(model, build, rig, ctx, pl)
     return bc

@@ -1,0 +1,148 @@
+"""The reality check and the tier table, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rigcheck.cli import main
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def run_err(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+@pytest.fixture(scope="module")
+def v4_tiers():
+    import io
+    from contextlib import redirect_stdout
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["tiers", "deepseek-v4-flash", "--json"]) == 0
+    return json.loads(buf.getvalue())
+
+
+def test_tiers_v4_gives_the_articles_five_rows(v4_tiers):
+    rows = {t["tier"]: t for t in v4_tiers["tiers"]}
+    assert len(rows) == 5
+    mini = rows["tier-32gb-mini-pc"]
+    assert mini["verdict"] == "no" and mini["best_build"] is None
+    gaming = rows["tier-gaming-gpu"]
+    assert gaming["verdict"] == "not practical"
+    assert gaming["mode"] == "experts_in_ram"
+    assert gaming["decode_tok_s"]["mid"] < 10          # single-digit
+    ws = rows["tier-96gb-workstation"]
+    assert ws["verdict"] == "runs" and ws["mode"] == "gpu"
+    assert ws["file_bytes"] < 96 * 2**30               # a 2-bit-class build, all on the card
+    uni = rows["tier-128gb-unified"]
+    assert uni["verdict"] == "borderline" and uni["mode"] == "unified"
+    studio = rows["tier-192gb-mac-studio"]
+    assert studio["verdict"] == "comfortable"
+    assert studio["best_build"] in ("Q3_K_M", "Q4_K_M", "mlx-4bit", "Q4_K_S", "Q3_K_L")
+    # each row carries the article's claim; differences are spelled out with a source
+    assert all(t["article"]["source"] for t in v4_tiers["tiers"])
+    diffs = [d for t in v4_tiers["tiers"] for d in t["differences"]]
+    assert any("mainline since" in d and "http" in d for d in diffs)
+
+
+def test_tiers_json_fields_for_any_model(capsys):
+    d = run_json(capsys, "tiers", "qwen3-30b-a3b")
+    for t in d["tiers"]:
+        assert {"tier", "rig", "best_build", "decode_tok_s", "verdict"} <= set(t)
+    # a 30B-A3B MoE fits every tier but the smallest comfortably enough to run
+    assert d["tiers"][-1]["verdict"] == "comfortable"
+
+
+def test_check_v4_on_a_5090_with_128gb(capsys):
+    d = run_json(capsys, "check", "deepseek-v4-flash", "--rig", "rtx-5090+128GB")
+    names = [b["name"] for b in d["builds"]]
+    assert {"Q4_K_M", "Q2_K", "IQ2_XS-XL"} <= set(names)
+    for b in d["builds"]:
+        assert {"name", "file_bytes", "total_bytes", "fits", "placement", "decode_tok_s", "verdict",
+                "commands"} <= set(b)
+        assert b["total_bytes"] > b["file_bytes"] * 0.95
+    q2 = next(b for b in d["builds"] if b["name"] == "Q2_K")
+    assert q2["fits"] and q2["mode"] == "experts_in_ram"
+    assert "--n-cpu-moe" in " ".join(q2["flags"])
+    assert q2["decode_tok_s"]["low"] <= q2["decode_tok_s"]["mid"] <= q2["decode_tok_s"]["high"]
+    best = next(b for b in d["builds"] if b["name"] == d["best"])
+    assert best["verdict"] in ("not practical", "borderline")
+    assert "llama.cpp" in best["commands"] and "llama-server" in best["commands"]["llama.cpp"]
+    # a poor verdict comes with alternatives that run well, ranked by a named score
+    assert d["alternatives"] and all(a["verdict"] in ("runs", "comfortable") for a in d["alternatives"])
+    scored = [a for a in d["alternatives"] if a["quality"] is not None]
+    assert scored and all(a["quality_source"] for a in scored)
+    assert [a["quality"] for a in scored] == sorted((a["quality"] for a in scored), reverse=True)
+
+
+def test_check_text_is_one_screen_with_the_key_parts(capsys):
+    assert main(["check", "deepseek-v4-flash", "--rig", "rtx-5090+128GB"]) == 0
+    out = capsys.readouterr().out
+    for part in ("284.33B", "13.27B active", "Best choice:", "llama-server", "What to run instead",
+                 "GB (10^9 bytes)", "GiB"):
+        assert part in out
+
+
+def test_check_small_model_comfortable_on_a_big_gpu(capsys):
+    d = run_json(capsys, "check", "llama-3.1-8b-instruct", "--rig", "rtx-4090")
+    best = next(b for b in d["builds"] if b["name"] == d["best"])
+    assert best["verdict"] == "comfortable" and best["mode"] == "gpu"
+    assert not d["alternatives"]
+
+
+def test_check_this_machine_runs(capsys):
+    d = run_json(capsys, "check", "gemma-3-270m")
+    assert d["rig"]["source"] == "detected"
+    assert any(b["fits"] for b in d["builds"])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["check", "deepseek-v4-flsh", "--rig", "rtx-4090"], "deepseek-v4-flash"),
+    (["check", "deepseek-v4-flash", "--rig", "rtx-9090"], "rtx-5090"),
+    (["check", "llama-3.1-8b-instruct", "--rig", "rtx-4090", "--ctx", "100000000"], "131,072"),
+    (["check", "llama-3.1-8b-instruct", "--rig", "rtx-4090", "--ctx", "-5"], "positive"),
+    (["tiers", "no-such-model"], "rigcheck models"),
+    (["check", "llama-3.1-8b-instruct", "--rig", "rtx-4090", "--runtime", "vlm"], "vllm"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, err = run_err(capsys, *argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert needle in err
+
+
+def test_html_report_is_self_contained_and_renders(tmp_path):
+    page = tmp_path / "v4.html"
+    assert main(["check", "deepseek-v4-flash", "--rig", "m4-max-128", "--html", str(page)]) == 0
+    html = page.read_text()
+    assert "<svg" in html and "deepseek-v4-flash" in html
+    assert "<script" not in html and 'src="http' not in html and "<link" not in html
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Chromium (.ci/run does)")
+        pytest.skip("headless Chromium is not installed")
+    png = tmp_path / "v4.png"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1200,2400",
+                    "file://" + str(page)], capture_output=True, timeout=120, check=False)
+    assert png.exists() and png.stat().st_size > 20_000
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_html_report import read_png
+    img = read_png(str(png))
+    # not a blank page: many distinct colours (bars, chart band, text)
+    colours = {tuple(p) for p in img.reshape(-1, img.shape[-1])[::97].tolist()}
+    assert len(colours) > 20
