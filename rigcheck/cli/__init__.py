@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug in rigcheck, not in the input: say so in one line
+        if os.environ.get("RIGCHECK_DEBUG"):
+            raise
+        print(f"rigcheck: internal error: {type(e).__name__}: {e} (run again with RIGCHECK_DEBUG=1 "
+              "for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 def emit_json(obj) -> None:

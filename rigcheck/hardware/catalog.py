@@ -53,6 +53,15 @@ def _rows() -> tuple[dict, ...]:
     return tuple(csv.DictReader(lines))
 
 
+def _price_for(row: dict, mem_gib: float | None) -> float | None:
+    """A row's price, but for a chip with memory options only for the option the price
+    was quoted for: a price date such as '2026-05 (96GB)' names it."""
+    m = re.search(r"\((\d+)\s*GB\)", row["price_date"])
+    if "{mem}" in row["id"] and m and mem_gib is not None and float(m.group(1)) != mem_gib:
+        return None
+    return _num(row["price_usd"])
+
+
 def _device(row: dict, mem_gib: float | None) -> Device:
     mem = row["memory_gib"].strip()
     dev_id = row["id"].strip()
@@ -77,8 +86,8 @@ def _device(row: dict, mem_gib: float | None) -> Device:
         fp16_flops=tf("fp16_tflops"), fp8_flops=tf("fp8_tflops"), fp4_flops=tf("fp4_tflops"),
         int8_ops=tf("int8_tops"),
         unified=row["unified"].strip().lower() in ("1", "true", "yes"),
-        tdp_w=_num(row["tdp_w"]), price_usd=_num(row["price_usd"]),
-        price_date=row["price_date"].strip() or None,
+        tdp_w=_num(row["tdp_w"]), price_usd=_price_for(row, mem_gib),
+        price_date=(row["price_date"].strip() or None) if _price_for(row, mem_gib) is not None else None,
         memory_type=row["memory_type"].strip() or None,
         gpu_cores=row["gpu_cores"].strip() or None,
         mem_channels=ch, mem_mt_s=mts,

@@ -437,23 +437,41 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5) -> list
 # ---- what the next tier costs -----------------------------------------------------------
 
 def upgrade_for(rows: list[BuildCheck], rig) -> list[dict]:
-    """Purchases that put a 4-bit-class build (or the smallest build) on fast memory."""
+    """Purchases that put a build on fast memory: the smallest build (usually 2-bit class)
+    and a 4-bit-class build, the cheapest options for each, with dated prices."""
     from ..hardware import prices
     from .upgrade import candidates_from_catalog, upgrade_options
-    if any(b.verdict == "comfortable" for b in rows):
+    if any(b.verdict == "comfortable" for b in rows) or not rows:
         return []
     q4 = [b for b in rows if 3.5 <= b.bits_per_weight <= 5.5]
-    target = min(q4 or rows, key=lambda b: b.total_bytes)
+    targets = [min(rows, key=lambda b: b.total_bytes)]
+    if q4:
+        targets.append(min(q4, key=lambda b: b.total_bytes))
     node = rig.node
-    fast = node.gpu_memory_bytes if hasattr(node, "gpu_memory_bytes") else 0
+    fast = node.gpu_memory_bytes or 0
     try:
         ram_price = prices.ram_price_per_gib()
     except (RigcheckError, LookupError, ValueError):
         ram_price = None
-    opts = upgrade_options(int(target.total_bytes * 1.1), int(target.total_bytes * 1.1), int(fast or 0),
-                           int(node.ram_bytes or 0), ram_price, candidates_from_catalog(),
-                           ram_upgradable=not node.unified)
-    return [dict(o.as_dict(), text=o.text(), build=target.name) for o in opts]
+    vendors = {(d.vendor or "").lower() for d in node.gpus if not d.unified}
+    # an added card must work beside the ones there (one vendor's stack); machines always can
+    cands = [c for c in candidates_from_catalog()
+             if not (c.get("adds_to_fast") and vendors) or (c.get("vendor") or "").lower() in vendors]
+    out, seen = [], set()
+    if len(targets) == 2 and targets[0] is targets[1]:
+        targets.pop()
+    for target in targets:
+        need = int(target.total_bytes * 1.1)          # 10% headroom on top of what it needs
+        if need <= fast:
+            continue
+        for o in upgrade_options(need, need, int(fast), int(node.ram_bytes or 0), ram_price, cands,
+                                 ram_upgradable=not node.unified, limit=2):
+            if o.label in seen:
+                continue
+            seen.add(o.label)
+            out.append(dict(o.as_dict(), text=f"for {target.name} ({units.gb(target.total_bytes, 0)}): {o.text()}",
+                            build=target.name))
+    return out
 
 
 # ---- the article's tier table for any model -------------------------------------------

@@ -90,8 +90,10 @@ def _finish(facts: ModelFacts, pools: list[PoolRead], parallel: str, link: str, 
     if pre is None:
         notes.append("prefill not estimated: the device's FP16 compute peak is not in the catalogue")
     if maturity != "mature":
-        notes.append(f"{runtime} runs this architecture ({facts.arch}) as a {maturity} port: "
-                     f"speed x{calib.maturity.get(maturity, 1):.2f} of a mature runtime (fitted)")
+        young = {"fork": "young (fork-era) kernels", "new": "new kernels"}.get(maturity, f"{maturity} kernels")
+        notes.append(f"{runtime} has {young} for this architecture ({facts.arch}): speed x"
+                     f"{calib.maturity.get(maturity, 1):.2f} of a mature runtime, fitted on this "
+                     "architecture's measurements")
     devs = {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
     ev = nearest(load_measurements(), model_id, devs, runtime, offload_class)
     inputs = {

@@ -155,6 +155,6 @@ def candidates_from_catalog(kinds: tuple[str, ...] = ("gpu", "soc"), adds_to_fas
         out.append({"label": f"{d.name} {gb_} GB" if f"{gb_}GB" not in d.name.replace(" ", "") else d.name,
                     "memory_bytes": int(d.memory_bytes), "usd": usd,
                     "price_date": d.price_date or "", "source": d.source, "item": d.name,
-                    "kind": "gpu" if d.kind == "gpu" else "system",
+                    "kind": "gpu" if d.kind == "gpu" else "system", "vendor": d.vendor,
                     "adds_to_fast": adds_to_fast and d.kind == "gpu"})
     return out
