@@ -120,12 +120,24 @@ def _platform(rig) -> str:
     return "cpu"
 
 
+def describe_detected(rig) -> str:
+    """'this machine: AMD EPYC (2 threads), 23.5 GiB RAM, no GPU'."""
+    node = rig.node
+    parts = []
+    gpus = [d.name for d in node.devices]
+    if node.cpu is not None:
+        parts.append(node.cpu.name + (f" ({node.cpu_threads} threads)" if node.cpu_threads else ""))
+    parts.append(f"{units.gib(node.ram_bytes or 0, 1)} RAM")
+    parts.append(", ".join(gpus) if gpus else "no GPU")
+    return "this machine: " + ", ".join(parts)
+
+
 def rig_summary(rig) -> dict:
     from ..hardware import format_rig
     node = rig.node
     devs = [{"name": d.name, "kind": d.kind, "memory_bytes": d.memory_bytes,
              "bandwidth_bytes_s": d.bandwidth_bytes_s} for n in rig.nodes for d in n.devices]
-    return {"spec": format_rig(rig) if rig.source != "detected" else (rig.spec or "this machine"),
+    return {"spec": format_rig(rig) if rig.source != "detected" else describe_detected(rig),
             "source": rig.source, "devices": devs, "ram_bytes": node.ram_bytes,
             "platform": _platform(rig), "notes": list(getattr(rig, "notes", []) or [])}
 

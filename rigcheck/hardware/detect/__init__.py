@@ -9,6 +9,7 @@ cannot be known is left None and said in ``Rig.notes``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import sys
 from collections.abc import Callable
@@ -49,6 +50,41 @@ def _strix_halo(model: str | None, ram: int | None) -> Device | None:
         if ram > (size - 16) * GiB:
             return find_device(f"strix-halo-{size}")
     return None
+
+
+# What rigcheck assumes when nothing says how fast this machine's RAM is: dual-channel
+# DDR4-3200 = 2 channels x 8 bytes x 3200 MT/s (the memory-system arithmetic in devices.csv).
+ASSUMED_RAM_BW = 2 * 8 * 3200e6
+# ... and what a few threads can stream of it: an assumption (about what one x86 core
+# streams), used only when nothing was read or measured.
+ASSUMED_PER_THREAD_BW = 10e9
+_BW_FILE = "measured_bandwidth.json"
+
+
+def _home() -> str:
+    return os.environ.get("RIGCHECK_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share", "rigcheck")
+
+
+def _remember_bandwidth(bytes_s: float) -> None:
+    import datetime
+    import json
+    try:
+        os.makedirs(_home(), exist_ok=True)
+        with open(os.path.join(_home(), _BW_FILE), "w", encoding="utf-8") as f:
+            json.dump({"bandwidth_bytes_s": bytes_s, "date": datetime.date.today().isoformat()}, f)
+    except OSError:
+        pass  # remembering is a convenience; the measurement itself was printed
+
+
+def _remembered_bandwidth() -> tuple[float, str] | None:
+    import json
+    try:
+        with open(os.path.join(_home(), _BW_FILE), encoding="utf-8") as f:
+            d = json.load(f)
+        bw = float(d["bandwidth_bytes_s"])
+        return (bw, str(d.get("date", ""))) if 1e8 < bw < 1e13 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def detect(measure_bandwidth: bool = False, progress: Callable[[str], None] | None = None) -> Rig:
@@ -98,8 +134,22 @@ def detect(measure_bandwidth: bool = False, progress: Callable[[str], None] | No
         from .bandwidth import measure_bandwidth as _measure
         measured = _measure(progress=progress)
         notes.append(f"measured copy bandwidth: {gb(measured, 1)}/s (one thread, NumPy)")
+        _remember_bandwidth(measured)
         if node.ram_bandwidth_bytes_s is None:
             node = dataclasses.replace(node, ram_bandwidth_bytes_s=measured)
+    if node.ram_bandwidth_bytes_s is None:
+        known = _remembered_bandwidth()
+        if known:
+            node = dataclasses.replace(node, ram_bandwidth_bytes_s=known[0])
+            notes.append(f"RAM bandwidth {gb(known[0], 1)}/s from your measurement of {known[1]} "
+                         "('rigcheck rig --measure-bandwidth')")
+        else:
+            threads = node.cpu_threads or 1
+            bw = min(ASSUMED_RAM_BW, threads * ASSUMED_PER_THREAD_BW)
+            node = dataclasses.replace(node, ram_bandwidth_bytes_s=bw)
+            notes.append(f"RAM bandwidth assumed {gb(bw, 1)}/s (dual-channel DDR4-3200, at most "
+                         f"{gb(ASSUMED_PER_THREAD_BW, 0)}/s per CPU thread): an assumption, not a reading; "
+                         "'rigcheck rig --measure-bandwidth' measures it and remembers the result")
     rig = Rig(nodes=(node,), source="detected", notes=tuple(notes))
     return dataclasses.replace(rig, spec=_detected_spec(rig))
 
