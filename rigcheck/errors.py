@@ -32,7 +32,7 @@ class UnknownNameError(InputError):
         msg = f"unknown {what} '{name}'"
         if self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions) + "?"
-        elif known and len(known) <= 40:
+        elif known and len(known) <= 40 and not hint:
             msg += "; known: " + ", ".join(sorted(known))
         if hint:
             msg += f" ({hint})"

@@ -149,10 +149,12 @@ def test_roles_drive_the_active_count():
 
 
 def test_shared_v4_config_files_agree_with_cards():
+    """The bundled V4 cards against the reference configs in ../shared/data (CI has them
+    beside the checkout)."""
+    if not os.path.isdir(SHARED):
+        pytest.skip("../shared/data is not beside this checkout")
     for name in ("deepseek-v4-flash", "deepseek-v4-pro"):
         path = os.path.join(SHARED, f"{name}.config.json")
-        if not os.path.exists(path):
-            continue
         with open(path) as f:
             cfg = json.load(f)
         assert build_model(cfg, name).total_params == model_of(name).total_params

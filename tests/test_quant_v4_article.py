@@ -10,14 +10,15 @@ import pytest
 from rigcheck.model.families import deepseek_v4
 from rigcheck.quant import recipes
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "deepseek-v4-flash.config.json")
 GB, GiB = 10**9, 2**30
 
 
 @pytest.fixture(scope="module")
 def cfg():
-    with open(CONFIG) as f:
-        return json.load(f)
+    """The V4-Flash config.json as bundled in the catalogue card (the same file as the
+    reference copy in shared/data, checked by test_models_catalog)."""
+    from rigcheck.model.catalog import card
+    return json.loads(json.dumps(card("deepseek-v4-flash").config))
 
 
 @pytest.fixture(scope="module")
