@@ -22,8 +22,7 @@ MiB = 2**20
 # macOS 26: measured (RAM GiB, limit GiB) points
 _MACOS26_POINTS = ((32, 24.96), (36, 28.08), (64, 51.84), (128, 107.52))
 
-SOURCE = ("research/runtime-memory.md §5.4: measured recommendedMaxWorkingSetSize values in "
-          "public logs (llama.cpp, MLX, antirez/ds4 PR #893/#909), checked 2026-11-28")
+SOURCE = ("measured recommendedMaxWorkingSetSize values in public logs (llama.cpp, MLX, antirez/ds4 PR #893/#909), checked 2026-11-28")
 
 
 def _fraction_26(ram_gib: float) -> float:

@@ -97,7 +97,7 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
         elif l.kind == AttnKind.LINEAR:
             b = _add(parts, "recurrent", 1, n_seq, (l.state_r + l.state_s) * 2 // tp)
         per_layer.append(b)
-    notes = ("V4 entries per research/deepseek-v4.md §3 (vLLM layout)",) if v4 else ()
+    notes = ("V4 entries in vLLM's layout (vllm/model_executor/layers/deepseek_v4_attention.py: 584 B per 512-dim entry + 132 B per indexer key)",) if v4 else ()
     return KVCache(runtime, ct, ctx, n_seq, tuple(KVPart(n, c, cells, s, row, c * cells * s * row)
                                                    for (n, cells, s, row), c in parts.items()),
                    tuple(per_layer), 0, notes)

@@ -33,8 +33,8 @@ _INTS = ("I32", "I64", "I16", "I8")
 # Community mixes whose recipe is documented: name -> (mix, where it is described)
 COMMUNITY: dict[str, tuple[str, str]] = {
     "IQ2_XS-XL": ("experts=IQ2_XS,default=Q8_0",
-                  "routed experts IQ2_XS, everything else Q8_0 (DeepSeek V4-Flash community GGUF, "
-                  "research/deepseek-v4.md 4)"),
+                  "routed experts IQ2_XS, everything else Q8_0 (the community DeepSeek V4-Flash GGUF "
+                  "recipe; quant tables in ggml-org/llama.cpp issue #22319)"),
 }
 
 
