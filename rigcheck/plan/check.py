@@ -408,12 +408,13 @@ def _alt_build(model_id: str):
     return m, recipes.build(m, "Q4_K_M")
 
 
-def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5) -> list[dict]:
+def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tries: int = 16) -> list[dict]:
     """Catalogue models whose Q4_K_M build is comfortable (or at least runs) on this rig,
     best quality score first (the score's metric and source are on each card).
 
     Candidates are tried in order of their score (cards without one last, larger models
-    first) and the search stops once ``limit`` good ones are found; a model whose Q4_K_M
+    first) and the search stops once ``limit`` good ones are found or ``max_tries`` were
+    evaluated (it keeps ``rigcheck check`` under a second); a model whose Q4_K_M
     weights alone (~0.6 bytes per parameter) exceed the rig's fast memory plus RAM is
     not tried."""
     from ..model import catalog
@@ -423,9 +424,13 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5) -> list
     cards.sort(key=lambda c: (c.quality.get("score") is None, -(c.quality.get("score") or 0),
                               -(c.stated_total or 0)))
     out = []
+    tried = 0
     for card in cards:
         if card.stated_total and card.stated_total * 0.6 > room:
             continue
+        if tried >= max_tries:
+            break
+        tried += 1
         try:
             m, b = _alt_build(card.id)
             if b.file_bytes > room:

@@ -91,8 +91,17 @@ def render_check(rep) -> str:
         out.append("")
         out.append("Your own measurements (rigcheck bench):")
         for mm in rep.measurements[:5]:
-            out.append("  - " + ", ".join(f"{k}={v}" for k, v in mm.items() if k in
-                                          ("build", "runtime", "rig", "decode_tok_s", "prefill_tok_s", "date")))
+            parts = [str(mm.get(k)) for k in ("build", "runtime") if mm.get(k)]
+            for key, label in (("decode_tok_s", "decode"), ("prefill_tok_s", "prefill")):
+                v = mm.get(key)
+                if isinstance(v, dict) and v.get("median") is not None:
+                    parts.append(f"{label} {units.rate(v['median'])} tok/s "
+                                 f"({units.rate(v.get('min', v['median']))}-{units.rate(v.get('max', v['median']))})")
+                elif isinstance(v, (int, float)):
+                    parts.append(f"{label} {units.rate(v)} tok/s")
+            if mm.get("rig"):
+                parts.append(f"on {mm['rig']}")
+            out.append("  - " + ", ".join(parts))
     for n in rep.notes:
         out.append(f"note: {n}")
     return "\n".join(out)
