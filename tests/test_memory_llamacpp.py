@@ -91,8 +91,9 @@ def test_synthetic_buffers_match_llamacpp(synth_models, case):
     assert got["kv"] > 0
     assert _close(kv, got["kv"]), f"KV: rigcheck {kv:.2f} MiB, llama.cpp {got['kv']:.2f} MiB"
     assert _close(out, got["output"]), f"output: rigcheck {out:.2f} MiB, llama.cpp {got['output']:.2f} MiB"
-    # MLA graphs add an allocator-dependent term (see rigcheck/memory/buffers.py): 4 % there
-    tol = 0.04 if kind == "deepseek2" else 0.01
+    # MLA graphs at short contexts: ggml-alloc packs the graph differently (1-4 n_embd
+    # extra floats per token, see rigcheck/memory/buffers.py): 4 % there, 1 % elsewhere
+    tol = 0.04 if kind == "deepseek2" and n_ctx < 4096 else 0.01
     assert _close(comp, got["compute"], tol), f"compute: rigcheck {comp:.2f} MiB, llama.cpp {got['compute']:.2f} MiB"
 
 

@@ -7,8 +7,10 @@ llama-cpp-python 0.3.36, tests/test_memory_llamacpp.py):
 - output buffer: ``4 x n_vocab x n_seq_max`` bytes of host memory at start.
 - compute buffer, CPU backend, flash attention on: ``n_ubatch x (n_vocab + 2 n_embd) x 4``
   (the logits of a full ubatch plus two hidden-state rows); exact for dense, MoE and
-  sliding-window models. MLA graphs add up to ~2k floats per token more, depending on
-  how ggml-alloc packs the graph (measured 0-6 % on tiny synthetic shapes).
+  sliding-window models. MLA graphs keep about three more hidden-state rows live:
+  ``n_ubatch x (n_vocab + 5 n_embd) x 4`` (measured exact to ~15 floats per token at
+  n_ctx >= 8192 on two MLA shapes; at short contexts ggml-alloc packs the graph
+  differently and the extra term ranges from 1 to 4 n_embd).
 - flash attention off: the attention scores dominate when larger,
   ``n_ubatch x (n_kv x (n_head + 1) x 4 + 22 n_embd)`` (within 1.5 %).
 - CUDA/Metal (published logs, not measured here): the main GPU holds the logits term
@@ -59,8 +61,12 @@ def llamacpp_compute(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn:
     n_head = max((l.n_head for l in model.layers), default=0)
     n_kv = n_kv_max(model, n_ctx_seq)
     has_attn = any(l.kind != AttnKind.LINEAR for l in model.layers)
+    mla = any(l.kind in (AttnKind.MLA, AttnKind.DSA) for l in model.layers)
     if backend == "cpu":
-        logits = ub * (V + 2 * E) * 4
+        # MLA graphs keep three more hidden-state rows live at the peak (measured: 3 E + ~15
+        # floats per token at n_ctx >= 8192 for two MLA shapes; 1-4 E at short contexts,
+        # as ggml-alloc packs the graph differently)
+        logits = ub * (V + (5 if mla else 2) * E) * 4
         scores = ub * (n_kv * (n_head + 1) * 4 + 22 * E) if (not flash_attn and has_attn) else 0
         return Compute(max(logits, scores))
     logits = ub * (V + E) * 4
