@@ -79,18 +79,14 @@ RUNTIMES: dict[str, RuntimeMemory] = {r.name: r for r in [
                   source="antirez/ds4 ds4_context_memory_estimate"),
 ]}
 
-ALIASES = {"llamacpp": "llama.cpp", "llama-server": "llama.cpp", "llama_cpp": "llama.cpp",
-           "ik_llama": "ik_llama.cpp", "ik-llama.cpp": "ik_llama.cpp", "ik_llamacpp": "ik_llama.cpp",
-           "lm-studio": "lmstudio", "lms": "lmstudio", "lm studio": "lmstudio", "mlx-lm": "mlx",
-           "mlx_lm": "mlx", "kt": "ktransformers"}
-
-
 def get(name: str) -> RuntimeMemory:
-    key = str(name).strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in RUNTIMES:
-        raise UnknownNameError("runtime", name, list(RUNTIMES))
-    return RUNTIMES[key]
+    """The memory rules of a runtime; the name (or alias) is resolved by the one runtime
+    registry, rigcheck.runtimes, so both agree on what names exist."""
+    from .. import runtimes
+    canonical = runtimes.get(name).name
+    if canonical not in RUNTIMES:
+        raise UnknownNameError("runtime with memory rules", str(name), list(RUNTIMES))
+    return RUNTIMES[canonical]
 
 
 def names() -> list[str]:
