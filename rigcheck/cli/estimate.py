@@ -43,36 +43,10 @@ def _rig(spec: str | None):
     return detect(measure_bandwidth=True)
 
 
-def _auto_offload(model, build, rig, ctx: int) -> tuple[str, object | None]:
-    """The placement rigcheck would choose; (offload word, Placement or None)."""
-    try:
-        from ..plan import placement as pl
-    except ImportError:
-        pl = None
-    if pl is not None and hasattr(pl, "place"):
-        try:
-            p = pl.place(model, build, rig, ctx=ctx)
-            return "", p
-        except TypeError:
-            pass
-    # fallback until the placement module answers: fit on accelerators, else experts or
-    # layers in RAM, else stream from disk
-    node = rig.node
-    from ..plan.speedfacts import facts_from_build
-    f = facts_from_build(model, build)
-    need = f.total_bytes * 1.05
-    gpu = node.gpu_memory_bytes if node.gpus else 0
-    if gpu and need <= gpu:
-        return ("split" if len(node.gpus) > 1 else "none"), None
-    ram = node.ram_bytes or 0
-    if gpu and f.moe and f.dense_bytes * 1.2 <= gpu and need <= gpu + ram * 0.9:
-        return "experts=ram", None
-    if gpu and need <= gpu + ram * 0.9:
-        share = max(1, round(100 * (1 - gpu / need)))
-        return f"layers=ram:{share}/100", None
-    if need <= ram * 0.9 or node.unified:
-        return "cpu", None
-    return "mmap", None
+def _auto_offload(model, build, rig, ctx: int, runtime: str = "llama.cpp") -> tuple[str, object | None]:
+    """The placement rigcheck would choose (rigcheck.plan.placement): ("", Placement)."""
+    from ..plan.placement import plan
+    return "", plan(build, ctx=ctx, runtime=runtime, rig=rig)
 
 
 def run(args) -> int:
@@ -91,7 +65,7 @@ def run(args) -> int:
     placement = None
     offload = args.offload
     if offload == "auto":
-        offload, placement = _auto_offload(model, b, rig, args.ctx)
+        offload, placement = _auto_offload(model, b, rig, args.ctx, args.runtime)
     try:
         if placement is not None:
             est = estimate(placement, rig, args.runtime, args.ctx, model, b)

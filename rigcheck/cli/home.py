@@ -6,11 +6,12 @@ from __future__ import annotations
 def run_home(args) -> int:
     from .. import units
     from ..hardware import detect
-    from ..plan.check import DEFAULT_CTX, alternatives_for, rig_summary
+    from ..plan.alternatives import alternatives_for
+    from ..plan.check import rig_summary
     from ..report.table import table
     rig = detect()
     rs = rig_summary(rig)
-    picks = alternatives_for(None, rig, 8192, limit=10)
+    picks = alternatives_for(None, rig, 8192, limit=10, max_tries=100)
     if getattr(args, "json", False):
         from . import emit_json
         emit_json({"rig": rs, "ctx": 8192, "models": picks})

@@ -9,8 +9,6 @@ evaluation over the article's hardware tiers.
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 
 from .. import units
@@ -154,8 +152,7 @@ def _runtime_for(build: Build, rig, wanted: str | None) -> str | None:
     cont = _container(build)
     plat = _platform(rig)
     if wanted:
-        return wanted if wanted in _LOADERS.get(cont, ()) or (wanted == "ds4" and cont == "gguf"
-                                                              and False) else None
+        return wanted if wanted in _LOADERS.get(cont, ()) else None
     if cont == "mlx" and plat != "metal":
         return None
     if cont == "safetensors" and plat not in ("cuda", "rocm"):
@@ -330,6 +327,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     """``curve=True`` also computes decode speed against context length (for the HTML page)."""
     from .. import runtimes
     from ..memory.kv import check_ctx
+    from .alternatives import alternatives_for, upgrade_for
 
     ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
     if runtime:
@@ -396,191 +394,3 @@ def my_runs(model_id: str) -> list[dict]:
     except (RigcheckError, OSError):
         return []
     return [_evidence_dict(r) if not isinstance(r, dict) else r for r in rows]
-
-
-# ---- what to run instead ------------------------------------------------------------
-
-@functools.lru_cache(maxsize=64)
-def _alt_build(model_id: str):
-    from ..model import catalog
-    from ..quant import recipes
-    m = catalog.model_of(catalog.card(model_id))
-    return m, recipes.build(m, "Q4_K_M")
-
-
-def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tries: int = 16) -> list[dict]:
-    """Catalogue models whose Q4_K_M build is comfortable (or at least runs) on this rig,
-    best quality score first (the score's metric and source are on each card).
-
-    Candidates are tried in order of their score (cards without one last, larger models
-    first) and the search stops once ``limit`` good ones are found or ``max_tries`` were
-    evaluated (it keeps ``rigcheck check`` under a second); a model whose Q4_K_M
-    weights alone (~0.6 bytes per parameter) exceed the rig's fast memory plus RAM is
-    not tried."""
-    from ..model import catalog
-    node = rig.node
-    room = (node.gpu_memory_bytes or 0) + (0 if node.unified else (node.ram_bytes or 0))
-    cards = [c for c in catalog.all_cards() if model is None or c.id != model.id]
-    cards.sort(key=lambda c: (c.quality.get("score") is None, -(c.quality.get("score") or 0),
-                              -(c.stated_total or 0)))
-    out = []
-    tried = 0
-    for card in cards:
-        if card.stated_total and card.stated_total * 0.6 > room:
-            continue
-        if tried >= max_tries:
-            break
-        tried += 1
-        try:
-            m, b = _alt_build(card.id)
-            if b.file_bytes > room:
-                continue
-            bc = evaluate(m, b, rig, min(ctx, m.n_ctx_train or ctx, 32768), "llama.cpp", commands=False)
-        except (RigcheckError, ValueError, KeyError):
-            continue
-        if bc.rank < 3:
-            continue
-        q = card.quality
-        out.append({"model": card.id, "build": b.name, "file_bytes": b.file_bytes,
-                    "total_params": m.total_params, "verdict": bc.verdict,
-                    "decode_tok_s": bc.decode_tok_s, "quality": q.get("score"),
-                    "quality_metric": q.get("metric"), "quality_source": q.get("source"),
-                    "quality_date": q.get("date")})
-        if len(out) >= limit:
-            break
-    return out
-
-
-# ---- what the next tier costs -----------------------------------------------------------
-
-def upgrade_for(rows: list[BuildCheck], rig) -> list[dict]:
-    """Purchases that put a build on fast memory: the smallest build (usually 2-bit class)
-    and a 4-bit-class build, the cheapest options for each, with dated prices."""
-    from ..hardware import prices
-    from .upgrade import candidates_from_catalog, upgrade_options
-    if any(b.verdict == "comfortable" for b in rows) or not rows:
-        return []
-    q4 = [b for b in rows if 3.5 <= b.bits_per_weight <= 5.5]
-    targets = [min(rows, key=lambda b: b.total_bytes)]
-    if q4:
-        targets.append(min(q4, key=lambda b: b.total_bytes))
-    node = rig.node
-    fast = node.gpu_memory_bytes or 0
-    try:
-        ram_price = prices.ram_price_per_gib()
-    except (RigcheckError, LookupError, ValueError):
-        ram_price = None
-    vendors = {(d.vendor or "").lower() for d in node.gpus if not d.unified}
-    # an added card must work beside the ones there (one vendor's stack); machines always can
-    cands = [c for c in candidates_from_catalog()
-             if not (c.get("adds_to_fast") and vendors) or (c.get("vendor") or "").lower() in vendors]
-    out, seen = [], set()
-    if len(targets) == 2 and targets[0] is targets[1]:
-        targets.pop()
-    for target in targets:
-        need = int(target.total_bytes * 1.1)          # 10% headroom on top of what it needs
-        if need <= fast:
-            continue
-        for o in upgrade_options(need, need, int(fast), int(node.ram_bytes or 0), ram_price, cands,
-                                 ram_upgradable=not node.unified, limit=2):
-            if o.label in seen:
-                continue
-            seen.add(o.label)
-            out.append(dict(o.as_dict(), text=f"for {target.name} ({units.gb(target.total_bytes, 0)}): {o.text()}",
-                            build=target.name))
-    return out
-
-
-# ---- the article's tier table for any model -------------------------------------------
-
-_VERDICT_WORDS = {"no": "no", "not practical": "not practical", "borderline": "borderline",
-                  "runs": "runs", "comfortable": "comfortable"}
-
-
-def _article_verdict(text: str) -> str:
-    t = text.lower()
-    for word in ("not practical", "borderline", "comfortable", "runs", "no"):
-        if word in t:
-            return word
-    return ""
-
-
-def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, thresholds=None) -> dict:
-    """Each of the article's hardware tiers on its representative rig: the best build,
-    its memory and placement, decode range and verdict. For DeepSeek V4-Flash (the
-    article's model) each row also carries the article's claim and, where rigcheck's
-    numbers or today's runtime support differ, what differs and the newer source."""
-    from ..hardware import parse_rig, tiers as tier_presets
-    from ..memory.kv import check_ctx
-
-    ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
-    article_model = model.id == "deepseek-v4-flash"
-    rows = []
-    for t in tier_presets():
-        rig = parse_rig(t.rigs[0])
-        rep = check(model, rig, ctx=ctx, runtime=runtime, alternatives=False, thresholds=thresholds)
-        best = rep.build(rep.best) if rep.best else None
-        row = {"tier": t.id, "label": t.label, "rig": t.rigs[0],
-               "best_build": best.name if best else None,
-               "runtime": best.runtime if best else None,
-               "file_bytes": best.file_bytes if best else None,
-               "total_bytes": best.total_bytes if best else None,
-               "where": _where_text(best) if best else None,
-               "mode": best.mode if best else "no_fit",
-               "decode_tok_s": best.decode_tok_s if best else None,
-               "verdict": best.verdict if best else "no",
-               "reasons": best.reasons if best else ["no build fits this rig at this context"]}
-        if article_model:
-            row["article"] = {"best": t.article_best_build, "speed": t.article_speed,
-                              "verdict": t.article_verdict, "source": t.source}
-            row["differences"] = _differences(t, row, rep)
-        rows.append(row)
-    notes = []
-    if article_model:
-        notes.append("article figures: 'Running DeepSeek V4-Flash Locally: The Hardware Reality Check' (June 2026)")
-    return {"model": model_summary(model), "ctx": ctx, "tiers": rows, "notes": notes}
-
-
-def _where_text(b: BuildCheck) -> str:
-    kinds = [p["kind"] for p in b.placement if p.get("bytes")]
-    if b.mode == "experts_in_ram":
-        return "GPU + experts in RAM"
-    if b.mode == "layers_offload":
-        return "GPU + layers in RAM"
-    if b.mode == "mmap_stream":
-        return "streamed from disk"
-    if b.mode == "cpu":
-        return "CPU + RAM"
-    if b.mode == "unified":
-        return "unified memory"
-    if b.mode in ("gpu", "multi_gpu"):
-        return "all on GPU" + (f" ({kinds.count('gpu')} cards)" if kinds.count("gpu") > 1 else "")
-    return b.mode
-
-
-def _differences(tier, row: dict, rep: CheckReport) -> list[str]:
-    out = []
-    av = _article_verdict(tier.article_verdict)
-    if av and av != row["verdict"]:
-        out.append(f"verdict: rigcheck says '{row['verdict']}', the article '{tier.article_verdict}'"
-                   + (f" ({row['reasons'][0]})" if row.get("reasons") else ""))
-    nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", tier.article_speed)]
-    dec = row.get("decode_tok_s")
-    if nums and dec:
-        lo, hi = min(nums), max(nums)
-        if "~" in tier.article_speed or len(nums) == 1:
-            lo, hi = lo * 0.8, hi * 1.2
-        if dec["high"] < lo or dec["low"] > hi:
-            best = rep.build(rep.best)
-            ev = best.evidence[0] if best and best.evidence else None
-            out.append(f"speed: rigcheck estimates {units.rate(dec['low'])}-{units.rate(dec['high'])} tok/s where "
-                       f"the article reported {tier.article_speed.lower()} (early fork builds, June 2026)"
-                       + (f"; nearest measurement: {ev.get('decode_tok_s')} tok/s on {ev.get('hardware') or ev.get('rig')}"
-                          f" ({ev.get('source')}, {ev.get('date')})" if ev else ""))
-    if "fork" in (tier.article_best_build + tier.article_verdict).lower() or tier.id != "tier-32gb-mini-pc":
-        for s in rep.support:
-            if s["runtime"] in ("llama.cpp", "ollama", "lmstudio") and s["status"] == "mainline" and s.get("since"):
-                out.append(f"runtime: the article (June 2026) found only forks; {s['runtime']} runs this "
-                           f"architecture in mainline since {s['since']} ({s['source'].split(';')[0].strip()})")
-                break
-    return out

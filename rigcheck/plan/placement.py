@@ -141,6 +141,12 @@ class _Weights:
     def total(self) -> int:
         return self.embed + self.output + sum(self.dense) + sum(self.exps)
 
+    @property
+    def tied_head(self) -> int:
+        """With tied embeddings the embedding table is also the output head, read in full
+        for every token; 0 otherwise (the head is then in ``output``)."""
+        return self.embed if self.tied else 0
+
 
 def _weights(build: Build) -> _Weights:
     m = build.model
@@ -251,7 +257,7 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         host_w = w.embed + (0 if output_on_gpu and not w.tied else 0) + (w.output if not output_on_gpu else 0)
         if w.tied and output_on_gpu:
             host_w = w.embed           # the tied table is loaded twice: host (input) and GPU (output)
-        host_wa = w.embed_active + (w.output if not output_on_gpu else 0)
+        host_wa = w.embed_active + ((w.output + w.tied_head) if not output_on_gpu else 0)
         host_kv = 0
         for il in range(L):
             if il < first_gpu_layer:
@@ -364,7 +370,7 @@ def _assemble(base, uses, fits, mode, flags, notes, parallel) -> Placement:
 
 
 def _cpu_only(w: _Weights, kc: KVCache, comp: int, bud: Budget, base, notes, flags=None, gpus_present=False):
-    host = dict(w=w.total, wa=w.embed_active + w.output + sum(w.dense) + sum(w.exps) * w.frac,
+    host = dict(w=w.total, wa=w.embed_active + w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac,
                 kv=kc.bytes, comp=comp)
     if gpus_present:
         notes = notes + ["the GPU cannot hold even the output layer with the KV cache: CPU only"]
@@ -377,7 +383,7 @@ def _unified(build, w: _Weights, kc: KVCache, bud: Budget, base, notes, reserve,
     model = build.model
     comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, flash_attn=fa, backend=bud.backend)
     gpu_need = w.total - w.embed + (w.embed if w.tied else 0) + kc.bytes + comp.device + reserve
-    wa = w.output + sum(w.dense) + sum(w.exps) * w.frac
+    wa = w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac
     return _unified_result(base, bud, gpu_need, w.total, kc.bytes, comp.device + comp.host + out_buf, reserve, wa,
                            notes, ["-ngl", "999"], w.embed_active)
 
@@ -417,7 +423,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         raise InputError(f"{rt.name} needs a GPU; this rig has none (try --runtime llama.cpp)")
     notes = []
     gpu_w = w.total - (sum(w.exps) if experts_in_ram else 0)
-    gpu_wa = w.embed_active + w.output + sum(w.dense) + (0 if experts_in_ram else sum(w.exps) * w.frac)
+    gpu_wa = w.embed_active + w.output + w.tied_head + sum(w.dense) + (0 if experts_in_ram else sum(w.exps) * w.frac)
     # the fewest GPUs (a power of two) whose share fits
     best = None
     for tp in [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= len(gpus)]:
@@ -470,7 +476,7 @@ def _plan_whole(build, rt, bud: Budget, ctx, cache_type, parallel) -> Placement:
     kc = runtimes.kv_cache(rt, model, ctx, cache_type=cache_type, parallel=parallel)
     base = dict(runtime=rt.name, build=build.name, ctx=ctx, parallel_seqs=kc.n_seq, cache_type=kc.cache_type)
     comp = model.n_vocab * 4 * 2048 // 8 + 2048 * model.n_embd * 4 * 4     # prefill chunk activations (estimate)
-    wa = w.embed_active + w.output + sum(w.dense) + sum(w.exps) * w.frac
+    wa = w.embed_active + w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac
     notes = list(kc.notes)
     if bud.unified:
         need = w.total + kc.bytes + comp
