@@ -115,3 +115,13 @@ def test_price_rows_carry_dates():
     for d in devices():
         if d.price_usd is not None:
             assert d.price_date, d.id
+
+
+def test_every_catalogue_row_has_the_header_columns():
+    """A notes cell with an unquoted comma shifts every later column: catch it."""
+    import csv
+    from importlib import resources
+    text = (resources.files("rigcheck") / "data" / "devices.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(line for line in text.splitlines() if line and not line.startswith("#")))
+    bad = [r[0] for r in rows[1:] if len(r) != len(rows[0])]
+    assert not bad, f"rows with a wrong column count: {bad}"
