@@ -132,3 +132,19 @@ def test_cli_bad_input_one_line_exit_2(capsys, argv, needle):
     rc = main(["memory", "deepseek-v4-flash", "--build", "Q2_K", *argv])
     err = capsys.readouterr().err
     assert rc == 2 and needle in err and err.count("\n") == 1
+
+
+def test_layer_split_follows_each_gpus_memory():
+    """llama.cpp splits layers in proportion to GPU memory, so two equal cards carry
+    about equal shares (not one full card and one half-empty one)."""
+    from rigcheck.hardware import parse_rig
+    from rigcheck.model.catalog import model_of
+    from rigcheck.plan.placement import plan
+    from rigcheck.quant.recipes import build
+    b = build(model_of("llama-3.1-70b-instruct"), "Q3_K_M")
+    p = plan(b, ctx=8192, rig=parse_rig("2x rtx-3090+64GB"))
+    gpus = [u for u in p.placement if u.kind == "gpu"]
+    assert p.fits and p.mode == "multi_gpu" and len(gpus) == 2
+    a, c = sorted(u.bytes for u in gpus)
+    assert a / c > 0.8
+    assert "--tensor-split" in p.flags

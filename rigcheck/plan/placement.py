@@ -223,7 +223,8 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         return _cpu_only(w, kc, comp + out_buf, bud, base, notes)
 
     def try_place(first_gpu_layer: int, n_cpu_moe: int, output_on_gpu: bool):
-        """GPU pools (greedy whole-layer fill, output on the last GPU) and the host pool."""
+        """GPU pools (whole layers, in proportion to each GPU's memory; output on the last
+        GPU) and the host pool."""
         host_copy = 0
         if n_cpu_moe or first_gpu_layer:
             host_copy = w.largest_exp if n_cpu_moe else max([w.dense[i] + w.exps[i] for i in range(first_gpu_layer)] or [0])
@@ -235,13 +236,21 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         out_w = (w.embed if w.tied else w.output) if output_on_gpu else 0
         tail = out_w + comp.device + reserve
         g = 0
+        # llama.cpp splits layers across GPUs in proportion to their memory (-ts by free
+        # memory): each GPU's share of the layers' bytes, the last one also holding the tail
+        layer_need = [w.dense[il] + (w.exps[il] if il >= n_cpu_moe else 0) + kvl[il] for il in range(L)]
+        total_need = sum(layer_need[first_gpu_layer:]) + tail
+        caps = [max(0, gg["cap"] - reserve) for gg in gpus]
+        share = [total_need * c / (sum(caps) or 1) for c in caps]
         for il in range(first_gpu_layer, L):
             e = w.exps[il] if il >= n_cpu_moe else 0
-            need = w.dense[il] + e + kvl[il]
+            need = layer_need[il]
             while True:
                 room = gpus[g]["cap"] - reserve - gpus[g]["w"] - gpus[g]["kv"] - (tail - reserve if g == len(gpus) - 1 else
                                                                                    _small_comp(model, cp))
-                if need <= room or g == len(gpus) - 1:
+                used = gpus[g]["w"] + gpus[g]["kv"]
+                over_share = used + need / 2 > share[g] and used > 0
+                if (need <= room and not over_share) or g == len(gpus) - 1:
                     break
                 g += 1
             gg = gpus[g]
