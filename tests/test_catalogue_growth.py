@@ -121,3 +121,10 @@ def test_active_params_near_stated(stem):
         candidates.append(model.active_params() - head)
     best = min(abs(c - want) for c in candidates)
     assert best <= _tolerance(want, stated.get("text", ""), 0.05), f"{stem}: active params far from {want}"
+
+
+@pytest.mark.parametrize("stem", sorted(CARDS))
+def test_licence_and_release_carry_a_source_or_say_unverified(stem):
+    c = CARDS[stem]
+    assert c.get("license_source") or c.get("license_verified") is False, f"{stem}: licence without a source"
+    assert c.get("released_source") or c.get("released_verified") is False, f"{stem}: release date without a source"
