@@ -20,28 +20,25 @@ def _alt_build(model_id: str):
 
 
 def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tries: int = 16) -> list[dict]:
-    """Catalogue models whose Q4_K_M build is comfortable (or at least runs) on this rig,
-    best quality score first (the score's metric and source are on each card).
+    """Catalogue models whose Q4_K_M build is comfortable on this rig, best quality score
+    first (the score's metric and source are on each card); when fewer than ``limit`` are
+    comfortable, models that at least run fill the list, after them.
 
-    Candidates are tried in order of their score (cards without one last, larger models
-    first) and the search stops once ``limit`` good ones are found or ``max_tries`` were
-    evaluated (it keeps ``rigcheck check`` under a second); a model whose Q4_K_M
-    weights alone (~0.6 bytes per parameter) exceed the rig's fast memory plus RAM is
-    not tried."""
+    Models whose Q4_K_M weights (~0.6 bytes per parameter) fit the rig's fast memory are
+    tried first, as only they can be comfortable; each group in order of score (cards
+    without one last). At most ``max_tries`` builds are evaluated (it keeps ``rigcheck
+    check`` under a second); a model that cannot fit fast memory plus RAM is not tried."""
     from ..model import catalog
     node = rig.node
-    room = (node.gpu_memory_bytes or 0) + (0 if node.unified else (node.ram_bytes or 0))
-    cards = [c for c in catalog.all_cards() if model is None or c.id != model.id]
-    cards.sort(key=lambda c: (c.quality.get("score") is None, -(c.quality.get("score") or 0),
+    fast = node.gpu_memory_bytes or 0
+    room = fast + (0 if node.unified else (node.ram_bytes or 0))
+    cards = [c for c in catalog.all_cards() if model is None or c.id != model.id
+             and not (c.stated_total and c.stated_total * 0.6 > room)]
+    cards.sort(key=lambda c: (not (c.stated_total and c.stated_total * 0.6 <= fast),
+                              c.quality.get("score") is None, -(c.quality.get("score") or 0),
                               -(c.stated_total or 0)))
-    out = []
-    tried = 0
-    for card in cards:
-        if card.stated_total and card.stated_total * 0.6 > room:
-            continue
-        if tried >= max_tries:
-            break
-        tried += 1
+    good: list[dict] = []
+    for card in cards[:max_tries]:
         try:
             m, b = _alt_build(card.id)
             if b.file_bytes > room:
@@ -52,14 +49,15 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tri
         if bc.rank < 3:
             continue
         q = card.quality
-        out.append({"model": card.id, "build": b.name, "file_bytes": b.file_bytes,
-                    "total_params": m.total_params, "verdict": bc.verdict,
-                    "decode_tok_s": bc.decode_tok_s, "quality": q.get("score"),
-                    "quality_metric": q.get("metric"), "quality_source": q.get("source"),
-                    "quality_date": q.get("date")})
-        if len(out) >= limit:
+        good.append({"model": card.id, "build": b.name, "file_bytes": b.file_bytes,
+                     "total_params": m.total_params, "verdict": bc.verdict,
+                     "decode_tok_s": bc.decode_tok_s, "quality": q.get("score"),
+                     "quality_metric": q.get("metric"), "quality_source": q.get("source"),
+                     "quality_date": q.get("date")})
+        if sum(a["verdict"] == "comfortable" for a in good) >= limit:
             break
-    return out
+    good.sort(key=lambda a: (a["verdict"] != "comfortable", a["quality"] is None, -(a["quality"] or 0)))
+    return good[:limit]
 
 
 # ---- what the next tier costs -----------------------------------------------------------
