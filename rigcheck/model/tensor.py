@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -63,7 +64,7 @@ class Tensor:
     hf_name: str | None = None
     mtp: bool = False
 
-    @property
+    @functools.cached_property
     def n_elements(self) -> int:
         return math.prod(self.shape)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,11 +45,11 @@ class Build:
             if ty is not None:
                 yield t, ty, n
 
-    @property
+    @functools.cached_property
     def weights_bytes(self) -> int:
         return sum(self.nbytes)
 
-    @property
+    @functools.cached_property
     def n_elements(self) -> int:
         return sum(t.n_elements for t, _, _ in self.items())
 

@@ -27,6 +27,8 @@ that date can differ from this plan in exactly those tensors.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -100,6 +102,7 @@ OUTPUT, EMBD, QKV, KV_B, V, K, Q, O, UP, GATE, DOWN, OTHER = range(12)
 _ATTN_V = frozenset({V, QKV, KV_B})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def category(name: str) -> int:
     if name == "output.weight":
         return OUTPUT
@@ -113,6 +116,7 @@ def category(name: str) -> int:
     return OTHER
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def allows_quantization(name: str, ne: tuple[int, ...], arch: str = "") -> bool:
     """llama.cpp's ``tensor_allows_quantization`` (default params)."""
     if ggml_n_dims(ne) < 2 or not name.endswith("weight") or name in _NEVER_EXACT:
