@@ -10,7 +10,6 @@ migrations recorded in ``migrations``.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import statistics
 from dataclasses import dataclass, field
@@ -19,9 +18,8 @@ from pathlib import Path
 
 
 def db_path() -> Path:
-    home = os.environ.get("RIGCHECK_HOME")
-    base = Path(home) if home else Path.home() / ".local" / "share" / "rigcheck"
-    return base / "measurements.db"
+    from ..paths import user_dir
+    return Path(user_dir()) / "measurements.db"
 
 
 MIGRATIONS = [

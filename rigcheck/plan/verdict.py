@@ -41,7 +41,7 @@ routed experts with 8-bit attention, shared experts and output) shows its averag
 ``quality_note`` explains what that average hides.
 
 The defaults can be changed with a file ``thresholds.toml`` or ``thresholds.json`` in
-``$RIGCHECK_HOME`` (default ``~/.rigcheck``) holding any of the ``Thresholds`` field
+``$RIGCHECK_HOME`` (default ``~/.local/share/rigcheck``) holding any of the ``Thresholds`` field
 names, and by keyword overrides (the CLI flags), which win over the file.
 """
 
@@ -215,8 +215,8 @@ def quality_note(bits_per_weight: float, build_name: str, build_notes: str = "")
 # ---- configuration (the only I/O in this module) -----------------------------------
 
 def rigcheck_home(environ=None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get("RIGCHECK_HOME") or os.path.join(os.path.expanduser("~"), ".rigcheck")
+    from ..paths import user_dir
+    return user_dir(environ)
 
 
 def thresholds_from_mapping(data: dict, base: Thresholds = DEFAULT) -> Thresholds:

@@ -62,7 +62,8 @@ _BW_FILE = "measured_bandwidth.json"
 
 
 def _home() -> str:
-    return os.environ.get("RIGCHECK_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share", "rigcheck")
+    from ...paths import user_dir
+    return user_dir()
 
 
 def _remember_bandwidth(bytes_s: float) -> None:
