@@ -113,6 +113,17 @@ def write_llama(path, n_layer: int = 8, n_embd: int = 256, n_ff: int = 672, n_he
     return path
 
 
+
+def _attn_qk_norm(w, b: str, n_embd: int, n_head: int, n_head_kv: int, head_dim: int) -> None:
+    """One layer's attention with per-head q/k norms (Qwen3, Gemma 3): norm, q, k, v, output."""
+    w.f32(b + "attn_norm.weight", n_embd, value=1.0)
+    w.mat(b + "attn_q.weight", n_head * head_dim, n_embd)
+    w.mat(b + "attn_k.weight", n_head_kv * head_dim, n_embd)
+    w.mat(b + "attn_v.weight", n_head_kv * head_dim, n_embd)
+    w.mat(b + "attn_output.weight", n_embd, n_head * head_dim)
+    w.f32(b + "attn_q_norm.weight", head_dim, value=1.0)
+    w.f32(b + "attn_k_norm.weight", head_dim, value=1.0)
+
 def write_qwen3moe(path, n_layer: int = 8, n_embd: int = 256, n_ff_exp: int = 256, n_expert: int = 16,
                    n_expert_used: int = 4, n_head: int = 4, n_head_kv: int = 2, head_dim: int = 64,
                    n_vocab: int = 512, ftype: str = "F16", seed: int = 1):
@@ -131,13 +142,7 @@ def write_qwen3moe(path, n_layer: int = 8, n_embd: int = 256, n_ff_exp: int = 25
     w.mat("output.weight", n_vocab, n_embd)
     for i in range(n_layer):
         b = f"blk.{i}."
-        w.f32(b + "attn_norm.weight", n_embd, value=1.0)
-        w.mat(b + "attn_q.weight", n_head * head_dim, n_embd)
-        w.mat(b + "attn_k.weight", n_head_kv * head_dim, n_embd)
-        w.mat(b + "attn_v.weight", n_head_kv * head_dim, n_embd)
-        w.mat(b + "attn_output.weight", n_embd, n_head * head_dim)
-        w.f32(b + "attn_q_norm.weight", head_dim, value=1.0)
-        w.f32(b + "attn_k_norm.weight", head_dim, value=1.0)
+        _attn_qk_norm(w, b, n_embd, n_head, n_head_kv, head_dim)
         w.f32(b + "ffn_norm.weight", n_embd, value=1.0)
         w.f32(b + "ffn_gate_inp.weight", n_expert, n_embd)
         w.mat(b + "ffn_gate_exps.weight", n_expert, n_ff_exp, n_embd)
@@ -223,13 +228,7 @@ def write_gemma3(path, n_layer: int = 8, n_embd: int = 256, n_ff: int = 600, n_h
     w.f32("output_norm.weight", n_embd, value=1.0)
     for i in range(n_layer):
         b = f"blk.{i}."
-        w.f32(b + "attn_norm.weight", n_embd, value=1.0)
-        w.mat(b + "attn_q.weight", n_head * head_dim, n_embd)
-        w.mat(b + "attn_k.weight", n_head_kv * head_dim, n_embd)
-        w.mat(b + "attn_v.weight", n_head_kv * head_dim, n_embd)
-        w.mat(b + "attn_output.weight", n_embd, n_head * head_dim)
-        w.f32(b + "attn_q_norm.weight", head_dim, value=1.0)
-        w.f32(b + "attn_k_norm.weight", head_dim, value=1.0)
+        _attn_qk_norm(w, b, n_embd, n_head, n_head_kv, head_dim)
         w.f32(b + "post_attention_norm.weight", n_embd, value=1.0)
         w.f32(b + "ffn_norm.weight", n_embd, value=1.0)
         w.mat(b + "ffn_gate.weight", n_ff, n_embd)

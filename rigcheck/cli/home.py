@@ -8,6 +8,7 @@ def run_home(args) -> int:
     from ..hardware import detect
     from ..plan.alternatives import alternatives_for
     from ..plan.check import rig_summary
+    from ..report.check_text import speed_range
     from ..report.table import table
     rig = detect()
     rs = rig_summary(rig)
@@ -28,15 +29,9 @@ def run_home(args) -> int:
         return 0
     metric = next((p["quality_metric"] for p in picks if p.get("quality_metric")), "quality score")
     print(f"Catalogue models that run well here (Q4_K_M, 8K context), ranked by {metric}:")
-    rows = [[p["model"], units.gb(p["file_bytes"], 1), _speed(p.get("decode_tok_s")), p["verdict"],
+    rows = [[p["model"], units.gb(p["file_bytes"], 1), speed_range(p.get("decode_tok_s"), mid=False), p["verdict"],
              "-" if p.get("quality") is None else f"{p['quality']:g}"] for p in picks]
     print(table(rows, ["model", "file", "decode tok/s", "verdict", "score"], "lrrlr"))
     print("\nNext: 'rigcheck check MODEL' for every build of one model; 'rigcheck tiers MODEL' for the hardware tiers.")
     return 0
 
-
-def _speed(r):
-    from .. import units
-    if not r:
-        return "-"
-    return f"{units.rate(r['low'])}-{units.rate(r['high'])}"

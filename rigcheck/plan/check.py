@@ -27,8 +27,9 @@ _LOADERS = {
     "safetensors": ("vllm", "sglang"),
     "ds4": ("ds4",),
 }
+# placement mode -> verdict mode (mmap streaming counts as not fitting: see evaluate)
 _VERDICT_MODE = {"gpu": "gpu", "multi_gpu": "gpu", "unified": "unified", "experts_in_ram": "offload",
-                 "layers_offload": "offload", "mmap_stream": "offload", "cpu": "cpu", "no_fit": "none"}
+                 "layers_offload": "offload", "cpu": "cpu", "no_fit": "none"}
 
 
 @dataclass
@@ -294,7 +295,7 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
 
 # ---- the whole check ----------------------------------------------------------------
 
-def _builds(model: Model, names: list[str] | None = None) -> list[Build]:
+def make_builds(model: Model, names: list[str] | None = None) -> list[Build]:
     from ..quant import recipes
     out = []
     for name in names or recipes.standard_builds(model):
@@ -323,8 +324,10 @@ def _pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
 
 def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = None,
           builds: list[str] | None = None, alternatives: bool = True, thresholds=None,
-          curve: bool = False) -> CheckReport:
-    """``curve=True`` also computes decode speed against context length (for the HTML page)."""
+          curve: bool = False, prebuilt: list[Build] | None = None) -> CheckReport:
+    """``curve=True`` also computes decode speed against context length (for the HTML page).
+    ``prebuilt``: the model's builds, already made (the tier table checks one model on
+    several rigs and builds it once)."""
     from .. import runtimes
     from ..memory.kv import check_ctx
     from .alternatives import alternatives_for, upgrade_for
@@ -334,7 +337,8 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
         runtime = runtimes.get(runtime).name
     rows: list[BuildCheck] = []
     notes: list[str] = []
-    for b in _builds(model, builds):
+    made = prebuilt if prebuilt is not None else make_builds(model, builds)
+    for b in made:
         rt = _runtime_for(b, rig, runtime)
         if rt is None:
             continue
@@ -350,7 +354,8 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     if alternatives and (best is None or best.rank < 3):
         alts = alternatives_for(model, rig, ctx)
     upg = upgrade_for(rows, rig)
-    decode_vs_ctx = speed_vs_ctx(model, best, rig) if best and curve else []
+    decode_vs_ctx = speed_vs_ctx(model, next(b for b in made if b.name == best.name), best.runtime, rig) \
+        if best and curve else []
     return CheckReport(model_summary(model), rig_summary(rig), ctx, rows, best.name if best else None,
                        dict(best.commands) if best else {}, support, alts, upg, my_runs(model.id), notes,
                        decode_vs_ctx)
@@ -361,22 +366,20 @@ def _support_dict(s) -> dict:
             "version": s.version, "note": s.note, "source": s.source, "checked": str(s.checked or "")}
 
 
-def speed_vs_ctx(model: Model, best: BuildCheck, rig) -> list[dict]:
-    """Decode range of the best build at a ladder of context lengths."""
-    from ..quant import recipes
+def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
+    """Decode range of a build at a ladder of context lengths."""
     from .estimate import estimate
     from .placement import plan
-    b = recipes.build(model, best.name)
     out = []
     top = model.n_ctx_train or 32768
     for ctx in (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1048576):
         if ctx > top:
             break
         try:
-            pl = plan(b, ctx=ctx, runtime=best.runtime, rig=rig)
+            pl = plan(b, ctx=ctx, runtime=runtime, rig=rig)
             if not pl.fits:
                 break
-            r = estimate(pl, rig, best.runtime, ctx, model, b).decode_tok_s
+            r = estimate(pl, rig, runtime, ctx, model, b).decode_tok_s
         except (ValueError, RigcheckError):
             break
         out.append({"ctx": ctx, "low": r.low, "mid": r.mid, "high": r.high})

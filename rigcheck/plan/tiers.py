@@ -7,7 +7,7 @@ import re
 
 from .. import units
 from ..model import Model
-from .check import DEFAULT_CTX, BuildCheck, CheckReport, check, model_summary
+from .check import DEFAULT_CTX, BuildCheck, CheckReport, check, make_builds, model_summary
 
 
 def _article_verdict(text: str) -> str:
@@ -28,10 +28,12 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
 
     ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
     article_model = model.id == "deepseek-v4-flash"
+    made = make_builds(model)
     rows = []
     for t in tier_presets():
         rig = parse_rig(t.rigs[0])
-        rep = check(model, rig, ctx=ctx, runtime=runtime, alternatives=False, thresholds=thresholds)
+        rep = check(model, rig, ctx=ctx, runtime=runtime, alternatives=False, thresholds=thresholds,
+                    prebuilt=made)
         best = rep.build(rep.best) if rep.best else None
         row = {"tier": t.id, "label": t.label, "rig": t.rigs[0],
                "best_build": best.name if best else None,

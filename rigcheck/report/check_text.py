@@ -17,17 +17,19 @@ def _where(b) -> str:
     return " + ".join(parts) if parts else "-"
 
 
-def _speed(r: dict | None) -> str:
+def speed_range(r: dict | None, mid: bool = True) -> str:
+    """'6.8-15.3 (~9.0)' tokens/s from a {low, mid, high} range; '-' when there is none."""
     if not r:
         return "-"
-    return f"{units.rate(r['low'])}-{units.rate(r['high'])} (~{units.rate(r['mid'])})"
+    text = f"{units.rate(r['low'])}-{units.rate(r['high'])}"
+    return text + (f" (~{units.rate(r['mid'])})" if mid else "")
 
 
 def build_rows(builds) -> list[list[str]]:
     rows = []
     for b in builds:
         rows.append([b.name, units.gb(b.file_bytes, 1), f"{units.gib(b.file_bytes, 1)}", f"{b.bits_per_weight:.2f}",
-                     units.gb(b.total_bytes, 1), _where(b), _speed(b.decode_tok_s), b.verdict])
+                     units.gb(b.total_bytes, 1), _where(b), speed_range(b.decode_tok_s), b.verdict])
     return rows
 
 
@@ -77,7 +79,7 @@ def render_check(rep) -> str:
         out.append("")
         out.append(f"What to run instead (ranked by {metric}"
                    + (f", {a0.get('quality_date')}" if a0.get("quality_date") else "") + "):")
-        rows = [[a["model"], a["build"], units.gb(a["file_bytes"], 1), _speed(a.get("decode_tok_s")), a["verdict"],
+        rows = [[a["model"], a["build"], units.gb(a["file_bytes"], 1), speed_range(a.get("decode_tok_s")), a["verdict"],
                  "-" if a.get("quality") is None else f"{a['quality']:g}"] for a in rep.alternatives]
         out.append(table(rows, ["model", "build", "file", "decode tok/s", "verdict", "score"], "lllrlr"))
         srcs = sorted({a["quality_source"] for a in rep.alternatives if a.get("quality_source")})
@@ -117,7 +119,7 @@ def render_tiers(rep) -> str:
     for t in rep["tiers"]:
         rows.append([t["label"], t["rig"], t["best_build"] or "none fits",
                      units.gb(t["total_bytes"], 1) if t.get("total_bytes") else "-",
-                     t.get("where") or "-", _speed(t.get("decode_tok_s")), t["verdict"]])
+                     t.get("where") or "-", speed_range(t.get("decode_tok_s")), t["verdict"]])
     out.append(table(rows, ["tier", "rig", "best build", "memory", "where", "decode tok/s", "verdict"],
                      "lllrlrl"))
     diffs = [t for t in rep["tiers"] if t.get("article")]
