@@ -50,8 +50,8 @@ class _W:
         self.w.add_tensor(name, a)
 
     def vocab(self, n_vocab: int) -> None:
-        if n_vocab < 300:
-            raise ValueError("n_vocab must be at least 300 (3 specials + 256 byte tokens + pieces)")
+        if n_vocab < 260:
+            raise ValueError("n_vocab must be at least 260 (3 specials + 256 byte tokens + pieces)")
         toks = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
         types = [2, 3, 3] + [6] * 256
         toks += [f"\u2581t{i}" for i in range(n_vocab - len(toks))]
@@ -86,12 +86,17 @@ def _common(w: _W, n_layer, n_embd, n_ff, n_head, n_head_kv, n_ctx=2048, eps=1e-
 
 
 def write_llama(path, n_layer: int = 8, n_embd: int = 256, n_ff: int = 672, n_head: int = 4, n_head_kv: int = 1,
-                n_vocab: int = 512, ftype: str = "F16", tied: bool = False, seed: int = 0):
-    """A dense llama (GQA n_head/n_head_kv), untied unless ``tied``."""
+                n_vocab: int = 512, ftype: str = "F16", tied: bool = False, seed: int = 0, n_expert: int = 0,
+                n_expert_used: int = 0):
+    """A llama (GQA n_head/n_head_kv), untied unless ``tied``; with ``n_expert`` a
+    Mixtral-style MoE (router + routed experts of width ``n_ff``, no shared expert)."""
     w = _W(path, "llama", ftype, seed)
     hd = n_embd // n_head
     _common(w, n_layer, n_embd, n_ff, n_head, n_head_kv)
     w.w.add_rope_dimension_count(hd)
+    if n_expert:
+        w.w.add_expert_count(n_expert)
+        w.w.add_expert_used_count(n_expert_used)
     w.w.add_vocab_size(n_vocab)
     w.vocab(n_vocab)
     w.mat("token_embd.weight", n_vocab, n_embd)
@@ -106,6 +111,12 @@ def write_llama(path, n_layer: int = 8, n_embd: int = 256, n_ff: int = 672, n_he
         w.mat(b + "attn_v.weight", n_head_kv * hd, n_embd)
         w.mat(b + "attn_output.weight", n_embd, n_head * hd)
         w.f32(b + "ffn_norm.weight", n_embd, value=1.0)
+        if n_expert:
+            w.f32(b + "ffn_gate_inp.weight", n_expert, n_embd)
+            w.mat(b + "ffn_gate_exps.weight", n_expert, n_ff, n_embd)
+            w.mat(b + "ffn_up_exps.weight", n_expert, n_ff, n_embd)
+            w.mat(b + "ffn_down_exps.weight", n_expert, n_embd, n_ff)
+            continue
         w.mat(b + "ffn_gate.weight", n_ff, n_embd)
         w.mat(b + "ffn_up.weight", n_ff, n_embd)
         w.mat(b + "ffn_down.weight", n_embd, n_ff)

@@ -97,12 +97,26 @@ def test_vllm_tensor_parallel():
 
 def test_bad_input(v4):
     b = build(v4, "Q2_K")
-    with pytest.raises(InputError, match="1,048,576"):
-        plan(b, ctx=2_000_000, vram_bytes=32 * GiB)
+    with pytest.raises(InputError, match="absurd"):
+        plan(b, ctx=1 << 28, vram_bytes=32 * GiB)
     with pytest.raises(InputError, match="valid"):
         plan(b, ctx=CTX, vram_bytes=32 * GiB, cache_type="fp8")
     with pytest.raises(InputError):
         plan(b, ctx=-1, vram_bytes=32 * GiB)
+
+
+def test_ctx_beyond_trained_is_sized_with_a_warning(capsys):
+    """llama.cpp and Ollama accept a context above the trained length (with a warning):
+    rigcheck sizes it the same way and warns, with the RoPE-scaling flags."""
+    rc = main(["memory", "deepseek-v4-flash", "--build", "Q2_K", "--ctx", "2000000", "--rig", "rtx-5090+128GB",
+               "--json"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["kv_bytes"] > 0 and any("above the 1,048,576 tokens" in n and "--rope-scaling yarn" in n
+                                     for n in d["notes"])
+    rc = main(["memory", "deepseek-v4-flash", "--build", "Q2_K", "--ctx", "1048576", "--rig", "rtx-5090+128GB",
+               "--json"])
+    assert not any("above the" in n for n in json.loads(capsys.readouterr().out)["notes"])
 
 
 def test_cli_help_has_examples(capsys):
@@ -122,7 +136,7 @@ def test_cli_json(capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--ctx", "2000000"], "maximum is 1,048,576"),
+    (["--ctx", str(1 << 28)], "absurd"),
     (["--ctx", "4096", "--cache-type", "fp8"], "valid: f32"),
     (["--ctx", "0"], "positive"),
     (["--ctx", "4096", "--parallel", "100000"], "out of range"),

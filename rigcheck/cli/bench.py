@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ..errors import InputError
+from ..errors import FormatError, InputError
 
 EPILOG = """Examples:
   rigcheck bench model.gguf                              # llama.cpp via llama-cpp-python
@@ -18,6 +18,9 @@ EPILOG = """Examples:
 
 Results go to $RIGCHECK_HOME/measurements.db (default ~/.local/share/rigcheck/measurements.db),
 one transaction per repeat: an interrupted bench keeps the repeats it finished.
+llama.cpp runs in a child process: if it crashes (a build that uses CPU instructions this
+machine cannot run dies with SIGILL), bench says so in one line, exits 2, and stores nothing
+unless repeats were finished before the crash.
 'rigcheck estimate' shows them beside its predictions.
 """
 
@@ -46,6 +49,14 @@ class Progress:
         self.label = label
         self.stream = stream or sys.stderr
         self.last = 0.0
+        self.open = False    # a bar is on the line, not ended yet
+
+    def end(self) -> None:
+        """End a bar left unfinished (a crash, ^C), so the next message starts on its own line."""
+        if self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -55,6 +66,7 @@ class Progress:
         width = 30
         fill = int(width * done / max(total, 1))
         self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tokens")
+        self.open = done < total
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()
@@ -97,23 +109,40 @@ def _file(args, store) -> int:
         raise
     except Exception as e:  # noqa: BLE001
         raise InputError(f"{args.file}: cannot read its GGUF header ({e})") from e
-    llm = filebench.load(args.file, n_ctx=args.prefill + args.decode + 16, n_threads=args.threads,
-                         n_gpu_layers=args.gpu_layers)
     rig = _rig_spec()
     conn = store.connect()
-    run_id = store.start_run(conn, kind="file", target=args.file, model=name, model_id=model_id, build=build,
-                             runtime="llama.cpp", runtime_version=filebench.llama_cpp_version(), rig=rig,
-                             prefill_tokens=args.prefill, decode_tokens=args.decode, repeats=args.repeats,
-                             extra={"threads": args.threads, "gpu_layers": args.gpu_layers})
+    run = {"id": None, "repeats": 0, "version": "llama-cpp-python (unknown version)"}
+
+    def ready(version):
+        run["version"] = version
 
     def keep(i, s):
-        store.add_sample(conn, run_id, prefill_tok_s=s.prefill_tok_s, decode_tok_s=s.decode_tok_s,
+        # the run is stored with its first repeat: a llama.cpp that crashes before leaves nothing behind
+        if run["id"] is None:
+            run["id"] = store.start_run(
+                conn, kind="file", target=args.file, model=name, model_id=model_id, build=build,
+                runtime="llama.cpp", runtime_version=run["version"], rig=rig, prefill_tokens=args.prefill,
+                decode_tokens=args.decode, repeats=args.repeats,
+                extra={"threads": args.threads, "gpu_layers": args.gpu_layers})
+        store.add_sample(conn, run["id"], prefill_tok_s=s.prefill_tok_s, decode_tok_s=s.decode_tok_s,
                          peak_rss_bytes=s.peak_rss_bytes, tokens=args.decode)
+        run["repeats"] += 1
 
-    filebench.run(llm, args.prefill, args.decode, args.repeats, on_sample=keep,
-                  progress=Progress(f"bench {name}"))
-    result = next(r for r in store.list_runs(conn) if r.id == run_id)
-    conn.close()
+    progress = Progress(f"bench {name}")
+    try:
+        filebench.measure(args.file, args.prefill, args.decode, args.repeats, n_threads=args.threads,
+                          n_gpu_layers=args.gpu_layers, on_ready=ready, on_sample=keep, progress=progress)
+        result = next(r for r in store.list_runs(conn) if r.id == run["id"])
+    except InputError as e:
+        progress.end()
+        if run["id"] is None or isinstance(e, FormatError):
+            raise
+        raise InputError(f"{e} (the {run['repeats']} repeat(s) measured before are kept as run {run['id']})") from e
+    except BaseException:
+        progress.end()
+        raise
+    finally:
+        conn.close()
     return _show([result], args.json)
 
 

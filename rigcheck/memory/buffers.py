@@ -1,23 +1,18 @@
 """Runtime buffers besides weights and KV: compute (activations), output (logits), and
 the per-device reserve each runtime keeps free.
 
-llama.cpp (research/runtime-memory.md §3.3-3.4; CPU rules re-measured with
-llama-cpp-python 0.3.36, tests/test_memory_llamacpp.py):
+llama.cpp (read from llama-cpp-python 0.3.36's vendored source):
 
 - output buffer: ``4 x n_vocab x n_seq_max`` bytes of host memory at start.
-- compute buffer, CPU backend, flash attention on: ``n_ubatch x (n_vocab + 2 n_embd) x 4``
-  (the logits of a full ubatch plus two hidden-state rows); exact for dense, MoE and
-  sliding-window models. MLA graphs keep about three more hidden-state rows live:
-  ``n_ubatch x (n_vocab + 5 n_embd) x 4`` (measured exact to ~15 floats per token at
-  n_ctx >= 8192 on two MLA shapes; at short contexts ggml-alloc packs the graph
-  differently and the extra term ranges from 1 to 4 n_embd).
-- flash attention off: the attention scores dominate when larger,
-  ``n_ubatch x (n_kv x (n_head + 1) x 4 + 22 n_embd)`` (within 1.5 %).
-- CUDA/Metal (published logs, not measured here): the main GPU holds the logits term
-  ``n_ubatch x (n_vocab + n_embd) x 4`` (or the scores term with FA off); the host keeps
-  ``n_ubatch x (n_embd + n_kv) x 4``; when the output layer is on the CPU the logits move
-  to the host. With weights in RAM, op offload copies the largest host-resident weight
-  into the GPU compute buffer for big batches.
+- compute buffer: llama.cpp reserves it by planning the worst-case graph (one micro-batch,
+  every token an output, a full KV cache) with ggml-alloc. rigcheck rebuilds that graph
+  from the model's tensors (:mod:`rigcheck.memory.ggml.graph`) and runs the same planner
+  (:mod:`rigcheck.memory.ggml.alloc`); on the CPU the result equals llama.cpp's logged
+  buffer for the shapes tested (tests/test_memory_llamacpp.py, random shapes included).
+  With layers on a GPU the scheduler's split (:mod:`rigcheck.memory.ggml.sched`) puts
+  the inputs and the embedding lookup in host memory and the rest on the GPU; with
+  weights in RAM, op offload copies the largest host-resident weight into the GPU
+  compute buffer for big batches (``host_weight_copy``).
 """
 
 from __future__ import annotations
@@ -37,6 +32,7 @@ class Compute:
 
     device: int
     host: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def bytes(self) -> int:
@@ -53,31 +49,96 @@ def llamacpp_output(model: Model, n_seq_max: int = 1) -> int:
 
 
 def llamacpp_compute(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn: bool = True,
-                     backend: str = "cpu", output_on_gpu: bool = True, host_weight_copy: int = 0) -> Compute:
-    """llama.cpp's compute buffer. ``backend`` cpu | cuda | metal | rocm | vulkan;
-    ``output_on_gpu``: the output layer is offloaded; ``host_weight_copy``: bytes of the
-    largest weight left in RAM that op offload copies to the GPU (0 = none)."""
-    ub, V, E = n_ubatch, model.n_vocab, model.n_embd
-    n_head = max((l.n_head for l in model.layers), default=0)
-    n_kv = n_kv_max(model, n_ctx_seq)
-    has_attn = any(l.kind != AttnKind.LINEAR for l in model.layers)
-    mla = any(l.kind in (AttnKind.MLA, AttnKind.DSA) for l in model.layers)
+                     backend: str = "cpu", output_on_gpu: bool = True, host_weight_copy: int = 0,
+                     n_seq_max: int = 1, kv_unified: bool = False, swa_full: bool = False,
+                     cache_type_k: str = "f16", cache_type_v: str | None = None, n_batch: int | None = None,
+                     n_kv_swa: int | None = None) -> Compute:
+    """llama.cpp's compute buffer: the peak of ggml-alloc's plan for the worst-case graph
+    (one micro-batch of ``n_ubatch`` tokens, all of them outputs, a full cache of
+    ``n_ctx_seq`` cells per stream), see :mod:`rigcheck.memory.ggml`.
+
+    ``backend`` cpu | cuda | metal | rocm | vulkan; ``output_on_gpu``: the output layer is
+    offloaded; ``host_weight_copy``: bytes of the largest weight left in RAM that op
+    offload copies to the GPU (0 = none). ``n_kv_swa``: cells of the sliding-window
+    cache (default: llama.cpp's rule for ``swa_full``)."""
+    plan = graph_plan(model, n_ubatch, n_ctx_seq, flash_attn=flash_attn, n_seq_max=n_seq_max,
+                      kv_unified=kv_unified, swa_full=swa_full, cache_type_k=cache_type_k,
+                      cache_type_v=cache_type_v, n_batch=n_batch, n_kv_swa=n_kv_swa)
     if backend == "cpu":
-        # MLA graphs keep three more hidden-state rows live at the peak (measured: 3 E + ~15
-        # floats per token at n_ctx >= 8192 for two MLA shapes; 1-4 E at short contexts,
-        # as ggml-alloc packs the graph differently)
-        logits = ub * (V + (5 if mla else 2) * E) * 4
-        scores = ub * (n_kv * (n_head + 1) * 4 + 22 * E) if (not flash_attn and has_attn) else 0
-        return Compute(max(logits, scores))
-    logits = ub * (V + E) * 4
-    scores = ub * (n_kv * (n_head + 1) * 4 + 16 * E) if (not flash_attn and has_attn) else 0
-    host = ub * (E + (0 if flash_attn else n_kv)) * 4
-    if output_on_gpu:
-        dev = max(logits, scores)
-    else:
-        dev = max(scores, ub * 16 * E)
-        host += ub * V * 4
-    return Compute(dev + host_weight_copy, host)
+        return Compute(plan.cpu, 0, plan.notes)
+    dev = plan.gpu if output_on_gpu else plan.gpu_no_output
+    host = plan.host if output_on_gpu else plan.host_with_output
+    return Compute(dev + host_weight_copy, host, plan.notes)
+
+
+@dataclass(frozen=True)
+class GraphPlan:
+    """Compute-buffer bytes of one reserve graph: ``cpu`` when everything runs on the CPU;
+    with every layer on a GPU, ``gpu`` (its buffer) and ``host`` (the CPU's: inputs and
+    the token-embedding lookup); ``gpu_no_output``/``host_with_output`` when the output
+    layer stays in RAM."""
+
+    cpu: int
+    gpu: int
+    host: int
+    gpu_no_output: int
+    host_with_output: int
+    notes: tuple[str, ...] = ()
+
+
+_PLANS: dict = {}
+
+
+def graph_plan(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn: bool = True, n_seq_max: int = 1,
+               kv_unified: bool = False, swa_full: bool = False, cache_type_k: str = "f16",
+               cache_type_v: str | None = None, n_batch: int | None = None,
+               n_kv_swa: int | None = None) -> GraphPlan:
+    """Build and lay out the reserve graph once per model and parameters (cached)."""
+    from .ggml import sched
+    from .ggml.graph import GraphParams
+    from .kv_llamacpp import CParams, swa_cells
+
+    n_seq_max = max(1, int(n_seq_max))
+    n_tokens = max(1, min(int(n_ubatch), n_ctx_seq * (1 if kv_unified else n_seq_max)))
+    if n_tokens % n_seq_max:
+        n_tokens = -(-n_tokens // n_seq_max) * n_seq_max
+    n_outputs = min(n_tokens, n_batch or n_tokens)
+    n_stream = 1 if kv_unified else n_seq_max
+    if n_kv_swa is None:
+        cp = CParams(n_ctx_seq * n_stream, n_ctx_seq, n_seq_max, n_stream, n_batch or n_ubatch, n_ubatch, kv_unified)
+        window = max((l.window for l in model.layers if l.kind == AttnKind.SWA), default=0)
+        n_kv_swa = swa_cells(cp, window, swa_full) if window else 0
+    tk = cache_type_k.upper()
+    gp = GraphParams(n_tokens=n_tokens, n_outputs=n_outputs, n_kv=n_ctx_seq, n_kv_swa=n_kv_swa, n_stream=n_stream,
+                     flash_attn=flash_attn, type_k=tk, type_v=(cache_type_v or cache_type_k).upper())
+    key = (id(model), gp)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    try:
+        plan = sched.plan(model, gp)
+    except (KeyError, IndexError, ZeroDivisionError, AssertionError):
+        plan = _formula_plan(model, gp)
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[key] = (model, plan)
+    return plan
+
+
+def _formula_plan(model: Model, gp) -> GraphPlan:
+    """For graphs the builder does not cover (DeepSeek V4's compressed attention, linear
+    attention layers): the logits of a full micro-batch, a few hidden-state rows, and the
+    attention scores without flash attention."""
+    ub, V, E = gp.n_tokens, model.n_vocab, model.n_embd
+    n_head = max((l.n_head for l in model.layers), default=0)
+    ff = max([t.shape[0] for t in model.tensors if t.name.endswith(("ffn_up.weight", "ffn_gate.weight"))] or [0])
+    scores = ub * (gp.n_kv * (n_head + 1) * 4 + 22 * E) if not gp.flash_attn else 0
+    act = ub * 4 * max(V + 5 * E, 3 * ff + 2 * E)
+    dev = max(act, scores)
+    host = ub * (E + gp.n_kv) * 4
+    return GraphPlan(cpu=dev, gpu=dev, host=host, gpu_no_output=dev, host_with_output=host,
+                     notes=(f"llama.cpp's {model.arch} graph is not modelled here; its compute buffer is estimated "
+                            "from the logits and hidden-state widths",))
 
 
 # ---- reserves ----------------------------------------------------------------------

@@ -62,9 +62,10 @@ class KVCache:
         return sum(p.bytes for p in self.parts if p.name == name)
 
 
-def check_ctx(model: Model, ctx: int, *, allow_beyond_train: bool = False) -> int:
-    """A context length the user gave, checked: a positive int, not above the model's
-    trained maximum (when known) and not absurd."""
+def check_ctx(model: Model, ctx: int) -> int:
+    """A context length the user gave, checked: a positive int and not absurd. A context
+    above the model's trained length is sized as the runtimes size it (llama.cpp and
+    Ollama accept it with a warning); :func:`beyond_train_note` says so."""
     try:
         ctx = int(ctx)
     except (TypeError, ValueError):
@@ -73,10 +74,20 @@ def check_ctx(model: Model, ctx: int, *, allow_beyond_train: bool = False) -> in
         raise InputError(f"context {ctx} must be a positive number of tokens")
     if ctx > MAX_CTX:
         raise InputError(f"context {ctx:,} is absurd (more than {MAX_CTX:,} tokens)")
-    if model.n_ctx_train and ctx > model.n_ctx_train and not allow_beyond_train:
-        raise InputError(f"context {ctx:,} is above what {model.id} supports "
-                         f"(its maximum is {model.n_ctx_train:,} tokens)")
     return ctx
+
+
+def beyond_train_note(model: Model, ctx: int) -> str | None:
+    """The warning for a context above the trained length (llama.cpp logs
+    ``n_ctx_seq > n_ctx_train``), with the RoPE-scaling way to stretch it."""
+    n = model.n_ctx_train
+    if not n or ctx <= n:
+        return None
+    factor = ctx / n
+    return (f"context {ctx:,} is above the {n:,} tokens {model.id} was trained for: llama.cpp and Ollama "
+            f"accept it with a warning and it is sized here as they allocate it, but quality degrades past "
+            f"{n:,} tokens unless RoPE scaling stretches the positions (llama.cpp: --rope-scaling yarn "
+            f"--rope-scale {factor:.3g} --yarn-orig-ctx {n})")
 
 
 def check_count(value, what: str, lo: int = 1, hi: int = 4096) -> int:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..memory import buffers, kv_llamacpp, limits, runtimes
-from ..memory.kv import KVCache, check_count, check_ctx
+from ..memory.kv import KVCache, beyond_train_note, check_count, check_ctx
 from ..model.tensor import Role
 from ..quant.build import Build
 
@@ -188,12 +188,17 @@ def plan(build: Build, *, ctx: int, runtime: str = "llama.cpp", rig=None, vram_b
     if rt.needs_apple and not bud.apple:
         raise InputError(f"{rt.name} runs on Apple Silicon only; this rig has no Apple chip")
     if rt.layout in ("vllm", "sglang") and rt.name != "ktransformers":
-        return _plan_tp(build, rt, bud, ctx, cache_type, parallel)
-    if rt.layout in ("mlx", "ds4"):
-        return _plan_whole(build, rt, bud, ctx, cache_type, parallel)
-    if rt.name == "ktransformers":
-        return _plan_tp(build, rt, bud, ctx, cache_type, parallel, experts_in_ram=True)
-    return _plan_llamacpp(build, rt, bud, ctx, cache_type, parallel, flash_attn, ubatch)
+        out = _plan_tp(build, rt, bud, ctx, cache_type, parallel)
+    elif rt.layout in ("mlx", "ds4"):
+        out = _plan_whole(build, rt, bud, ctx, cache_type, parallel)
+    elif rt.name == "ktransformers":
+        out = _plan_tp(build, rt, bud, ctx, cache_type, parallel, experts_in_ram=True)
+    else:
+        out = _plan_llamacpp(build, rt, bud, ctx, cache_type, parallel, flash_attn, ubatch)
+    note = beyond_train_note(model, ctx)
+    if note and note not in out.notes:
+        out.notes.insert(0, note)
+    return out
 
 
 # ---- llama.cpp and its relatives -------------------------------------------------------------
@@ -210,6 +215,9 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
                              n_batch=rt.n_batch, n_ubatch=ubatch or rt.n_ubatch)
     kvl = list(kc.layer_bytes)
     out_buf = buffers.llamacpp_output(model, n_seq)
+    tk, _, tv = kc.cache_type.partition("/")
+    ckw = dict(flash_attn=fa, n_seq_max=cp.n_seq_max, kv_unified=cp.kv_unified, n_batch=cp.n_batch,
+               cache_type_k=tk, cache_type_v=tv or tk)
     notes = list(kc.notes)
     reserve = rt.gpu_reserve
     if rt.name == "ollama" and bud.backend == "metal":
@@ -217,9 +225,9 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
     base = dict(runtime=rt.name, build=build.name, ctx=ctx, parallel_seqs=n_seq, cache_type=kc.cache_type)
 
     if bud.unified:
-        return _unified(build, w, kc, bud, base, notes, reserve, fa, cp, out_buf)
+        return _unified(build, w, kc, bud, base, notes, reserve, ckw, cp, out_buf)
     if not bud.gpus:
-        comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, flash_attn=fa, backend="cpu").bytes
+        comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend="cpu", **ckw).bytes
         return _cpu_only(w, kc, comp + out_buf, bud, base, notes)
 
     def try_place(first_gpu_layer: int, n_cpu_moe: int, output_on_gpu: bool):
@@ -229,8 +237,11 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         if n_cpu_moe or first_gpu_layer:
             host_copy = w.largest_exp if n_cpu_moe else max([w.dense[i] + w.exps[i] for i in range(first_gpu_layer)] or [0])
             host_copy = min(host_copy, 2 * w.largest_exp or host_copy)
-        comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, flash_attn=fa, backend=bud.backend,
-                                        output_on_gpu=output_on_gpu, host_weight_copy=host_copy)
+        comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend,
+                                        output_on_gpu=output_on_gpu, host_weight_copy=host_copy, **ckw)
+        # a GPU that holds layers but not the output layer: the same graph's layer peak
+        small = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend,
+                                         output_on_gpu=False, **ckw).device
         gpus = [dict(name=n, id=i, cap=c, w=0, wa=0.0, kv=0, comp=0, lo=None, hi=None) for n, i, c in bud.gpus]
         last = gpus[-1]
         out_w = (w.embed if w.tied else w.output) if output_on_gpu else 0
@@ -247,7 +258,7 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
             need = layer_need[il]
             while True:
                 room = gpus[g]["cap"] - reserve - gpus[g]["w"] - gpus[g]["kv"] - (tail - reserve if g == len(gpus) - 1 else
-                                                                                   _small_comp(model, cp))
+                                                                                   small)
                 used = gpus[g]["w"] + gpus[g]["kv"]
                 over_share = used + need / 2 > share[g] and used > 0
                 if (need <= room and not over_share) or g == len(gpus) - 1:
@@ -260,7 +271,7 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
             gg["lo"] = il if gg["lo"] is None else gg["lo"]
             gg["hi"] = il
         for j, gg in enumerate(gpus):
-            gg["comp"] = comp.device if gg is last else (_small_comp(model, cp) if gg["w"] else 0)
+            gg["comp"] = comp.device if gg is last else (small if gg["w"] else 0)
         last["w"] += out_w
         last["wa"] += out_w
         host_w = w.embed + (0 if output_on_gpu and not w.tied else 0) + (w.output if not output_on_gpu else 0)
@@ -312,13 +323,8 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         if ok and ngl >= 1:
             return result("layers_offload", gpus, host, ["-ngl", str(ngl)],
                           [f"{L + 1 - ngl} of {L} repeating layers in system RAM (-ngl {ngl})"])
-    comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, flash_attn=fa, backend="cpu").bytes
+    comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend="cpu", **ckw).bytes
     return _cpu_only(w, kc, comp + out_buf, bud, base, notes, ["-ngl", "0"], gpus_present=True)
-
-
-def _small_comp(model, cp) -> int:
-    """Compute buffer of a GPU that does not hold the output layer (hidden-state rows)."""
-    return cp.n_ubatch * 16 * model.n_embd
 
 
 def _ot_pattern(n: int) -> str:
@@ -386,11 +392,11 @@ def _cpu_only(w: _Weights, kc: KVCache, comp: int, bud: Budget, base, notes, fla
     return _finish(base, [], host, bud, "cpu", flags or [], notes, "single")
 
 
-def _unified(build, w: _Weights, kc: KVCache, bud: Budget, base, notes, reserve, fa, cp, out_buf) -> Placement:
+def _unified(build, w: _Weights, kc: KVCache, bud: Budget, base, notes, reserve, ckw, cp, out_buf) -> Placement:
     """One pool: the GPU holds weights, KV and compute within its budget (Metal maps the
     weights from the page cache, no second copy)."""
     model = build.model
-    comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, flash_attn=fa, backend=bud.backend)
+    comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend, **ckw)
     gpu_need = w.total - w.embed + (w.embed if w.tied else 0) + kc.bytes + comp.device + reserve
     wa = w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac
     return _unified_result(base, bud, gpu_need, w.total, kc.bytes, comp.device + comp.host + out_buf, reserve, wa,

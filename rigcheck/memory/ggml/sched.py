@@ -1,0 +1,102 @@
+"""Where each node of the reserve graph runs, and the buffers that follow.
+
+On the CPU alone the compute buffer is ggml-alloc's plan of the whole graph. With the
+layers on a GPU, ggml-backend's scheduler (ggml-backend.cpp
+``ggml_backend_sched_split_graph``) runs the token-embedding lookup on the CPU (the
+input layer stays in RAM), keeps the graph inputs (token ids, positions, KV indices,
+masks) in host memory, and runs every other node on the GPU. Each run of nodes on one
+backend is a split; a tensor a split reads from another backend is copied into that
+backend's buffer once (``tensor_id_copy``), allocated where the split starts and freed
+after its last reader. With op offload (the default), a matmul on weights left in RAM
+also runs on the GPU once the batch has 32 or more tokens, so the GPU buffer plans the
+same graph; the weight copy it then needs is added by the caller.
+
+Alignments: CPU and pinned host buffers 32 bytes (TENSOR_ALIGNMENT), CUDA and ROCm 128
+(ggml-cuda.cu ``get_alignment``), Metal 32, Vulkan 64 (a common
+``minStorageBufferOffsetAlignment``). The GPU plans are built from llama.cpp's source,
+not measured here (no GPU on the machines this was built on); the CPU plan is checked
+against real llama.cpp.
+"""
+
+from __future__ import annotations
+
+from ...model.model import Model
+from .alloc import reserve, reserve_n
+from .graph import GraphParams, build
+from .tensor import FLAG_INPUT, Graph, Tensor
+
+CPU, GPU = 0, 1
+ALIGN_CPU = 32
+ALIGN_GPU = 128
+
+
+def plan(model: Model, gp: GraphParams):
+    from ..buffers import GraphPlan
+
+    built = build(model, gp)
+    cpu = reserve(built.graph, ALIGN_CPU)
+    gpu, host = offloaded(build(model, gp).graph)
+    gpu_layers, host_out = offloaded(build(model, gp).graph, output_on_gpu=False)
+    return GraphPlan(cpu=cpu, gpu=gpu, host=host, gpu_no_output=gpu_layers, host_with_output=host_out,
+                     notes=tuple(built.notes))
+
+
+OUTPUT_WEIGHTS = ("output.weight", "output_norm.weight", "output_norm.bias")
+
+
+def _on_cpu(node: Tensor, cpu_weights: tuple[str, ...]) -> bool:
+    """A node that reads a weight left in RAM runs on the CPU: the input layer's lookup
+    always (GET_ROWS is never offloaded), the output layer's nodes when it stays in RAM."""
+    return any(s is not None and s.external and s.name in cpu_weights for s in node.src)
+
+
+def offloaded(graph: Graph, gpu_alignment: int = ALIGN_GPU, output_on_gpu: bool = True) -> tuple[int, int]:
+    """(GPU buffer, host buffer) bytes for ``graph`` with every layer on one GPU, and the
+    output layer there too or in RAM (``output_on_gpu``; then its logits are computed in
+    host memory, as published logs of partial offloads show)."""
+    cpu_weights = ("token_embd.weight",) + (() if output_on_gpu else OUTPUT_WEIGHTS)
+    backend: dict[int, int] = {}
+    for leaf in graph.leafs:
+        backend[id(leaf)] = CPU if (leaf.flags & FLAG_INPUT or leaf.name in cpu_weights) else GPU
+    for node in graph.nodes:
+        backend[id(node)] = CPU if _on_cpu(node, cpu_weights) else GPU
+    nodes: list[Tensor] = []
+    copies: dict[tuple[int, int], Tensor] = {}
+    split_backend, split_inputs, split_nodes = None, [], []
+
+    def flush():
+        for inp in split_inputs:
+            dep = Tensor("NONE", inp.type, inp.ne, inp.nb, src=[inp], view_src=inp)
+            backend[id(dep)] = backend[id(inp)]
+            nodes.append(dep)
+            cpy = copies[(id(inp), split_backend)]
+            nodes.append(cpy)
+        nodes.extend(split_nodes)
+
+    for node in graph.nodes:
+        b = backend[id(node)]
+        if b != split_backend:
+            if split_backend is not None:
+                flush()
+            split_backend, split_inputs, split_nodes = b, [], []
+        for j, src in enumerate(node.src):
+            if src is None or src is node:
+                continue
+            sb = backend.get(id(src), GPU)
+            if src.external and src.name not in cpu_weights:
+                continue                # weights and KV views live where the node runs
+            if sb != b:
+                key = (id(src), b)
+                if key not in copies:
+                    cpy = Tensor("NONE", src.type, src.ne, src.nb, name=f"copy#{src.name}")
+                    backend[id(cpy)] = b
+                    copies[key] = cpy
+                    split_inputs.append(src)
+                node.src[j] = copies[key]
+        split_nodes.append(node)
+    flush()
+    sched_graph = Graph()
+    sched_graph.nodes = nodes
+    sched_graph.leafs = list(graph.leafs)
+    sizes = reserve_n(sched_graph, {CPU: ALIGN_CPU, GPU: gpu_alignment}, lambda t: backend.get(id(t), GPU))
+    return sizes[GPU], sizes[CPU]
