@@ -17,6 +17,7 @@ llama.cpp (read from llama-cpp-python 0.3.36's vendored source):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ..model.model import AttnKind, Model
@@ -71,19 +72,47 @@ def llamacpp_compute(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn:
     return Compute(dev + host_weight_copy, host, plan.notes)
 
 
-@dataclass(frozen=True)
 class GraphPlan:
-    """Compute-buffer bytes of one reserve graph: ``cpu`` when everything runs on the CPU;
-    with every layer on a GPU, ``gpu`` (its buffer) and ``host`` (the CPU's: inputs and
-    the token-embedding lookup); ``gpu_no_output``/``host_with_output`` when the output
-    layer stays in RAM."""
+    """Compute-buffer bytes of one reserve graph, each laid out when first asked for:
+    ``cpu`` when everything runs on the CPU; with every layer on a GPU, ``gpu`` (its
+    buffer) and ``host`` (the CPU's: inputs and the token-embedding lookup);
+    ``gpu_no_output``/``host_with_output`` when the output layer stays in RAM."""
 
-    cpu: int
-    gpu: int
-    host: int
-    gpu_no_output: int
-    host_with_output: int
-    notes: tuple[str, ...] = ()
+    def __init__(self, cpu, offloaded, offloaded_no_output, notes=()):
+        self._cpu, self._off, self._off_no = cpu, offloaded, offloaded_no_output
+        self.notes = tuple(notes)
+
+    @staticmethod
+    def _get(v):
+        return v() if callable(v) else v
+
+    @functools.cached_property
+    def cpu(self) -> int:
+        return self._get(self._cpu)
+
+    @functools.cached_property
+    def _offloaded(self) -> tuple[int, int]:
+        return self._get(self._off)
+
+    @functools.cached_property
+    def _offloaded_no_output(self) -> tuple[int, int]:
+        return self._get(self._off_no)
+
+    @property
+    def gpu(self) -> int:
+        return self._offloaded[0]
+
+    @property
+    def host(self) -> int:
+        return self._offloaded[1]
+
+    @property
+    def gpu_no_output(self) -> int:
+        return self._offloaded_no_output[0]
+
+    @property
+    def host_with_output(self) -> int:
+        return self._offloaded_no_output[1]
 
 
 _PLANS: dict = {}
@@ -136,8 +165,7 @@ def _formula_plan(model: Model, gp) -> GraphPlan:
     act = ub * 4 * max(V + 5 * E, 3 * ff + 2 * E)
     dev = max(act, scores)
     host = ub * (E + gp.n_kv) * 4
-    return GraphPlan(cpu=dev, gpu=dev, host=host, gpu_no_output=dev, host_with_output=host,
-                     notes=(f"llama.cpp's {model.arch} graph is not modelled here; its compute buffer is estimated "
+    return GraphPlan(dev, (dev, host), (dev, host), notes=(f"llama.cpp's {model.arch} graph is not modelled here; its compute buffer is estimated "
                             "from the logits and hidden-state widths",))
 
 

@@ -33,12 +33,9 @@ ALIGN_GPU = 128
 def plan(model: Model, gp: GraphParams):
     from ..buffers import GraphPlan
 
-    built = build(model, gp)
-    cpu = reserve(built.graph, ALIGN_CPU)
-    gpu, host = offloaded(build(model, gp).graph)
-    gpu_layers, host_out = offloaded(build(model, gp).graph, output_on_gpu=False)
-    return GraphPlan(cpu=cpu, gpu=gpu, host=host, gpu_no_output=gpu_layers, host_with_output=host_out,
-                     notes=tuple(built.notes))
+    built = build(model, gp)          # raises KeyError where the model lacks a tensor the graph reads
+    return GraphPlan(lambda: reserve(built.graph, ALIGN_CPU), lambda: offloaded(build(model, gp).graph),
+                     lambda: offloaded(build(model, gp).graph, output_on_gpu=False), notes=built.notes)
 
 
 OUTPUT_WEIGHTS = ("output.weight", "output_norm.weight", "output_norm.bias")
