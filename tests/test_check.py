@@ -50,7 +50,7 @@ def test_tiers_v4_gives_the_articles_five_rows(v4_tiers):
     assert uni["verdict"] == "borderline" and uni["mode"] == "unified"
     studio = rows["tier-192gb-mac-studio"]
     assert studio["verdict"] == "comfortable"
-    assert studio["best_build"] in ("Q3_K_M", "Q4_K_M", "mlx-4bit", "Q4_K_S", "Q3_K_L")
+    assert studio["best_build"] in ("Q3_K_M", "Q4_K_M", "mlx-4bit", "Q4_K_S", "Q3_K_L", "ds4-q4")   # 4-bit class
     # each row carries the article's claim; differences are spelled out with a source
     assert all(t["article"]["source"] for t in v4_tiers["tiers"])
     diffs = [d for t in v4_tiers["tiers"] for d in t["differences"]]

@@ -46,9 +46,18 @@ def test_deepseek_v4_in_a_fork_is_marked(capsys):
 
 
 def test_unknown_runtime_exits_2(capsys):
-    rc = main(["estimate", "llama-3.1-8b-instruct", "--build", "Q4_K_M", "--rig", "rtx-4090", "--runtime", "llamacpp"])
+    rc = main(["estimate", "llama-3.1-8b-instruct", "--build", "Q4_K_M", "--rig", "rtx-4090", "--runtime", "llama-cp"])
     err = capsys.readouterr().err
     assert rc == 2 and "unknown runtime" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert "llama.cpp" in err                       # the closest known name
+
+
+def test_runtime_aliases_as_in_check(capsys):
+    """One registry resolves runtime names for every command: 'llamacpp' is llama.cpp in
+    estimate as it is in check."""
+    assert main(["estimate", "llama-3.1-8b-instruct", "--build", "Q4_K_M", "--rig", "rtx-4090", "--runtime", "llamacpp",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runtime"] == "llama.cpp"
 
 
 def test_help_has_examples(capsys):

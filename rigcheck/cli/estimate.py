@@ -53,9 +53,8 @@ def run(args) -> int:
     from ..model.resolve import load_model
     from ..plan.estimate import estimate, estimate_offload
     from ..measure.store import my_measurements
-    if args.runtime not in RUNTIMES:
-        from ..errors import UnknownNameError
-        raise UnknownNameError("runtime", args.runtime, RUNTIMES)
+    from .. import runtimes
+    args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command
     if args.ctx < 0 or args.ctx > 10_000_000:
         raise InputError(f"--ctx must be between 0 and 10,000,000 (got {args.ctx})")
     model = load_model(args.model)

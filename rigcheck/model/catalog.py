@@ -113,7 +113,7 @@ def _model(card_id: str) -> Model:
     c = _load(card_id)
     m = build_model(c.config, c.id)
     return replace(m, source="catalogue", meta=dict(m.meta, card=c.id, config_source=c.source,
-                                                    checked=c.checked))
+                                                    checked=c.checked, hf_repo=c.hf_repo))
 
 
 def model_of(c: Card | str) -> Model:

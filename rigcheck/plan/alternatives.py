@@ -25,17 +25,27 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tri
     comfortable, models that at least run fill the list, after them.
 
     Models whose Q4_K_M weights (~0.6 bytes per parameter) fit the rig's fast memory are
-    tried first, as only they can be comfortable; each group in order of score (cards
+    tried first, as only they can be comfortable (without a GPU: those whose active
+    weights the RAM can read a few times a second); each group in order of score (cards
     without one last). At most ``max_tries`` builds are evaluated (it keeps ``rigcheck
     check`` under a second); a model that cannot fit fast memory plus RAM is not tried."""
     from ..model import catalog
     node = rig.node
     fast = node.gpu_memory_bytes or 0
     room = fast + (0 if node.unified else (node.ram_bytes or 0))
-    cards = [c for c in catalog.all_cards() if model is None or c.id != model.id
+    ram_bw = getattr(node, "ram_bandwidth_bytes_s", None) or 0
+    cards = [c for c in catalog.all_cards() if (model is None or c.id != model.id)
              and not (c.stated_total and c.stated_total * 0.6 > room)]
-    cards.sort(key=lambda c: (not (c.stated_total and c.stated_total * 0.6 <= fast),
-                              c.quality.get("score") is None, -(c.quality.get("score") or 0),
+
+    def quick(c) -> bool:
+        """Could it run well here at all? On fast memory: its weights fit. On a machine
+        without a GPU: its active weights (~0.6 bytes per parameter) read at the RAM's
+        bandwidth allow a few tokens per second (the CPU-only case: small models first)."""
+        if fast:
+            return bool(c.stated_total and c.stated_total * 0.6 <= fast)
+        active = c.stated_active or c.stated_total
+        return bool(active and ram_bw and ram_bw / (active * 0.6) >= 5.0)
+    cards.sort(key=lambda c: (not quick(c), c.quality.get("score") is None, -(c.quality.get("score") or 0),
                               -(c.stated_total or 0)))
     good: list[dict] = []
     for card in cards[:max_tries]:

@@ -57,6 +57,7 @@ class BuildCheck:
     notes: list[str] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
     evidence: list[dict] = field(default_factory=list)
+    quality_class: int = 0
 
     @property
     def rank(self) -> int:
@@ -258,15 +259,51 @@ def _evidence_dict(e) -> dict:
 
 
 def _file_name(model: Model, build: Build) -> str:
+    """What the runtime is pointed at: the GGUF file for GGUF builds (the model's own file
+    when it came from one), the card's Hub repo for a safetensors checkpoint."""
     if model.meta.get("path"):
         return model.meta["path"]
+    if _container(build) in ("safetensors", "mlx"):
+        return model.meta.get("hf_repo") or model.id
     base = model.id.split("/")[-1]
     return f"{base}-{build.name}.gguf"
 
 
+def _sized_settings(name: str, rig, pl) -> dict:
+    """The launch settings for runtime ``name`` from the sized placement: the cache type,
+    tensor-parallel size and memory fraction it was sized with (SGLang's fraction, for a
+    placement sized for vLLM, by SGLang's own rule for the same GPUs)."""
+    from ..memory import buffers
+    st = dict(pl.settings or {})
+    tp = int(st.get("tp") or 1)
+    cache = pl.cache_type or ""
+    out: dict = {}
+    if name == "vllm":
+        out["tp"] = tp
+        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
+        if "gpu_memory_utilization" in st:
+            out["gpu_memory_utilization"] = st["gpu_memory_utilization"]
+    elif name == "sglang":
+        out["tp"] = tp
+        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
+        frac = st.get("mem_fraction_static")
+        if frac is None:
+            caps = [u.capacity_bytes for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
+            frac = buffers.sglang_mem_fraction_static(min(caps), tp=tp) if caps else None
+        if frac is not None:
+            out["mem_fraction_static"] = frac
+    elif name in ("llama.cpp", "ik_llama.cpp"):
+        if cache and cache != "f16":
+            out["cache_type"] = cache
+    elif name == "ollama":
+        if cache and cache != "f16":
+            out["kv_cache_type"] = cache.split("/")[0]
+    return out
+
+
 def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
     """The exact command for each runtime that loads this build's format and runs this
-    architecture (mainline or fork), with the placement's flags where they apply."""
+    architecture (mainline or fork), with the placement's flags and sized settings."""
     from .. import runtimes
     cont = _container(build)
     plat = _platform(rig)
@@ -282,12 +319,9 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
         if sup.status == "none":
             continue
         flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []
-        extra = {}
-        if name == "vllm" and len(rig.node.gpus) > 1:
-            extra["tp"] = len(rig.node.gpus)
         try:
             out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
-                                   arch=model.arch, platform=plat, **extra)
+                                   arch=model.arch, platform=plat, **_sized_settings(name, rig, pl))
         except (RigcheckError, TypeError, ValueError):
             continue
     return out
@@ -306,10 +340,45 @@ def make_builds(model: Model, names: list[str] | None = None) -> list[Build]:
     return out
 
 
+# 4-bit float expert types of a checkpoint (V4's FP4, gpt-oss's MXFP4) and the GGUF type
+# that keeps them (MXFP4 is the same e2m1 values with a power-of-two scale per 32)
+NATIVE_FP4 = frozenset({"FP4_E2M1_B32", "MXFP4"})
+
+
+def quality_class(build: Build, native: Build | None) -> int:
+    """2: the published weights, or as good (the native checkpoint; 6 bits or more per
+    weight; a GGUF that keeps a 4-bit float checkpoint's experts as MXFP4 with 8-bit or
+    better elsewhere); 1: 4.5-6 bits; 0: below. Re-quantizing a 4-bit float checkpoint's
+    experts to another type under 8 bits cannot beat the source: at most 1."""
+    if build.recipe == "native":
+        return 2
+    bpw = build.bits_per_weight
+    cls = 2 if bpw >= 6.0 else (1 if bpw >= 4.5 else 0)
+    if native is None or not build.model.moe:
+        return cls
+    nat = {ty for t, ty, _ in native.items() if t.is_expert}
+    if not nat or not nat <= NATIVE_FP4:
+        return cls
+    exp_types, exp_b, exp_n, rest_b, rest_n = set(), 0, 0, 0, 0
+    for t, ty, n in build.items():
+        if len(t.shape) < 2:
+            continue
+        if t.is_expert:
+            exp_types.add(ty)
+            exp_b, exp_n = exp_b + n, exp_n + t.n_elements
+        else:
+            rest_b, rest_n = rest_b + n, rest_n + t.n_elements
+    if exp_types == {"MXFP4"} and rest_n and rest_b * 8 / rest_n >= 6.0:
+        return 2
+    if exp_n and exp_b * 8 / exp_n < 8.0:
+        return min(cls, 1)
+    return cls
+
+
 def _pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
-    """The best verdict; at equal verdicts, a build all on fast memory over an offloaded
-    one; then, for builds that run, the higher quality (bits per weight, up to 8.5), and
-    for builds that barely do, the faster one."""
+    """Across builds and runtimes: the best verdict; at equal verdicts, a build all on fast
+    memory over an offloaded one; then, for builds that run, the higher quality class
+    (:func:`quality_class`), then the faster; for builds that barely run, the faster."""
     ok = [b for b in rows if b.verdict != "no"]
     if not ok:
         return None
@@ -317,8 +386,7 @@ def _pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
     def key(b: BuildCheck):
         speed = (b.decode_tok_s or {}).get("mid", 0.0)
         fast = b.mode in ("gpu", "multi_gpu", "unified")
-        quality = min(b.bits_per_weight, 8.5)
-        return (b.rank, fast, quality if b.rank >= 3 else speed, speed)
+        return (b.rank, fast, b.quality_class if b.rank >= 3 else 0, speed)
     return max(ok, key=key)
 
 
@@ -348,6 +416,11 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
             notes.append(f"{b.name}: {e}")
     if not rows:
         raise InputError(f"no build of {model.id} can be evaluated with runtime {runtime or 'any'} on this rig")
+    native = next((b for b in made if b.recipe == "native"), None)
+    by_name = {b.name: b for b in made}
+    for r in rows:
+        if r.name in by_name:
+            r.quality_class = quality_class(by_name[r.name], native)
     best = _pick_best(rows)
     support = [_support_dict(s) for s in runtimes.support_table(model.arch)]
     alts = []

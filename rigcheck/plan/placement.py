@@ -82,6 +82,9 @@ class Placement:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     parallel: str = "single"                  # how GPUs share the work: single | layer | tensor
+    # the runtime settings this placement was sized with, for its launch command:
+    # tp (tensor-parallel GPUs), gpu_memory_utilization (vLLM), mem_fraction_static (SGLang)
+    settings: dict = field(default_factory=dict)
 
     def pool(self, kind: str) -> list[PoolUse]:
         return [u for u in self.placement if u.kind == kind]
@@ -459,6 +462,11 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         if need <= usable:
             break
     tp, kc, cap, comp, reserve, need, usable = best
+    settings = {"tp": tp}
+    if rt.layout == "vllm":
+        settings["gpu_memory_utilization"] = rt.gpu_memory_utilization
+    else:
+        settings["mem_fraction_static"] = buffers.sglang_mem_fraction_static(cap, tp=tp)
     uses = []
     for name, did, c in gpus[:tp]:
         uses.append(PoolUse(name, "unified" if bud.unified else "gpu", gpu_w // tp + kc.bytes + comp + reserve, c,
@@ -474,13 +482,17 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
                      f"sequences of {ctx:,} tokens (activation and CUDA-graph memory estimated)")
     if experts_in_ram:
         host = dict(w=sum(w.exps), wa=sum(w.exps) * w.frac, kv=0, comp=0)
-        return _finish(base, uses, host, bud, "experts_in_ram" if fits else "no_fit", flags, notes,
-                       "tensor" if tp > 1 else "single")
+        out = _finish(base, uses, host, bud, "experts_in_ram" if fits else "no_fit", flags, notes,
+                      "tensor" if tp > 1 else "single")
+        out.settings = settings
+        return out
     if not fits:
         notes.append(f"needs {need / GiB:.1f} GiB per GPU of the {usable / GiB:.1f} GiB {rt.name} may use "
                      f"on {tp} GPU(s); {rt.name} keeps no weights in system RAM by default")
     mode = ("unified" if bud.unified else ("gpu" if tp == 1 else "multi_gpu")) if fits else "no_fit"
-    return _assemble(base, uses, fits, mode, flags, notes, "tensor" if tp > 1 else "single")
+    out = _assemble(base, uses, fits, mode, flags, notes, "tensor" if tp > 1 else "single")
+    out.settings = settings
+    return out
 
 
 # ---- MLX and ds4: the whole model in GPU memory ------------------------------------------------

@@ -57,7 +57,8 @@ def native_types(model: Model) -> tuple[list[str], str]:
     if method == "fp8":
         for t in model.tensors:
             linear = len(t.shape) >= 2 and t.role not in (Role.EMBED, Role.OUTPUT, Role.ROUTER, Role.NORM)
-            out.append("FP8_E4M3_T128_F32" if linear and len(t.shape) == 2 else (
+            # routed experts are one 3-D tensor here, 2-D Linear weights per expert in the checkpoint
+            out.append("FP8_E4M3_T128_F32" if linear and len(t.shape) in (2, 3) else (
                 "F32" if t.role == Role.ROUTER and len(t.shape) == 1 else base))
         return out, "FP8 e4m3 with fp32 scales per 128x128 tile, the rest " + base
     if method == "mxfp4":

@@ -20,7 +20,7 @@ def fork_build(repo: str, branch: str, platform: str | None) -> str:
 
 
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            fork=False, mla: bool = False, **_):
+            fork=False, mla: bool = False, cache_type: str | None = None, **_):
     extra = split_flags(flags)
     args: list = ["./build/bin/llama-server", "-m", build_file or f"{model_id}-{build_name}.gguf",
                   "-c", ctx]
@@ -30,6 +30,9 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     if mla:
         args += ["-mla", 3]
     args += extra
+    if cache_type and cache_type != "f16":
+        k, _, v = cache_type.partition("/")
+        args += ["-ctk", k, "-ctv", v or k]
     if parallel:
         args += ["-np", int(parallel)]
     return fork_build(REPO, "", platform) + "\n" + join(args)

@@ -16,7 +16,7 @@ _FA = {"-fa", "--flash-attn"}
 
 
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            fork=False, binary="llama-server", **_):
+            fork=False, binary="llama-server", cache_type: str | None = None, **_):
     exe = f"./build/bin/{binary}" if fork else binary
     args: list = [exe]
     if build_file:
@@ -30,6 +30,9 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     if not _FA & set(extra):
         args += ["--flash-attn", "on"]
     args += extra
+    if cache_type and cache_type != "f16":
+        k, _, v = cache_type.partition("/")
+        args += ["-ctk", k, "-ctv", v or k]
     if parallel:
         args += ["-np", int(parallel)]
     return join(args)

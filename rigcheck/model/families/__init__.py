@@ -72,6 +72,14 @@ def family_module(model_type: str):
     return importlib.import_module(f".{FAMILIES[model_type]}", __name__)
 
 
+# config.json keys that say how the checkpoint is stored (read by quant.native)
+STORAGE_KEYS = ("quantization_config", "torch_dtype", "dtype")
+
+
 def build_model(config: dict, model_id: str) -> Model:
-    """A Model from a HF config.json's content."""
-    return family_module(model_type_of(config)).build(config, model_id)
+    """A Model from a HF config.json's content; the checkpoint's storage keys
+    (``quantization_config``, ``torch_dtype``) travel in ``meta``."""
+    from dataclasses import replace
+    m = family_module(model_type_of(config)).build(config, model_id)
+    storage = {k: config[k] for k in STORAGE_KEYS if isinstance(config, dict) and config.get(k) is not None}
+    return replace(m, meta=dict(m.meta, **storage)) if storage else m
