@@ -359,7 +359,7 @@ def measure(path: str, prefill: int, decode: int, repeats: int, *, n_threads: in
                     raise FormatError(text)
                 if msg.get("kind") == "input":
                     raise InputError(text)
-                if msg.get("kind") == "llama":
+                if msg.get("kind") == "llama.cpp":
                     raise InputError(f"llama.cpp failed while {doing} {path}: {sanitize(text, 300)}")
                 raise RuntimeError(f"the bench worker failed: {text}")
             elif kind == "done":
@@ -479,7 +479,7 @@ def _work(cfg: dict, send) -> int:
     except BrokenPipeError:
         raise
     except (RuntimeError, ValueError, OSError, MemoryError) as e:   # llama.cpp said no: decode failed, no memory
-        send(t="error", kind="llama", message=f"{type(e).__name__}: {e}")
+        send(t="error", kind="llama.cpp", message=f"{type(e).__name__}: {e}")
         return 3
     send(t="done")
     return 0

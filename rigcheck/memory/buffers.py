@@ -17,10 +17,10 @@ llama.cpp (read from llama-cpp-python 0.3.36's vendored source):
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from ..model.model import AttnKind, Model
+from .ggml.sched import GraphPlan
 
 MiB = 2**20
 GiB = 2**30
@@ -70,49 +70,6 @@ def llamacpp_compute(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn:
     dev = plan.gpu if output_on_gpu else plan.gpu_no_output
     host = plan.host if output_on_gpu else plan.host_with_output
     return Compute(dev + host_weight_copy, host, plan.notes)
-
-
-class GraphPlan:
-    """Compute-buffer bytes of one reserve graph, each laid out when first asked for:
-    ``cpu`` when everything runs on the CPU; with every layer on a GPU, ``gpu`` (its
-    buffer) and ``host`` (the CPU's: inputs and the token-embedding lookup);
-    ``gpu_no_output``/``host_with_output`` when the output layer stays in RAM."""
-
-    def __init__(self, cpu, offloaded, offloaded_no_output, notes=()):
-        self._cpu, self._off, self._off_no = cpu, offloaded, offloaded_no_output
-        self.notes = tuple(notes)
-
-    @staticmethod
-    def _get(v):
-        return v() if callable(v) else v
-
-    @functools.cached_property
-    def cpu(self) -> int:
-        return self._get(self._cpu)
-
-    @functools.cached_property
-    def _offloaded(self) -> tuple[int, int]:
-        return self._get(self._off)
-
-    @functools.cached_property
-    def _offloaded_no_output(self) -> tuple[int, int]:
-        return self._get(self._off_no)
-
-    @property
-    def gpu(self) -> int:
-        return self._offloaded[0]
-
-    @property
-    def host(self) -> int:
-        return self._offloaded[1]
-
-    @property
-    def gpu_no_output(self) -> int:
-        return self._offloaded_no_output[0]
-
-    @property
-    def host_with_output(self) -> int:
-        return self._offloaded_no_output[1]
 
 
 _PLANS: dict = {}

@@ -102,7 +102,8 @@ def check_count(value, what: str, lo: int = 1, hi: int = 4096) -> int:
 
 def is_v4(model: Model) -> bool:
     """DeepSeek V4-style attention: compressed CSA/HCA layers with a shared K=V entry."""
-    return model.arch == "deepseek4" or any(l.kind in (AttnKind.CSA, AttnKind.HCA) for l in model.layers)
+    from ..model.families.archs import arch
+    return arch(model.arch).kv_layout == "dsv4" or any(l.kind in (AttnKind.CSA, AttnKind.HCA) for l in model.layers)
 
 
 def entry_width(layer: LayerAttention) -> int:

@@ -20,6 +20,8 @@ Defaults, each from the runtime's own code or docs:
 
 from __future__ import annotations
 
+from ..model.families.archs import with_dedicated_runtime
+
 from dataclasses import dataclass, field
 
 from ..errors import InputError, UnknownNameError
@@ -75,7 +77,7 @@ RUNTIMES: dict[str, RuntimeMemory] = {r.name: r for r in [
                   parallel=1, split="tp", gpu_reserve=1024 * MiB,
                   source="kvcache-ai/ktransformers (experts on CPU, SGLang-based server)"),
     RuntimeMemory("ds4", layout="ds4", cache_types=kv_ds4.CACHE_TYPES, default_cache_type="f32", parallel=1,
-                  split="none", cpu_offload=False, only_arch=("deepseek4",), gpu_reserve=0,
+                  split="none", cpu_offload=False, only_arch=with_dedicated_runtime("ds4"), gpu_reserve=0,
                   source="antirez/ds4 ds4_context_memory_estimate"),
 ]}
 

@@ -8,7 +8,7 @@ import functools
 from .. import units
 from ..errors import RigcheckError
 from ..model import Model
-from .check import BuildCheck, evaluate
+from .evaluate import BuildCheck, evaluate
 
 
 @functools.lru_cache(maxsize=64)

@@ -196,7 +196,8 @@ def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
     bpw = (row.weights_gb * 8 / row.params_b) if row.weights_gb else BPW.get(row.build)
     if bpw is None:
         return None
-    arch = "deepseek4" if row.model.startswith("deepseek-v4") else ""
+    from ..model.families.archs import of_model_id
+    arch = of_model_id(row.model)
     return facts_from_params(row.params_b, row.active_b or row.params_b, bpw, arch=arch)
 
 

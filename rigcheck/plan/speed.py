@@ -44,25 +44,13 @@ FAMILIES = ("nvidia", "amd", "intel", "apple", "nvidia-soc", "amd-soc", "cpu")
 MATURITY = ("mature", "new", "fork")
 PARALLEL = ("single", "layer", "tensor")
 
-# Architectures a runtime runs only through a fork or a young port (checked 2026-11-28):
-# DeepSeek V4 (arch 'deepseek4') runs in ds4 (a dedicated engine whose kernels are
-# compute-bound on routing/indexer, see shared research/deepseek-v4.md and the ds4
-# speed-bench note "Q4 experts only ~4% slower than Q2") and in llama.cpp WIP branches
-# (loftllc.dev, 2026-04-27: flash attention disabled).
-_NEW_ARCH = {
-    ("deepseek4", "ds4"): "new",
-    ("deepseek4", "llama.cpp"): "fork",
-    ("deepseek4", "ollama"): "fork",
-    ("deepseek4", "lmstudio"): "fork",
-    ("deepseek4", "mlx"): "fork",
-    ("deepseek4", "vllm"): "new",
-    ("deepseek4", "sglang"): "new",
-}
-
-
 def maturity_of(arch: str, runtime: str) -> str:
-    """How mature ``runtime``'s kernels are for the architecture ``arch``."""
-    return _NEW_ARCH.get((arch or "", runtime or ""), "mature")
+    """How mature ``runtime``'s kernels are for the architecture ``arch``: ``new`` or
+    ``fork`` where the architecture table says so (e.g. DeepSeek V4: a dedicated engine
+    whose kernels are compute-bound on routing/indexer, and llama.cpp WIP branches with
+    flash attention disabled, loftllc.dev 2026-04-27), else ``mature``."""
+    from ..model.families.archs import arch as arch_row
+    return arch_row(arch or "").maturity.get(runtime or "", "mature")
 
 
 def device_family(vendor: str, kind: str) -> str:

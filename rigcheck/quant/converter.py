@@ -4,17 +4,15 @@ For a GGUF source that is the type in the file. For a config-built model it is w
 llama.cpp's converter (``convert_hf_to_gguf.py``, ``conversion/base.py``
 ``ModelBase.prepare_tensors``) would write: F32 for 1-D tensors, norms, biases, routers,
 position embeddings, conv1d and DSA indexer projections; I32 for V4's token->expert
-table; the output type (BF16 for a bf16 checkpoint) for everything else. DeepSeek V4's
-converter (``conversion/deepseek.py`` ``DeepseekV4Model``) keeps the checkpoint's own
-formats instead: FP8 weights become Q8_0, FP4 routed experts MXFP4, F32 stays F32.
+table; the output type (BF16 for a bf16 checkpoint) for everything else. An
+architecture whose converter keeps the checkpoint's own formats says so with a
+``converter_types`` hook on its family module.
 Read in llama.cpp as vendored by llama-cpp-python 0.3.36 (2026-10-01).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..model import Model, Tensor
+from ..model import Model, Tensor, families
 
 # name pieces of tensors the converter always writes as F32 (2-D ones included)
 _F32_NAMES = ("ffn_gate_inp.weight", "ffn_gate_inp_shexp.weight", "position_embd.", "pos_embd.",
@@ -29,15 +27,16 @@ def checkpoint_dtype(model: Model) -> str:
             "float": "F32"}.get(d, "BF16")
 
 
-def converter_type(t: Tensor, outtype: str, arch: str = "") -> str:
-    """The ggml type llama.cpp's converter writes ``t`` as, with ``outtype`` (BF16/F16)."""
+def converter_type(t: Tensor, outtype: str, keep_checkpoint: bool = False) -> str:
+    """The ggml type llama.cpp's converter writes ``t`` as, with ``outtype`` (BF16/F16);
+    ``keep_checkpoint``: a converter that keeps the checkpoint's own formats (``t.dtype``)."""
     name = t.name
     dt = (t.dtype or "").upper()
     if dt in _INT_DTYPES or "tid2eid" in name:
         return "I32"
     if len(t.shape) <= 1 or name.endswith("_norm.weight"):
         return "F32"
-    if arch == "deepseek4" and dt:
+    if keep_checkpoint and dt:
         if dt.startswith("FP8") or dt.startswith("F8"):
             return "Q8_0"
         if dt.startswith("FP4") or dt in ("MXFP4", "F4"):
@@ -56,8 +55,7 @@ def source_types(model: Model, outtype: str | None = None) -> list[str]:
     if model.source == "gguf":
         return [t.dtype or "F32" for t in model.tensors]
     out = outtype or checkpoint_dtype(model)
-    if model.arch == "deepseek4":
-        from .native import native_types
-        nat, _ = native_types(model)
-        return [converter_type(replace(t, dtype=d), out, model.arch) for t, d in zip(model.tensors, nat)]
-    return [converter_type(t, out, model.arch) for t in model.tensors]
+    own = families.hook(model, "converter_types")      # an architecture whose converter differs
+    if own is not None:
+        return own(model, out, converter_type)
+    return [converter_type(t, out) for t in model.tensors]

@@ -16,6 +16,8 @@ every shard repeats the metadata and adds split.* keys. Sizes here are for one f
 
 from __future__ import annotations
 
+from ..model.families.archs import arch as arch_row
+
 from dataclasses import dataclass
 
 from ..model import Model
@@ -30,7 +32,6 @@ SHARD_LIMIT = 50 * 10**9     # Hugging Face's per-file limit; bigger GGUFs are s
 PER_TOKEN_BPE = 39
 PER_TOKEN_SPM = 25
 FIXED_KV = 6_000             # general.*, hyperparameters and the chat template, roughly
-SPM_ARCHES = ("gemma", "gemma2", "gemma3", "gemma3n", "gemma4", "llama2", "mistral", "phi3")
 
 
 def tensor_info_bytes(name: str, ne: tuple[int, ...], c_writer: bool = True) -> int:
@@ -58,7 +59,7 @@ def pad(n: int, align: int = 32) -> int:
 
 def estimate_metadata_bytes(model: Model) -> int:
     """Key/value bytes for a model with no GGUF: dominated by the tokenizer."""
-    per = PER_TOKEN_SPM if model.arch in SPM_ARCHES else PER_TOKEN_BPE
+    per = PER_TOKEN_SPM if arch_row(model.arch).spm_vocab else PER_TOKEN_BPE
     return FIXED_KV + per * max(model.n_vocab, 0)
 
 

@@ -27,6 +27,8 @@ that date can differ from this plan in exactly those tensors.
 
 from __future__ import annotations
 
+from ..model.families.archs import arch as arch_row
+
 import functools
 
 import re
@@ -94,8 +96,6 @@ _NEVER_GLM5_NEXT = ("hc_", "indexer.attn_q_b", "indexer.attn_k", "indexer.proj",
                     "indexer_compressor_ape", "ssm_f_a.weight", "ssm_f_b.weight", "ssm_g_a.weight",
                     "ssm_g_b.weight", "ssm_beta.weight", "attn_kv_a_mqa.weight", "attn_k_b.weight",
                     "attn_v_b.weight")
-# llama_model types that count as LLM_TYPE_70B: arch -> (n_layer, needs GQA)
-_70B = {"llama": (80, True), "deci": (80, False), "olmo": (80, False), "qwen2": (80, False), "jais2": (68, False)}
 
 # categories (tensor_get_category); V, QKV and KV_B share the attn_v rules
 OUTPUT, EMBD, QKV, KV_B, V, K, Q, O, UP, GATE, DOWN, OTHER = range(12)
@@ -180,7 +180,7 @@ def hparams_of(model: Model, include_mtp: bool = False, metadata: dict | None = 
         if la is not None and la.kv_lora_rank:
             kv0 = h0      # the deepseek2 converter writes num_key_value_heads = n_head
     n_gqa = h0 // kv0 if kv0 else 0
-    need = _70B.get(arch)
+    need = arch_row(arch).quant_70b       # llama_model types that count as LLM_TYPE_70B
     is_70b = bool(need and n_layer_all == need[0] and (not need[1] or h0 != kv0))
     return Hparams(arch, n_layer_all, n_expert, n_gqa, is_70b)
 

@@ -1,11 +1,7 @@
 """The checkpoint as its makers ship it (safetensors), byte for byte where the format is known.
 
-* DeepSeek V4: routed experts FP4 e2m1 with a ue8m0 scale per 32 (17 bytes per 32
-  weights); attention projections, the indexer's wq_b, shared experts and the MTP e/h
-  projections FP8 e4m3 with a ue8m0 scale per 128x128 tile; hyper-connection tensors,
-  position biases (ape), sinks and the router bias F32; tid2eid I64; the rest BF16
-  (rigcheck.model.families.deepseek_v4, which reproduces the 159,609,485,896 bytes of
-  the V4-Flash release).
+* an architecture with its own format has a ``native_types`` hook on its family module
+  (DeepSeek V4's FP4 experts + FP8 + BF16 mix: rigcheck.model.families.deepseek_v4).
 * ``quantization_config`` with ``quant_method: fp8`` and ``weight_block_size`` (DeepSeek
   V3/R1): every Linear weight except the embedding, head, routers and norms is FP8 with
   an fp32 scale per 128x128 tile.
@@ -18,27 +14,11 @@ tensor name; HF shards are at most 5 GB, each with its own header.
 
 from __future__ import annotations
 
-from ..model import Model, Role
+from ..model import Model, Role, families
 from .converter import checkpoint_dtype
 
-V4_FP8 = ("attn_q_a.weight", "attn_q_b.weight", "attn_kv.weight", "attn_output_a.weight", "attn_output_b.weight",
-          "indexer.attn_q_b.weight", "_shexp.weight", "nextn.e_proj.weight", "nextn.h_proj.weight")
-V4_F32 = ("hc_", "_ape.weight", "attn_sinks", "exp_probs_b")
 SHARD_BYTES = 5 * 10**9
 HEADER_PER_TENSOR = 150
-
-
-def _v4_type(t) -> str:
-    n = t.name
-    if t.role in (Role.EXPERT_GATE, Role.EXPERT_UP, Role.EXPERT_DOWN):
-        return "FP4_E2M1_B32"
-    if "tid2eid" in n:
-        return "I64"
-    if any(p in n for p in V4_F32):
-        return "F32"
-    if any(n.endswith(p) for p in V4_FP8):
-        return "FP8_E4M3_T128_UE8M0"
-    return "BF16"
 
 
 def _qcfg(model: Model) -> dict:
@@ -48,8 +28,9 @@ def _qcfg(model: Model) -> dict:
 
 def native_types(model: Model) -> tuple[list[str], str]:
     """The checkpoint type of every tensor, and a short description of the format."""
-    if model.arch == "deepseek4":
-        return [_v4_type(t) for t in model.tensors], "FP4 routed experts + FP8 (128x128 ue8m0 scales) + BF16"
+    own = families.hook(model, "native_types")        # an architecture with its own checkpoint format
+    if own is not None:
+        return own(model)
     base = checkpoint_dtype(model)
     q = _qcfg(model)
     method = str(q.get("quant_method", "")).lower()

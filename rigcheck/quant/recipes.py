@@ -16,7 +16,7 @@ import os
 from functools import lru_cache
 
 from ..errors import InputError, UnknownNameError
-from ..model import Model
+from ..model import Model, families
 from . import ds4, gguf_layout, llamacpp, mixes, mlx, native
 from .build import Build, make_build
 from .converter import source_types
@@ -39,8 +39,9 @@ def standard_builds(model: Model) -> list[str]:
         out += ["IQ2_XS-XL", "MXFP4_MOE"]
     if model.source != "gguf":
         out += ["native", "mlx-4bit"]
-    if model.arch == "deepseek4":
-        out += ["ds4-q2", "ds4-q4"]
+    extra = families.hook(model, "extra_builds")       # builds made for one architecture (ds4's)
+    if extra is not None:
+        out += extra(model)
     return out
 
 
@@ -106,8 +107,11 @@ def build(model: Model, name: str | None = None, *, include_mtp: bool = False,
     if low.startswith("mlx-"):
         return _mlx_build(model, key, include)
     if low in ds4.RECIPES:
-        if model.arch != "deepseek4":
-            raise InputError(f"{key} is ds4's DeepSeek V4 build; {model.id} is a {model.arch} model")
+        own = families.hook(model, "extra_builds")
+        if low not in [x.lower() for x in (own(model) if own else [])]:
+            from ..model.families.archs import arch, with_dedicated_runtime
+            made_for = ", ".join(arch(a).label or a for a in with_dedicated_runtime("ds4"))
+            raise InputError(f"{key} is the ds4 runtime's build for {made_for}; {model.id} is a {model.arch} model")
         return _mix_build(model, low, ds4.mix(low), include, "ds4")
     community = {k.lower(): k for k in mixes.COMMUNITY}
     if low in community:

@@ -17,9 +17,9 @@ Each runtime is one module here (``llamacpp.py``, ``ollama.py``, ...) that defin
 upper bound on the real date; ``checked`` is when the row was last checked against its
 sources.
 
-**Architecture keys** are llama.cpp's GGUF architecture names (``deepseek4``,
-``qwen3moe``, ``gpt-oss``); HF ``model_type`` values and common spellings are mapped to
-them by ``canonical_arch`` (``deepseek_v4`` -> ``deepseek4``, ``kimi_k2`` -> ``deepseek2``).
+**Architecture keys** are llama.cpp's GGUF architecture names; HF ``model_type`` values
+and common spellings are mapped to them by ``canonical_arch``, which reads the one
+architecture table (rigcheck.model.families.archs).
 """
 
 from __future__ import annotations
@@ -46,29 +46,11 @@ MODULES = ["llamacpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik
 
 CSV_NAME = "runtime_support.csv"
 
-# HF model_type (and other spellings) -> llama.cpp GGUF architecture name
-ARCH_ALIASES = {
-    "llama": "llama", "mistral": "llama", "llama3": "llama",
-    "qwen2": "qwen2", "qwen2_5": "qwen2",
-    "qwen3": "qwen3", "qwen3_moe": "qwen3moe", "qwen3moe": "qwen3moe",
-    "qwen3_next": "qwen3next", "qwen3next": "qwen3next",
-    "deepseek_v2": "deepseek2", "deepseek_v3": "deepseek2", "deepseek2": "deepseek2",
-    "kimi_k2": "deepseek2", "deepseek-r1": "deepseek2",
-    "deepseek_v32": "deepseek32", "deepseek32": "deepseek32",
-    "deepseek_v4": "deepseek4", "deepseek4": "deepseek4", "deepseekv4": "deepseek4",
-    "deepseek_v41": "deepseek41", "deepseek41": "deepseek41",
-    "gpt_oss": "gpt-oss", "gpt-oss": "gpt-oss", "gptoss": "gpt-oss",
-    "gemma3": "gemma3", "gemma3_text": "gemma3",
-    "glm4_moe": "glm4moe", "glm4moe": "glm4moe",
-    "phi3": "phi3",
-    "minimax": "minimax-m2", "minimax_m2": "minimax-m2", "minimax-m2": "minimax-m2",
-}
-
-
 def canonical_arch(arch: str) -> str:
-    """llama.cpp's name for an architecture given as GGUF arch or HF model_type."""
-    key = str(arch).strip().lower()
-    return ARCH_ALIASES.get(key, ARCH_ALIASES.get(key.replace("-", "_"), key))
+    """llama.cpp's name for an architecture given as GGUF arch or HF model_type (the
+    architecture table, rigcheck.model.families.archs)."""
+    from ..model.families.archs import canonical
+    return canonical(arch)
 
 
 @dataclass(frozen=True)

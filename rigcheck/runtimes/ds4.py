@@ -10,6 +10,8 @@ the model with download_model.sh (unless a file is given), start ds4-server with
 
 from __future__ import annotations
 
+from ..model.families.archs import with_dedicated_runtime
+
 from . import Runtime, join, split_flags
 
 REPO = "https://github.com/antirez/ds4"
@@ -49,5 +51,5 @@ RUNTIME = Runtime(
     platforms=("metal", "cuda", "rocm", "cpu"),
     homepage=REPO,
     build_command=command,
-    only_arches=("deepseek4",),
+    only_arches=with_dedicated_runtime("ds4"),
 )

@@ -7,10 +7,11 @@ tokens, every one an output, against a full KV cache (llama-context.cpp
 shape-only ggml of :mod:`.tensor`, following llama-cpp-python 0.3.36's
 ``src/llama-graph.cpp`` (``build_inp_embd``, ``build_norm``, ``build_qkv``,
 ``build_attn``/``build_attn_mha``, ``build_ffn``, ``build_moe_ffn``) and
-``src/models/{llama,qwen3,qwen3moe,gemma3,deepseek2}.cpp``; the KV views and stores
+``src/models/*.cpp``; the KV views and stores
 follow ``src/llama-kv-cache.cpp``. The graph is the generic decoder those builders share;
-what differs by architecture is a handful of switches (:class:`Traits`), read from the
-GGUF metadata where it has them.
+what differs by architecture is a handful of switches (:class:`Traits`: the
+architecture table's ``graph`` field, rigcheck.model.families.archs), and the GGUF
+metadata where it has them.
 
 What the graph gives is exact where the builder matches llama.cpp's (checked node by
 node against the graph llama.cpp itself reserves, tests/test_memory_graph.py); layers
@@ -40,19 +41,6 @@ class Traits:
     expert_groups_used: int = 0
     logit_softcap: bool = False      # final logit soft-capping (Gemma 2)
     attn_softcap: bool = False       # attention logit soft-capping (Gemma 2, Grok)
-
-
-# llama.cpp architecture -> switches (src/models/<arch>.cpp). Architectures not named here
-# get the plain llama-style decoder.
-ARCH_TRAITS = {
-    "gemma2": Traits(act="gelu", embd_scale=True, logit_softcap=True, attn_softcap=True),
-    "gemma3": Traits(act="gelu", embd_scale=True, q_scale=True),
-    "deepseek2": Traits(gating="sigmoid"),
-    "gpt-oss": Traits(act="swiglu_oai", gating="softmax_weight", norm_w=False),
-    "glm4moe": Traits(gating="sigmoid"),
-    "qwen2moe": Traits(norm_w=False),
-}
-MODELLED = frozenset({"llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma3", "deepseek2", "deepseek3"})
 
 
 @dataclass(frozen=True)
@@ -450,7 +438,10 @@ def _concat(a: Tensor, b: Tensor) -> Tensor:
 
 
 def traits_for(model: Model) -> Traits:
-    base = ARCH_TRAITS.get(model.arch, Traits())
+    """The architecture's switches (the architecture table's ``graph``), then what the
+    GGUF metadata says (gating function, weight norm and scale, expert groups)."""
+    from ...model.families.archs import arch
+    base = Traits(**arch(model.arch).graph)
     meta = model.meta or {}
     kw = {}
     gating = meta.get("expert_gating_func")
@@ -476,7 +467,8 @@ def traits_for(model: Model) -> Traits:
 def build(model: Model, gp: GraphParams) -> Built:
     notes = []
     kinds = {l.kind for l in model.layers}
-    if model.arch not in MODELLED or kinds - {AttnKind.FULL, AttnKind.SWA, AttnKind.MLA}:
+    from ...model.families.archs import arch
+    if not arch(model.arch).graph_modelled or kinds - {AttnKind.FULL, AttnKind.SWA, AttnKind.MLA}:
         notes.append(f"llama.cpp's {model.arch} graph is not modelled layer for layer; its compute buffer is "
                      "that of the standard decoder with the same widths")
     return Built(_Builder(model, gp, traits_for(model)).build(), notes)

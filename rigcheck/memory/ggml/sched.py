@@ -20,6 +20,8 @@ against real llama.cpp.
 
 from __future__ import annotations
 
+import functools
+
 from ...model.model import Model
 from .alloc import reserve, reserve_n
 from .graph import GraphParams, build
@@ -30,9 +32,50 @@ ALIGN_CPU = 32
 ALIGN_GPU = 128
 
 
-def plan(model: Model, gp: GraphParams):
-    from ..buffers import GraphPlan
+class GraphPlan:
+    """Compute-buffer bytes of one reserve graph, each laid out when first asked for:
+    ``cpu`` when everything runs on the CPU; with every layer on a GPU, ``gpu`` (its
+    buffer) and ``host`` (the CPU's: inputs and the token-embedding lookup);
+    ``gpu_no_output``/``host_with_output`` when the output layer stays in RAM."""
 
+    def __init__(self, cpu, offloaded, offloaded_no_output, notes=()):
+        self._cpu, self._off, self._off_no = cpu, offloaded, offloaded_no_output
+        self.notes = tuple(notes)
+
+    @staticmethod
+    def _get(v):
+        return v() if callable(v) else v
+
+    @functools.cached_property
+    def cpu(self) -> int:
+        return self._get(self._cpu)
+
+    @functools.cached_property
+    def _offloaded(self) -> tuple[int, int]:
+        return self._get(self._off)
+
+    @functools.cached_property
+    def _offloaded_no_output(self) -> tuple[int, int]:
+        return self._get(self._off_no)
+
+    @property
+    def gpu(self) -> int:
+        return self._offloaded[0]
+
+    @property
+    def host(self) -> int:
+        return self._offloaded[1]
+
+    @property
+    def gpu_no_output(self) -> int:
+        return self._offloaded_no_output[0]
+
+    @property
+    def host_with_output(self) -> int:
+        return self._offloaded_no_output[1]
+
+
+def plan(model: Model, gp: GraphParams) -> GraphPlan:
     built = build(model, gp)          # raises KeyError where the model lacks a tensor the graph reads
     return GraphPlan(lambda: reserve(built.graph, ALIGN_CPU), lambda: offloaded(build(model, gp).graph),
                      lambda: offloaded(build(model, gp).graph, output_on_gpu=False), notes=built.notes)

@@ -72,6 +72,18 @@ def family_module(model_type: str):
     return importlib.import_module(f".{FAMILIES[model_type]}", __name__)
 
 
+def hook(model: Model, name: str):
+    """An architecture's optional hook (``native_types``, ``converter_types``,
+    ``extra_builds``...) from its family module, or None: code outside the families asks
+    for a quirk by name and never names the architecture (mlx-lm keeps ``sanitize`` on
+    the model the same way)."""
+    from .archs import arch
+    mod_name = arch(model.arch).module or FAMILIES.get(model.family)
+    if not mod_name:
+        return None
+    return getattr(importlib.import_module(f".{mod_name}", __name__), name, None)
+
+
 # config.json keys that say how the checkpoint is stored (read by quant.native)
 STORAGE_KEYS = ("quantization_config", "torch_dtype", "dtype")
 

@@ -259,3 +259,46 @@ def native_inventory(cfg: dict, include_mtp: bool = True) -> list[tuple[str, tup
 
 def native_bytes(inventory: list[tuple[str, tuple[int, ...], str]]) -> int:
     return sum(prod(shape) * NATIVE_BYTES[dtype] for _, shape, dtype in inventory)
+
+
+# ---- hooks (families.hook): V4's quirks, kept on its family ---------------------------------
+
+# the checkpoint's formats (its config.json and the safetensors headers of the V4-Flash
+# release): FP8 e4m3 with a ue8m0 scale per 128x128 tile for these projections
+V4_FP8 = ("attn_q_a.weight", "attn_q_b.weight", "attn_kv.weight", "attn_output_a.weight", "attn_output_b.weight",
+          "indexer.attn_q_b.weight", "_shexp.weight", "nextn.e_proj.weight", "nextn.h_proj.weight")
+V4_F32 = ("hc_", "_ape.weight", "attn_sinks", "exp_probs_b")
+
+
+def _native_type(t) -> str:
+    n = t.name
+    if t.role in (Role.EXPERT_GATE, Role.EXPERT_UP, Role.EXPERT_DOWN):
+        return "FP4_E2M1_B32"
+    if "tid2eid" in n:
+        return "I64"
+    if any(p in n for p in V4_F32):
+        return "F32"
+    if any(n.endswith(p) for p in V4_FP8):
+        return "FP8_E4M3_T128_UE8M0"
+    return "BF16"
+
+
+def native_types(model: Model) -> tuple[list[str], str]:
+    """Routed experts FP4 e2m1 with a ue8m0 scale per 32; attention projections, the
+    indexer's wq_b, shared experts and the MTP e/h projections FP8; hyper-connection
+    tensors, position biases, sinks and the router bias F32; tid2eid I64; the rest BF16
+    (reproduces the 159,609,485,896 bytes of the V4-Flash release)."""
+    return [_native_type(t) for t in model.tensors], "FP4 routed experts + FP8 (128x128 ue8m0 scales) + BF16"
+
+
+def converter_types(model: Model, outtype: str, convert) -> list[str]:
+    """V4's converter (conversion/deepseek.py ``DeepseekV4Model``) keeps the checkpoint's
+    own formats: FP8 weights become Q8_0, FP4 routed experts MXFP4, F32 stays F32."""
+    from dataclasses import replace
+    nat, _ = native_types(model)
+    return [convert(replace(t, dtype=d), outtype, keep_checkpoint=True) for t, d in zip(model.tensors, nat)]
+
+
+def extra_builds(model: Model) -> list[str]:
+    """ds4's own GGUF builds (antirez/ds4), made for this architecture."""
+    return ["ds4-q2", "ds4-q4"]

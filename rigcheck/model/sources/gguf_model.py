@@ -10,10 +10,7 @@ from ..names import role_of
 from ..tensor import Tensor
 from .gguf import ArrayInfo, GGUFHeader, read_header
 
-# Architectures whose sliding-window layers follow a fixed pattern in llama.cpp
-# (src/llama-model.cpp, load_hparams: hparams.set_swa_pattern(n)): layer il is SWA
-# unless il % n == n - 1.
-SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "gpt-oss": 2, "cohere2": 4, "gemma4": 6}
+from ..families.archs import arch as arch_row
 
 
 def _per_layer(value, n: int, default: int = 0) -> list[int]:
@@ -67,8 +64,10 @@ def layers_from_metadata(hdr: GGUFHeader, n_layer: int) -> list[LayerAttention]:
                 is_swa = bool(pattern[il])
             elif isinstance(pattern, int) and pattern > 0:
                 is_swa = il % pattern < pattern - 1
-            elif arch in SWA_PATTERN:
-                n = SWA_PATTERN[arch]
+            elif arch_row(arch).swa_pattern:
+                # llama.cpp's fixed pattern (load_hparams: set_swa_pattern(n)): layer il is
+                # SWA unless il % n == n - 1
+                n = arch_row(arch).swa_pattern
                 is_swa = il % n < n - 1
         if heads_kv[il] == 0:
             out.append(LayerAttention(AttnKind.LINEAR, heads[il], 0))

@@ -1,0 +1,366 @@
+"""One build on one rig: its memory, placement, decode range, quality note, verdict and
+launch commands (``evaluate``), the model and rig in plain data, and how builds compare
+(``quality_class``, ``pick_best``). The reality check (plan.check), what to run instead
+(plan.alternatives) and the tier table (plan.tiers) all build on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import units
+from ..errors import InputError, RigcheckError
+from ..model import Model
+from ..quant.build import Build
+
+# builds evaluated with which runtime, by the build's container / recipe
+_RUNTIME_FOR = {"gguf": "llama.cpp", "mlx": "mlx", "safetensors": "vllm", "ds4": "ds4"}
+# runtimes that can load each container (for the launch commands)
+_LOADERS = {
+    "gguf": ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp"),
+    "mlx": ("mlx", "lmstudio"),
+    "safetensors": ("vllm", "sglang"),
+    "ds4": ("ds4",),
+}
+# placement mode -> verdict mode (mmap streaming counts as not fitting: see evaluate)
+_VERDICT_MODE = {"gpu": "gpu", "multi_gpu": "gpu", "unified": "unified", "experts_in_ram": "offload",
+                 "layers_offload": "offload", "cpu": "cpu", "no_fit": "none"}
+
+
+@dataclass
+class BuildCheck:
+    name: str
+    runtime: str
+    recipe: str
+    file_bytes: int
+    bits_per_weight: float
+    weights_bytes: int = 0
+    kv_bytes: int = 0
+    compute_bytes: int = 0
+    overhead_bytes: int = 0
+    total_bytes: int = 0
+    fits: bool = False
+    mode: str = "no_fit"
+    headroom: float = 0.0
+    placement: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    decode_tok_s: dict | None = None
+    prefill_tok_s: dict | None = None
+    verdict: str = "no"
+    reasons: list[str] = field(default_factory=list)
+    quality_note: str = ""
+    notes: list[str] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)
+    evidence: list[dict] = field(default_factory=list)
+    quality_class: int = 0
+
+    @property
+    def rank(self) -> int:
+        from .verdict import LABELS
+        return LABELS.index(self.verdict)
+
+
+# ---- the model in one line --------------------------------------------------------
+
+def model_summary(model: Model) -> dict:
+    from ..units import params
+    total, active = model.total_params, model.active_params()
+    d = {"id": model.id, "family": model.family, "arch": model.arch, "total_params": total,
+         "active_params": active, "mtp_params": model.mtp_params,
+         "moe": bool(model.moe), "n_ctx_train": model.n_ctx_train}
+    if model.moe:
+        d["line"] = (f"{model.id}: {params(total)} parameters in total, {params(active)} active per token "
+                     f"({model.moe.n_expert_used} of {model.moe.n_expert} routed experts). Active parameters "
+                     "set the speed (bytes read per token); total parameters set the memory: the router may "
+                     "pick any expert for the next token, so every expert must be resident.")
+    else:
+        d["line"] = (f"{model.id}: {params(total)} parameters, all of them read for every token (dense): "
+                     "memory and speed both scale with the full size.")
+    return d
+
+
+# ---- rig in plain data ------------------------------------------------------------
+
+def _platform(rig) -> str:
+    node = rig.node
+    for d in node.gpus:
+        v = (d.vendor or "").lower()
+        if v == "apple":
+            return "metal"
+        if v == "nvidia":
+            return "cuda"
+        if v == "amd":
+            return "rocm"
+        if v == "intel":
+            return "vulkan"
+    return "cpu"
+
+
+def describe_detected(rig) -> str:
+    """'this machine: AMD EPYC (2 threads), 23.5 GiB RAM, no GPU'."""
+    node = rig.node
+    parts = []
+    gpus = [d.name for d in node.devices]
+    if node.cpu is not None:
+        parts.append(node.cpu.name + (f" ({node.cpu_threads} threads)" if node.cpu_threads else ""))
+    parts.append(f"{units.gib(node.ram_bytes or 0, 1)} RAM")
+    parts.append(", ".join(gpus) if gpus else "no GPU")
+    return "this machine: " + ", ".join(parts)
+
+
+def rig_summary(rig) -> dict:
+    from ..hardware import format_rig
+    node = rig.node
+    devs = [{"name": d.name, "kind": d.kind, "memory_bytes": d.memory_bytes,
+             "bandwidth_bytes_s": d.bandwidth_bytes_s} for n in rig.nodes for d in n.devices]
+    return {"spec": format_rig(rig) if rig.source != "detected" else describe_detected(rig),
+            "source": rig.source, "devices": devs, "ram_bytes": node.ram_bytes,
+            "platform": _platform(rig), "notes": list(getattr(rig, "notes", []) or [])}
+
+
+# ---- one build on one rig -----------------------------------------------------------
+
+def _container(build: Build) -> str:
+    if build.recipe == "ds4" or build.name.startswith("ds4-"):
+        return "ds4"
+    return build.container if build.container in _RUNTIME_FOR else "gguf"
+
+
+def _runtime_for(build: Build, rig, wanted: str | None) -> str | None:
+    cont = _container(build)
+    plat = _platform(rig)
+    if wanted:
+        return wanted if wanted in _LOADERS.get(cont, ()) else None
+    if cont == "mlx" and plat != "metal":
+        return None
+    if cont == "safetensors" and plat not in ("cuda", "rocm"):
+        return None
+    if cont == "ds4" and plat not in ("metal", "cuda", "rocm"):
+        return None
+    return _RUNTIME_FOR[cont]
+
+
+def _pool_dicts(placement) -> list[dict]:
+    out = []
+    for u in placement.placement:
+        dev = getattr(u, "device", "")
+        name = dev if isinstance(dev, str) else getattr(dev, "name", str(dev))
+        out.append({"device": name, "kind": getattr(u, "kind", ""), "bytes": int(u.bytes),
+                    "capacity_bytes": int(u.capacity_bytes or 0)})
+    return out
+
+
+def _range(r) -> dict | None:
+    if r is None:
+        return None
+    return {"low": r.low, "mid": r.mid, "high": r.high}
+
+
+def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, commands: bool = True,
+             thresholds=None) -> BuildCheck:
+    """Placement, speed, verdict and commands for one build on one rig."""
+    from .. import runtimes
+    from .estimate import estimate
+    from .placement import plan
+    from .verdict import quality_note, verdict
+
+    bc = BuildCheck(build.name, runtime, build.recipe, build.file_bytes, build.bits_per_weight)
+    pl = plan(build, ctx=ctx, runtime=runtime, rig=rig)
+    bc.weights_bytes, bc.kv_bytes = pl.weights_bytes, pl.kv_bytes
+    bc.compute_bytes, bc.overhead_bytes, bc.total_bytes = pl.compute_bytes, pl.overhead_bytes, pl.total_bytes
+    bc.fits, bc.mode, bc.flags = bool(pl.fits), pl.mode, list(pl.flags)
+    bc.placement = _pool_dicts(pl)
+    bc.notes = list(pl.notes)
+    bc.headroom = headroom_fraction(pl)
+    mid = low = 0.0
+    if pl.fits and pl.mode != "no_fit":
+        try:
+            est = estimate(pl, rig, runtime, ctx, model, build)
+        except (ValueError, RigcheckError) as e:
+            bc.notes.append(f"no speed estimate: {e}")
+        else:
+            bc.decode_tok_s, bc.prefill_tok_s = _range(est.decode_tok_s), _range(est.prefill_tok_s)
+            bc.evidence = [_evidence_dict(e) for e in est.evidence[:3]]
+            bc.notes.extend(est.notes)
+            mid, low = est.decode_tok_s.mid, est.decode_tok_s.low
+    rt = runtimes.get(runtime)
+    sup = rt.support(model.arch)
+    fits = bool(pl.fits) and pl.mode != "mmap_stream"
+    v = verdict(fits, _VERDICT_MODE.get(pl.mode, "none") if fits else "none", bc.headroom, mid, low,
+                build.bits_per_weight, sup.status, expert_mix=is_expert_mix(build),
+                **({"thresholds": thresholds} if thresholds else {}))
+    bc.verdict, bc.reasons = v.label, list(v.reasons)
+    if pl.mode == "mmap_stream":
+        bc.reasons = ["does not fit in GPU memory plus RAM: llama.cpp could only stream the weights from "
+                      "disk (mmap) for every token"
+                      + (f", at about {units.rate(mid)} tok/s" if mid else "")]
+    recipe_notes = [n for n in build.notes if "metadata" not in n and "shard" not in n and "header" not in n]
+    bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(recipe_notes))
+    if commands and pl.fits:
+        bc.commands = launch_commands(model, build, rig, ctx, pl)
+    return bc
+
+
+def is_expert_mix(build: Build) -> bool:
+    """True when the routed experts carry the low bits (< 3.5 on average) and every other
+    matrix keeps 6 bits or more: the 'expert-mode' builds (IQ2_XS-XL, ds4 q2)."""
+    exp_b = exp_n = rest_b = rest_n = 0
+    for t, _, n in build.items():
+        if len(t.shape) < 2:
+            continue
+        if t.is_expert:
+            exp_b, exp_n = exp_b + n, exp_n + t.n_elements
+        else:
+            rest_b, rest_n = rest_b + n, rest_n + t.n_elements
+    if not exp_n or not rest_n:
+        return False
+    return exp_b * 8 / exp_n < 3.5 and rest_b * 8 / rest_n >= 6.0
+
+
+def headroom_fraction(pl) -> float:
+    """The fraction of fast memory (GPU or unified pools) left free; for placements that
+    use no fast memory (CPU only), the fraction of RAM left."""
+    fast = [u for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
+    pools = fast or [u for u in pl.placement if u.kind == "ram" and u.capacity_bytes]
+    if not pools:
+        return 0.0
+    return min((u.capacity_bytes - u.bytes) / u.capacity_bytes for u in pools)
+
+
+def _evidence_dict(e) -> dict:
+    if hasattr(e, "__dataclass_fields__"):
+        from ..report.jsonout import to_plain
+        return to_plain(e)
+    return dict(e)
+
+
+def _file_name(model: Model, build: Build) -> str:
+    """What the runtime is pointed at: the GGUF file for GGUF builds (the model's own file
+    when it came from one), the card's Hub repo for a safetensors checkpoint."""
+    if model.meta.get("path"):
+        return model.meta["path"]
+    if _container(build) in ("safetensors", "mlx"):
+        return model.meta.get("hf_repo") or model.id
+    base = model.id.split("/")[-1]
+    return f"{base}-{build.name}.gguf"
+
+
+def _sized_settings(name: str, rig, pl) -> dict:
+    """The launch settings for runtime ``name`` from the sized placement: the cache type,
+    tensor-parallel size and memory fraction it was sized with (SGLang's fraction, for a
+    placement sized for vLLM, by SGLang's own rule for the same GPUs)."""
+    from ..memory import buffers
+    st = dict(pl.settings or {})
+    tp = int(st.get("tp") or 1)
+    cache = pl.cache_type or ""
+    out: dict = {}
+    if name == "vllm":
+        out["tp"] = tp
+        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
+        if "gpu_memory_utilization" in st:
+            out["gpu_memory_utilization"] = st["gpu_memory_utilization"]
+    elif name == "sglang":
+        out["tp"] = tp
+        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
+        frac = st.get("mem_fraction_static")
+        if frac is None:
+            caps = [u.capacity_bytes for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
+            frac = buffers.sglang_mem_fraction_static(min(caps), tp=tp) if caps else None
+        if frac is not None:
+            out["mem_fraction_static"] = frac
+    elif name in ("llama.cpp", "ik_llama.cpp"):
+        if cache and cache != "f16":
+            out["cache_type"] = cache
+    elif name == "ollama":
+        if cache and cache != "f16":
+            out["kv_cache_type"] = cache.split("/")[0]
+    return out
+
+
+def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
+    """The exact command for each runtime that loads this build's format and runs this
+    architecture (mainline or fork), with the placement's flags and sized settings."""
+    from .. import runtimes
+    cont = _container(build)
+    plat = _platform(rig)
+    out: dict[str, str] = {}
+    for name in _LOADERS.get(cont, ()):
+        try:
+            rt = runtimes.get(name)
+        except RigcheckError:
+            continue
+        if plat not in rt.platforms and plat != "cpu":
+            continue
+        sup = rt.support(model.arch)
+        if sup.status == "none":
+            continue
+        flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []
+        try:
+            out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
+                                   arch=model.arch, platform=plat, **_sized_settings(name, rig, pl))
+        except (RigcheckError, TypeError, ValueError):
+            continue
+    return out
+
+
+# ---- the whole check ----------------------------------------------------------------
+
+def make_builds(model: Model, names: list[str] | None = None) -> list[Build]:
+    from ..quant import recipes
+    out = []
+    for name in names or recipes.standard_builds(model):
+        try:
+            out.append(recipes.build(model, name))
+        except InputError:
+            continue
+    return out
+
+
+# 4-bit float expert types of a checkpoint (V4's FP4, gpt-oss's MXFP4) and the GGUF type
+# that keeps them (MXFP4 is the same e2m1 values with a power-of-two scale per 32)
+NATIVE_FP4 = frozenset({"FP4_E2M1_B32", "MXFP4"})
+
+
+def quality_class(build: Build, native: Build | None) -> int:
+    """2: the published weights, or as good (the native checkpoint; 6 bits or more per
+    weight; a GGUF that keeps a 4-bit float checkpoint's experts as MXFP4 with 8-bit or
+    better elsewhere); 1: 4.5-6 bits; 0: below. Re-quantizing a 4-bit float checkpoint's
+    experts to another type under 8 bits cannot beat the source: at most 1."""
+    if build.recipe == "native":
+        return 2
+    bpw = build.bits_per_weight
+    cls = 2 if bpw >= 6.0 else (1 if bpw >= 4.5 else 0)
+    if native is None or not build.model.moe:
+        return cls
+    nat = {ty for t, ty, _ in native.items() if t.is_expert}
+    if not nat or not nat <= NATIVE_FP4:
+        return cls
+    exp_types, exp_b, exp_n, rest_b, rest_n = set(), 0, 0, 0, 0
+    for t, ty, n in build.items():
+        if len(t.shape) < 2:
+            continue
+        if t.is_expert:
+            exp_types.add(ty)
+            exp_b, exp_n = exp_b + n, exp_n + t.n_elements
+        else:
+            rest_b, rest_n = rest_b + n, rest_n + t.n_elements
+    if exp_types == {"MXFP4"} and rest_n and rest_b * 8 / rest_n >= 6.0:
+        return 2
+    if exp_n and exp_b * 8 / exp_n < 8.0:
+        return min(cls, 1)
+    return cls
+
+
+def pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
+    """Across builds and runtimes: the best verdict; at equal verdicts, a build all on fast
+    memory over an offloaded one; then, for builds that run, the higher quality class
+    (:func:`quality_class`), then the faster; for builds that barely run, the faster."""
+    ok = [b for b in rows if b.verdict != "no"]
+    if not ok:
+        return None
+
+    def key(b: BuildCheck):
+        speed = (b.decode_tok_s or {}).get("mid", 0.0)
+        fast = b.mode in ("gpu", "multi_gpu", "unified")
+        return (b.rank, fast, b.quality_class if b.rank >= 3 else 0, speed)
+    return max(ok, key=key)
