@@ -57,7 +57,7 @@ def test_catalogue_rows_are_complete_and_known():
         assert row["runtime"] in known_runtimes, row
         assert row["status"] in R.STATUSES
         assert row["source"].startswith("https://"), row
-        assert dt.date.fromisoformat(row["checked"]) <= dt.date(2026, 11, 28)
+        assert dt.date.fromisoformat(row["checked"]) <= dt.date.today()      # never checked in the future
         if row["since"]:
             assert dt.date.fromisoformat(row["since"]) <= dt.date.fromisoformat(row["checked"])
         if row["status"] == "fork":
@@ -244,3 +244,25 @@ def test_every_command_line_is_valid_shell():
 def test_bad_context_is_an_input_error():
     with pytest.raises(InputError):
         R.get("llama.cpp").command("m", "Q4", "m.gguf", 0, [])
+
+
+def test_support_by_format_lmstudio_v4():
+    """LM Studio runs DeepSeek V4 only in its llama.cpp engine (GGUF); its MLX engine
+    does not (lmstudio-bug-tracker #1872): an MLX build gets no LM Studio command."""
+    sup = R.get("lmstudio").support("deepseek_v4")
+    assert sup.status == "mainline" and sup.formats == ("gguf",)
+    assert sup.for_format("gguf").status == "mainline"
+    assert sup.for_format("mlx").status == "none"
+    from rigcheck.hardware import get_rig
+    from rigcheck.model.resolve import load_model
+    from rigcheck.plan.check import check
+    rep = check(load_model("deepseek-v4-flash"), get_rig("m3-ultra-512"), builds=["mlx-4bit", "Q4_K_M"],
+                alternatives=False)
+    assert "lmstudio" not in rep.build("mlx-4bit").commands
+    assert "lmstudio" in rep.build("Q4_K_M").commands
+
+
+def test_v4_support_dates():
+    assert str(R.get("ik_llama.cpp").support("deepseek4").since) == "2026-07-22"
+    assert "pull/2165" in R.get("ik_llama.cpp").support("deepseek4").source
+    assert str(R.get("ds4").support("deepseek4").since) == "2026-05-07"

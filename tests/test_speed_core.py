@@ -181,3 +181,14 @@ def test_leave_one_source_out_accuracy_meets_the_goal():
     assert errs[len(errs) // 2] <= 0.20
     assert sum(within2) / len(within2) >= 0.90
     assert all(math.isfinite(e) for e in errs)
+
+
+def test_nearest_evidence_ties_newest_first():
+    """Rows that share as much with the estimate rank newest first (nearest's docstring)."""
+    from rigcheck.plan.evidence import MeasuredRow, nearest
+    def row(date, tok):
+        return MeasuredRow("qwen3-8b", "Q4_K_M", "llama.cpp", "", "rtx-4090", "none", 4096, tok, None, None,
+                           "https://example.org/" + date, date, "")
+    rows = [row("2025-03-01", 100.0), row("2026-09-01", 120.0), row("2025-11-15", 110.0)]
+    got = nearest(rows, "qwen3-8b", {"rtx-4090"}, "llama.cpp")
+    assert [r.date for r in got] == ["2026-09-01", "2025-11-15", "2025-03-01"]

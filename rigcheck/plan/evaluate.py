@@ -184,7 +184,8 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
             bc.notes.extend(est.notes)
             mid, low = est.decode_tok_s.mid, est.decode_tok_s.low
     rt = runtimes.get(runtime)
-    sup = rt.support(model.arch)
+    cont = _container(build)
+    sup = rt.support(model.arch).for_format("gguf" if cont in ("gguf", "ds4") else cont)
     fits = bool(pl.fits) and pl.mode != "mmap_stream"
     v = verdict(fits, _VERDICT_MODE.get(pl.mode, "none") if fits else "none", bc.headroom, mid, low,
                 build.bits_per_weight, sup.status, expert_mix=is_expert_mix(build),
@@ -291,7 +292,7 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
             continue
         if plat not in rt.platforms and plat != "cpu":
             continue
-        sup = rt.support(model.arch)
+        sup = rt.support(model.arch).for_format("gguf" if cont in ("gguf", "ds4") else cont)
         if sup.status == "none":
             continue
         flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []

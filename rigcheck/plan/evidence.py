@@ -276,8 +276,7 @@ def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload_cla
         if score < 3:
             continue
         scored.append((score, r.date, r, "+".join(parts)))
-    scored.sort(key=lambda x: (-x[0], x[1]), reverse=False)
-    scored.sort(key=lambda x: -x[0])
+    scored.sort(key=lambda x: (x[0], str(x[1] or "")), reverse=True)     # best match first; ties: newest first
     out = []
     for _score, _d, r, match in scored[:k]:
         out.append(EvidenceRow(r.model, r.build, r.runtime, r.rig, r.offload, r.context, r.decode_tok_s,

@@ -67,10 +67,20 @@ class Support:
     checked: _dt.date | None = None
     fork_repo: str | None = None
     fork_branch: str | None = None
+    formats: tuple[str, ...] = ()     # the formats the row is about (empty: every format it loads)
 
     @property
     def runs(self) -> bool:
         return self.status in ("mainline", "fork")
+
+    def for_format(self, fmt: str) -> "Support":
+        """This support for builds of one format: ``none`` where the row names other
+        formats only (LM Studio runs DeepSeek V4 GGUFs, not V4 in its MLX engine)."""
+        if not self.formats or fmt in self.formats:
+            return self
+        from dataclasses import replace
+        return replace(self, status="none", note=f"{self.runtime} runs {self.arch} only as "
+                       f"{', '.join(self.formats)}: {self.note}")
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,9 @@ def parse_rows(text: str) -> list[dict]:
     for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
         if row.get("status") not in STATUSES:
             raise ValueError(f"{CSV_NAME} line {i}: status '{row.get('status')}' is not one of {STATUSES}")
+        bad = [f for f in (row.get("formats") or "").split(",") if f.strip() and f.strip() not in FORMATS]
+        if bad:
+            raise ValueError(f"{CSV_NAME} line {i}: formats {bad} are not among {FORMATS}")
         if not row.get("source") or not row.get("checked"):
             raise ValueError(f"{CSV_NAME} line {i}: every row needs a source and a checked date")
         _date(row.get("since", "")), _date(row["checked"])   # raise on a bad date
@@ -157,7 +170,8 @@ def support_of(runtime: Runtime, arch: str, rows: list[dict]) -> Support:
                            note=row.get("note", ""), source=row["source"],
                            checked=_date(row["checked"]),
                            fork_repo=row.get("fork_repo") or None,
-                           fork_branch=row.get("fork_branch") or None)
+                           fork_branch=row.get("fork_branch") or None,
+                           formats=tuple(f.strip() for f in (row.get("formats") or "").split(",") if f.strip()))
     if runtime.only_arches is not None and key not in runtime.only_arches:
         return Support(runtime=runtime.name, arch=key, status="none",
                        note=f"{runtime.label} runs only {', '.join(runtime.only_arches)}",
