@@ -67,6 +67,36 @@ def rate(x: float) -> str:
     return f"{x:.2f}" if x < 1 else f"{x:.1f}"
 
 
+# memory is sold in binary sizes: a "64GB" kit or a "24GB" card holds 64 or 24 GiB
+_MEMORY_UNITS = {"gb": GiB, "g": GiB, "gib": GiB, "tb": 2**40, "t": 2**40, "tib": 2**40, "mb": MiB, "mib": MiB}
+
+
+def parse_memory(text: str | int, what: str = "memory size") -> int:
+    """A memory size as sold, the one parser for rig specs (``+64GB``) and ``--ram`` /
+    ``--vram``: GB, TB and MB mean GiB, TiB and MiB (a 64GB kit holds 64 GiB); GiB, TiB
+    and MiB are accepted as written; a bare number is bytes. Raises InputError."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        m = re.fullmatch(r"\s*\+?\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([a-zA-Z]*)\s*", str(text))
+        unit = m.group(2).lower() if m else ""
+        if not m or (unit and unit not in _MEMORY_UNITS):
+            raise InputError(f"cannot read {what} '{str(text)[:40]}': write e.g. 64GB (memory as sold, GiB) or 96GiB")
+        value = int(float(m.group(1)) * (_MEMORY_UNITS[unit] if unit else 1))
+    if value <= 0 or value > 2**50:
+        raise InputError(f"{what} '{str(text)[:40]}' is out of range (write e.g. 128GB)")
+    return value
+
+
+def memory(n: int) -> str:
+    """A memory size as sold: '32 GB' for 32 GiB of modules (labelled so: 'GB as sold')."""
+    if n % (2**40) == 0:
+        return f"{n // 2**40} TB"
+    if n % GiB == 0:
+        return f"{n // GiB} GB"
+    return gib(n, 1)
+
+
 def parse_bytes(text: str | int | float, what: str = "size") -> int:
     """'128GB' -> 128e9, '96GiB' -> 96*2**30, '2048' -> 2048. Raises InputError."""
     if isinstance(text, (int, float)):

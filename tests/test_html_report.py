@@ -47,7 +47,7 @@ def realistic_report():
         ],
         "best": "Q4_K_M",
         "alternatives": [{"model": "Qwen3-14B", "build": "Q4_K_M", "verdict": "comfortable"}],
-        "upgrade": [{"label": "add 64 GB RAM", "cost_usd": 679.99, "price_date": "2026-06-03",
+        "upgrade": [{"label": "add 64 GiB of RAM", "cost_usd": 679.99, "price_date": "2026-06-03",
                      "source": "https://axbrief.com/en/article/ddr5-32gb-ram-hits-374-97-as-ai-demand-swallows-supply-30181"}],
         "decode_vs_ctx": [{"ctx": c, "low": lo, "mid": m, "high": hi} for c, lo, m, hi in
                           [(4096, 40.0, 48.0, 55.0), (16384, 37.0, 44.0, 51.0),

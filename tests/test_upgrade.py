@@ -24,10 +24,10 @@ def test_money_rounding():
 
 def test_ram_option_rounds_up_to_kits_and_prices_per_gib():
     o = ram_option(22 * GiB, RAM_PRICE)
-    assert o.label == "add 32 GB RAM" and o.adds_bytes == 32 * GiB
+    assert o.label == "add 32 GiB of RAM" and o.adds_bytes == 32 * GiB
     assert o.cost_usd == pytest.approx(352.0) and (o.cost_low, o.cost_high) == (320.0, 384.0)
-    assert o.text().startswith("add 32 GB RAM: ~$350 (DDR5, price of 2026-06-03, https://example.org/ram)")
-    assert ram_option(33 * GiB, RAM_PRICE).label == "add 64 GB RAM"
+    assert o.text().startswith("add 32 GiB of RAM: ~$350 (DDR5, price of 2026-06-03, https://example.org/ram)")
+    assert ram_option(33 * GiB, RAM_PRICE).label == "add 64 GiB of RAM"
 
 
 def test_v4_flash_on_a_5090_with_32gb_ram():
@@ -36,7 +36,7 @@ def test_v4_flash_on_a_5090_with_32gb_ram():
                            have_fast_bytes=32 * GiB, have_ram_bytes=32 * GiB,
                            ram_price_per_gib=RAM_PRICE, candidates=[RTX3090, PRO6000, M3ULTRA])
     assert [o.kind for o in opts] == ["ram", "system", "gpu"]
-    assert [o.label for o in opts] == ["add 32 GB RAM", "Mac Studio M3 Ultra 256 GB", "add RTX PRO 6000 96 GB"]
+    assert [o.label for o in opts] == ["add 32 GiB of RAM", "Mac Studio M3 Ultra 256 GB", "add RTX PRO 6000 96 GB"]
     # the 3090 is too small even next to the 5090 (56 GB), so it is not offered
     assert all("3090" not in o.label for o in opts)
     assert opts[2].text().startswith("add RTX PRO 6000 96 GB: ~$8,500 (price of 2026, https://example.org/pro6000)")
@@ -89,6 +89,6 @@ def test_with_catalogue_prices_end_to_end():
     from rigcheck.hardware.prices import ram_price_per_gib
     price = ram_price_per_gib(memory_type="DDR5")
     opts = upgrade_options(86 * GB, 86 * GB, 32 * GiB, 32 * GiB, price, candidates_from_catalog())
-    assert opts[0].kind == "ram" and opts[0].label == "add 32 GB RAM"
+    assert opts[0].kind == "ram" and opts[0].label == "add 32 GiB of RAM"
     assert opts[0].price_date == price.date and opts[0].source.startswith("http")
     assert any(o.kind == "gpu" and o.cost_usd > 1000 for o in opts)

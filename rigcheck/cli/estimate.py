@@ -29,7 +29,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--build", required=True, help="build name (Q4_K_M, MXFP4_MOE, mlx-4bit, ds4-q2, file...)")
     p.add_argument("--rig", default=None, help="rig spec (default: this machine)")
     p.add_argument("--runtime", default="llama.cpp", help="runtime (default llama.cpp): " + ", ".join(RUNTIMES))
-    p.add_argument("--ctx", type=int, default=4096, help="context in tokens at which to decode (default 4096)")
+    p.add_argument("--ctx", type=int, default=None,
+                   help="context in tokens at which to decode (default 32768, or the model's maximum)")
     p.add_argument("--offload", default="auto", help="placement word (default auto)")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
@@ -55,9 +56,9 @@ def run(args) -> int:
     from ..measure.store import my_measurements
     from .. import runtimes
     args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command
-    if args.ctx < 0 or args.ctx > 10_000_000:
-        raise InputError(f"--ctx must be between 0 and 10,000,000 (got {args.ctx})")
     model = load_model(args.model)
+    from ..memory.kv import resolve_ctx
+    args.ctx = resolve_ctx(model, args.ctx)
     from ..quant.recipes import build as make_build
     b = make_build(model, args.build)
     rig = _rig(args.rig)

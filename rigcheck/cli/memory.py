@@ -20,7 +20,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                "  rigcheck memory model.gguf --ctx 4096 --cache-type q8_0 --parallel 1\n")
     p.add_argument("model", help="catalogue id, .gguf, config.json or model folder")
     p.add_argument("--build", "-b", help="build name (default: the GGUF's own types, or Q4_K_M)")
-    p.add_argument("--ctx", "-c", type=int, required=True, help="context length in tokens")
+    p.add_argument("--ctx", "-c", type=int, help="context length in tokens (default 32768, or the model's maximum)")
     p.add_argument("--runtime", "-r", default="llama.cpp",
                    help="llama.cpp, ollama, lmstudio, mlx, vllm, sglang, ds4, ik_llama.cpp, ktransformers")
     p.add_argument("--cache-type", "-t", help="KV cache type (llama.cpp: f16, q8_0, ...; vLLM: auto, fp8)")
@@ -28,9 +28,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                                                          "one unified cache; --parallel 1 for one sequence)")
     p.add_argument("--ubatch", type=int, help="llama.cpp ubatch size (default 512)")
     p.add_argument("--no-flash-attn", action="store_true", help="llama.cpp with flash attention off")
-    p.add_argument("--rig", help="rig id or spec, e.g. rtx-5090+128GB, m4-max-128, '2x rtx-3090+64GB'")
-    p.add_argument("--vram", help="one GPU of this size, e.g. 24GiB (instead of --rig)")
-    p.add_argument("--ram", help="system RAM, e.g. 64GB (instead of --rig)")
+    p.add_argument("--rig", help="rig id or spec, e.g. rtx-5090+128GB, m4-max-128, '2x rtx-3090+64GB' "
+                                 "(default: this machine)")
+    p.add_argument("--vram", help="one GPU of this size, e.g. 24GB (instead of --rig; memory as sold: GB = GiB)")
+    p.add_argument("--ram", help="system RAM, e.g. 64GB, as in a rig spec's +64GB (instead of --rig)")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
 
@@ -58,9 +59,13 @@ def run(args) -> int:
     if args.rig:
         from ..hardware.spec import parse_rig
         rig = parse_rig(args.rig)
-    vram = units.parse_bytes(args.vram, "--vram") if args.vram else None
-    ram = units.parse_bytes(args.ram, "--ram") if args.ram else None
-    pl = plan(build, ctx=args.ctx, runtime=args.runtime, rig=rig, vram_bytes=vram, ram_bytes=ram,
+    elif not (args.vram or args.ram):
+        from ..hardware.detect import detect
+        rig = detect()
+    vram = units.parse_memory(args.vram, "--vram") if args.vram else None
+    ram = units.parse_memory(args.ram, "--ram") if args.ram else None
+    from ..memory.kv import resolve_ctx
+    pl = plan(build, ctx=resolve_ctx(model, args.ctx), runtime=args.runtime, rig=rig, vram_bytes=vram, ram_bytes=ram,
               cache_type=args.cache_type, parallel=args.parallel,
               flash_attn=False if args.no_flash_attn else None, ubatch=args.ubatch)
     if args.json:

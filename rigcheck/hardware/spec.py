@@ -25,9 +25,9 @@ one line and suggestions.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from ..errors import InputError, UnknownNameError
+from ..units import parse_memory
 from . import apple
 from .catalog import devices as _all_devices, find_device, find_link
 from .device import Device, Node, Rig
@@ -44,18 +44,11 @@ _MAX_COUNT = 1024
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)(gb|gib|tb|tib|mb|mib|g|t)$")
 _MEM_RE = re.compile(r"^(ddr[345]|lpddr4x?|lpddr5x?)-(\d{3,5})(?:x(\d{1,3})(?:ch)?)?$")
 _NODES_RE = re.compile(r"^(\d+)\s*nodes?\s*[x×*]\s*(.+)$")
-_SIZE_UNIT = {"gb": GiB, "g": GiB, "gib": GiB, "tb": 2**40, "t": 2**40, "tib": 2**40,
-              "mb": MiB, "mib": MiB}
 
 
 def _parse_size(num: str, unit: str, token: str) -> int:
-    try:
-        value = int(Decimal(num) * _SIZE_UNIT[unit])
-    except InvalidOperation:  # pragma: no cover - regex guarantees digits
-        raise InputError(f"cannot read RAM size '{token}'")
-    if value <= 0 or value > 2**50:
-        raise InputError(f"RAM size '{token}' is out of range (write e.g. +128GB)")
-    return value
+    """A RAM size token, read by the one memory-size parser (units.parse_memory)."""
+    return parse_memory(f"{num}{unit}", "RAM size")
 
 
 def format_ram(n: int) -> str:

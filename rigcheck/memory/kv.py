@@ -62,6 +62,17 @@ class KVCache:
         return sum(p.bytes for p in self.parts if p.name == name)
 
 
+DEFAULT_CTX = 32768    # every command's default context: 32K, or the model's trained maximum if smaller
+
+
+def resolve_ctx(model: Model, ctx: int | None) -> int:
+    """The context a command works at: the user's, checked (0 is an error, not the
+    default), or the one default when none is given."""
+    if ctx is not None:
+        return check_ctx(model, ctx)
+    return min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
+
+
 def check_ctx(model: Model, ctx: int) -> int:
     """A context length the user gave, checked: a positive int and not absurd. A context
     above the model's trained length is sized as the runtimes size it (llama.cpp and

@@ -19,7 +19,7 @@ from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detect
                        headroom_fraction, is_expert_mix, launch_commands, make_builds, model_summary, pick_best,
                        quality_class, rig_summary)
 
-DEFAULT_CTX = 32768
+from ..memory.kv import DEFAULT_CTX  # noqa: F401 - the one default, re-exported for plan.tiers
 
 @dataclass
 class CheckReport:
@@ -47,9 +47,9 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     ``prebuilt``: the model's builds, already made (the tier table checks one model on
     several rigs and builds it once)."""
     from .. import runtimes
-    from ..memory.kv import check_ctx
+    from ..memory.kv import resolve_ctx
 
-    ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
+    ctx = resolve_ctx(model, ctx)
     if runtime:
         runtime = runtimes.get(runtime).name
     rows: list[BuildCheck] = []

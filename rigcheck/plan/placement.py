@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import units
 from ..errors import InputError
 from ..memory import buffers, kv_llamacpp, limits, runtimes
 from ..memory.kv import KVCache, beyond_train_note, check_count, check_ctx
@@ -358,7 +359,7 @@ def _host_pool(host: dict, bud: Budget, notes: list[str]) -> tuple[list[PoolUse]
     ru = uses[0]
     ru.bytes, ru.weights_bytes, ru.active_bytes_per_token = ram, host["w"] - spill, host["wa"] * (1 - frac)
     uses.append(PoolUse("disk (mmap)", "disk", spill, None, spill, 0, 0, 0, host["wa"] * frac, "disk"))
-    notes.append(f"RAM is {spill / GiB:.1f} GiB short: llama.cpp's mmap reads that part of the weights from "
+    notes.append(f"RAM is {units.gib(spill, 1)} short: llama.cpp's mmap reads that part of the weights from "
                  "disk on every token (a speed cliff, often 10-30x slower)")
     return uses, "mmap_stream"
 
@@ -418,12 +419,12 @@ def _unified_result(base, bud: Budget, gpu_need, weights, kvb, compb, reserve, w
         if bud.apple:
             cmd = limits.wired_limit_advice(gpu_need, bud.ram or 0)
             if cmd:
-                notes.append(f"needs {gpu_need / GiB:.1f} GiB of GPU memory but macOS lets the GPU wire "
-                             f"{cap / GiB:.1f} GiB by default; raise the limit (until reboot): {cmd}")
+                notes.append(f"needs {units.gib(gpu_need, 1)} of GPU memory but macOS lets the GPU wire "
+                             f"{units.gib(cap, 1)} by default; raise the limit (until reboot): {cmd}")
             else:
-                notes.append(f"needs {gpu_need / GiB:.1f} GiB: more than this Mac's RAM minus what macOS needs")
+                notes.append(f"needs {units.gib(gpu_need, 1)}: more than this Mac's RAM minus what macOS needs")
         else:
-            notes.append(f"needs {gpu_need / GiB:.1f} GiB of GPU-addressable memory; the budget is {cap / GiB:.1f} GiB")
+            notes.append(f"needs {units.gib(gpu_need, 1)} of GPU-addressable memory; the budget is {units.gib(cap, 1)}")
     return _assemble(base, [use], fits, mode, flags if fits else [], notes, "single")
 
 
@@ -478,7 +479,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         pool = buffers.vllm_kv_budget(cap, gpu_w // tp, gpu_memory_utilization=rt.gpu_memory_utilization,
                                       activation_bytes=comp)
         per_seq = max(1, kc.bytes // max(1, n_seq))
-        notes.append(f"vLLM preallocates {pool / GiB:.1f} GiB of KV per GPU: about {pool // per_seq} concurrent "
+        notes.append(f"vLLM preallocates {units.gib(pool, 1)} of KV per GPU: about {pool // per_seq} concurrent "
                      f"sequences of {ctx:,} tokens (activation and CUDA-graph memory estimated)")
     if experts_in_ram:
         host = dict(w=sum(w.exps), wa=sum(w.exps) * w.frac, kv=0, comp=0)
@@ -487,7 +488,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         out.settings = settings
         return out
     if not fits:
-        notes.append(f"needs {need / GiB:.1f} GiB per GPU of the {usable / GiB:.1f} GiB {rt.name} may use "
+        notes.append(f"needs {units.gib(need, 1)} per GPU of the {units.gib(usable, 1)} {rt.name} may use "
                      f"on {tp} GPU(s); {rt.name} keeps no weights in system RAM by default")
     mode = ("unified" if bud.unified else ("gpu" if tp == 1 else "multi_gpu")) if fits else "no_fit"
     out = _assemble(base, uses, fits, mode, flags, notes, "tensor" if tp > 1 else "single")
@@ -515,6 +516,6 @@ def _plan_whole(build, rt, bud: Budget, ctx, cache_type, parallel) -> Placement:
     b = w.total + kc.bytes + comp + reserve
     fits = b <= cap
     if not fits:
-        notes.append(f"{rt.name} keeps the whole model in GPU memory: needs {b / GiB:.1f} GiB of {cap / GiB:.1f} GiB")
+        notes.append(f"{rt.name} keeps the whole model in GPU memory: needs {units.gib(b, 1)} of {units.gib(cap, 1)}")
     use = PoolUse(name, "gpu", b, cap, w.total, kc.bytes, comp, reserve, wa, did)
     return _assemble(base, [use], fits, "gpu" if fits else "no_fit", [], notes, "single")

@@ -24,9 +24,9 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
     article's model) each row also carries the article's claim and, where rigcheck's
     numbers or today's runtime support differ, what differs and the newer source."""
     from ..hardware import parse_rig, tiers as tier_presets
-    from ..memory.kv import check_ctx
+    from ..memory.kv import resolve_ctx
 
-    ctx = check_ctx(model, ctx) if ctx else min(DEFAULT_CTX, model.n_ctx_train or DEFAULT_CTX)
+    ctx = resolve_ctx(model, ctx)
     article_model = model.id == "deepseek-v4-flash"
     made = make_builds(model)
     rows = []

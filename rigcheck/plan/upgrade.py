@@ -20,13 +20,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .. import units
+
 GiB = 2**30
 
 
 @dataclass(frozen=True)
 class Option:
     kind: str                       # "ram" | "gpu" | "system"
-    label: str                      # "add 64 GB RAM", "RTX PRO 6000 Blackwell 96 GB"
+    label: str                      # "add 64 GiB of RAM", "RTX PRO 6000 Blackwell 96 GB"
     cost_usd: float | None
     price_date: str = ""
     source: str = ""
@@ -37,7 +39,7 @@ class Option:
     adds_bytes: int = 0
 
     def text(self) -> str:
-        """'add 64 GB RAM: ~$680 (DDR5, price of 2026-06-03, https://...)'."""
+        """'add 64 GiB of RAM: ~$680 (DDR5, price of 2026-06-03, https://...)'."""
         cost = money(self.cost_usd) if self.cost_usd is not None else "price unknown"
         detail = [x for x in (self.item, f"price of {self.price_date}" if self.price_date else "",
                               self.source) if x]
@@ -73,7 +75,7 @@ def ram_option(missing_bytes: int, price_per_gib, memory_type: str = "DDR5",
     """Add at least ``missing_bytes`` of RAM, rounded up to ``step_gib`` kits."""
     gib = max(step_gib, math.ceil(missing_bytes / GiB / step_gib) * step_gib)
     usd, date, source, lo, hi, _ = _price_fields(price_per_gib)
-    return Option(kind="ram", label=f"add {gib} GB RAM", cost_usd=usd * gib, price_date=date,
+    return Option(kind="ram", label=f"add {units.gib(gib * GiB, 0)} of RAM", cost_usd=usd * gib, price_date=date,
                   source=source, item=memory_type,
                   cost_low=None if lo is None else lo * gib, cost_high=None if hi is None else hi * gib,
                   adds_bytes=gib * GiB,
@@ -111,7 +113,7 @@ def upgrade_options(need_fast_bytes: int, need_total_bytes: int, have_fast_bytes
                                price_date=str(c.get("price_date", "") or ""),
                                source=str(c.get("source", "") or ""), item=c.get("item", ""),
                                note="then it fits on fast memory" +
-                                    (f" ({reach / 1e9:,.0f} GB with the current GPUs)" if c.get("adds_to_fast") and have_fast_bytes else ""),
+                                    (f" ({units.gb(reach, 0)} with the current GPUs)" if c.get("adds_to_fast") and have_fast_bytes else ""),
                                adds_bytes=mem))
     opts.sort(key=lambda o: (o.cost_usd is None, o.cost_usd or 0.0, -o.adds_bytes))
     # the cheapest of each kind first (RAM, a GPU, a machine), then the next-cheapest others
@@ -151,8 +153,8 @@ def candidates_from_catalog(kinds: tuple[str, ...] = ("gpu", "soc"), adds_to_fas
         usd = _parse_price(d.price_usd)
         if usd is None:
             continue
-        gb_ = round(d.memory_bytes / GiB)
-        out.append({"label": f"{d.name} {gb_} GB" if f"{gb_}GB" not in d.name.replace(" ", "") else d.name,
+        sold = units.memory(int(d.memory_bytes))        # the size it is sold as
+        out.append({"label": f"{d.name} {sold}" if sold.replace(" ", "") not in d.name.replace(" ", "") else d.name,
                     "memory_bytes": int(d.memory_bytes), "usd": usd,
                     "price_date": d.price_date or "", "source": d.source, "item": d.name,
                     "kind": "gpu" if d.kind == "gpu" else "system", "vendor": d.vendor,
