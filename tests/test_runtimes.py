@@ -266,3 +266,17 @@ def test_v4_support_dates():
     assert str(R.get("ik_llama.cpp").support("deepseek4").since) == "2026-07-22"
     assert "pull/2165" in R.get("ik_llama.cpp").support("deepseek4").source
     assert str(R.get("ds4").support("deepseek4").since) == "2026-05-07"
+
+
+def test_one_registry_holds_each_runtime():
+    """Each runtime module declares everything about it: formats, memory rules, the
+    formats it is the default for; the help text's names are the registry's."""
+    from rigcheck.memory import runtimes as memory_rules
+    assert R.HELP_NAMES == ", ".join(R.names())
+    assert memory_rules.names() == R.names()
+    for rt in R.all_runtimes():
+        assert rt.memory is not None and rt.memory.name == rt.name
+        assert set(rt.default_for) <= set(rt.formats)
+    assert {f: R.default_for(f) for f in R.FORMATS} == {"gguf": "llama.cpp", "mlx": "mlx", "safetensors": "vllm",
+                                                          "ds4-gguf": "ds4"}
+    assert R.loaders("gguf")[0] == "llama.cpp" and "ktransformers" not in R.loaders("gguf")

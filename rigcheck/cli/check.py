@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..runtimes import HELP_NAMES
+
 import argparse
 
 EPILOG = """Examples:
@@ -27,8 +29,7 @@ def register(sub):
     p.add_argument("model", nargs="?", help="catalogue id or alias (see 'rigcheck models'), or a .gguf/config.json path")
     p.add_argument("--rig", help="rig spec or catalogue id (see 'rigcheck rigs'); default: this machine")
     p.add_argument("--ctx", type=int, help="context length in tokens (default 32768, or the model's maximum)")
-    p.add_argument("--runtime", help="evaluate only builds this runtime loads (llama.cpp, ollama, lmstudio, mlx, "
-                                     "vllm, sglang, ds4)")
+    p.add_argument("--runtime", help=f"evaluate only builds this runtime loads ({HELP_NAMES}; aliases forgiven)")
     p.add_argument("--build", action="append", help="evaluate only this build (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")

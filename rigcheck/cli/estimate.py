@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..runtimes import HELP_NAMES
+
 import argparse
 
 from ..errors import InputError
@@ -18,7 +20,6 @@ experts=ram, experts=ram:A/B, layers=ram:A/B, mmap. Your own 'rigcheck bench' re
 the model are shown beside the prediction.
 """
 
-RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik_llama.cpp", "ktransformers")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="catalogue id or a model file")
     p.add_argument("--build", required=True, help="build name (Q4_K_M, MXFP4_MOE, mlx-4bit, ds4-q2, file...)")
     p.add_argument("--rig", default=None, help="rig spec (default: this machine)")
-    p.add_argument("--runtime", default="llama.cpp", help="runtime (default llama.cpp): " + ", ".join(RUNTIMES))
+    p.add_argument("--runtime", default="llama.cpp", help=f"runtime (default llama.cpp): {HELP_NAMES} (aliases forgiven)")
     p.add_argument("--ctx", type=int, default=None,
                    help="context in tokens at which to decode (default 32768, or the model's maximum)")
     p.add_argument("--offload", default="auto", help="placement word (default auto)")

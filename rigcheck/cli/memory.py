@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..runtimes import HELP_NAMES
+
 import argparse
 
 from .. import units
@@ -22,7 +24,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--build", "-b", help="build name (default: the GGUF's own types, or Q4_K_M)")
     p.add_argument("--ctx", "-c", type=int, help="context length in tokens (default 32768, or the model's maximum)")
     p.add_argument("--runtime", "-r", default="llama.cpp",
-                   help="llama.cpp, ollama, lmstudio, mlx, vllm, sglang, ds4, ik_llama.cpp, ktransformers")
+                   help=f"{HELP_NAMES} (aliases forgiven)")
     p.add_argument("--cache-type", "-t", help="KV cache type (llama.cpp: f16, q8_0, ...; vLLM: auto, fp8)")
     p.add_argument("--parallel", "-np", type=int, help="parallel sequences (llama-server default: 4 slots sharing "
                                                          "one unified cache; --parallel 1 for one sequence)")

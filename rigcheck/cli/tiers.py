@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..runtimes import HELP_NAMES
+
 EPILOG = """Examples:
   rigcheck tiers deepseek-v4-flash
   rigcheck tiers qwen3-235b-a22b --ctx 8192
@@ -19,7 +21,7 @@ def register(sub):
                                    "decode range and verdict.", epilog=EPILOG)
     p.add_argument("model", help="catalogue id or alias, or a model file")
     p.add_argument("--ctx", type=int, help="context length in tokens (default 32768)")
-    p.add_argument("--runtime", help="evaluate only builds this runtime loads")
+    p.add_argument("--runtime", help=f"evaluate only builds this runtime loads ({HELP_NAMES})")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     return p
 

@@ -1,5 +1,5 @@
-"""The memory side of each runtime: its KV layout, the cache types it accepts, its
-buffers and defaults. (Support status and launch commands live in rigcheck/runtimes.)
+"""The memory side of each runtime: its KV cache, sized by the rules its module in
+rigcheck/runtimes declares (``RuntimeMemory``, rigcheck.memory.rules).
 
 Defaults, each from the runtime's own code or docs:
 - llama.cpp = llama-server: 4 slots with a unified KV cache sized by n_ctx, batch 2048,
@@ -20,79 +20,35 @@ Defaults, each from the runtime's own code or docs:
 
 from __future__ import annotations
 
-from ..model.families.archs import with_dedicated_runtime
-
-from dataclasses import dataclass, field
-
 from ..errors import InputError, UnknownNameError
 from ..model.model import Model
 from . import kv_ds4, kv_llamacpp, kv_mlx, kv_sglang, kv_vllm
-from .buffers import LLAMACPP_FIT_MARGIN, MiB, OLLAMA_MIN_MEMORY
-from .cachetypes import GGML_CACHE_TYPES, check_cache_type
+from .cachetypes import check_cache_type
 from .kv import KVCache
+from .rules import RuntimeMemory
 
 
-@dataclass(frozen=True)
-class RuntimeMemory:
-    name: str
-    layout: str                      # llamacpp | vllm | sglang | mlx | ds4
-    cache_types: tuple[str, ...]
-    default_cache_type: str
-    parallel: int                    # sequences by default
-    kv_unified: bool = False
-    n_batch: int = 2048
-    n_ubatch: int = 512
-    flash_attn: bool = True
-    gpu_reserve: int = 0             # kept free per GPU
-    split: str = "layer"             # how it uses several GPUs: layer | tp | none
-    cpu_offload: bool = True         # can keep weights in system RAM
-    gpu_memory_utilization: float = 0.0
-    needs_apple: bool = False
-    only_arch: tuple[str, ...] = ()
-    source: str = ""
-    extra: dict = field(default_factory=dict)
+def _table() -> dict[str, RuntimeMemory]:
+    """Every runtime's memory rules, as its module declares them (rigcheck.runtimes)."""
+    from .. import runtimes
+    return {rt.name: rt.memory for rt in runtimes.all_runtimes() if rt.memory is not None}
 
 
-_LLAMA = dict(layout="llamacpp", cache_types=GGML_CACHE_TYPES, default_cache_type="f16")
 
-RUNTIMES: dict[str, RuntimeMemory] = {r.name: r for r in [
-    RuntimeMemory("llama.cpp", parallel=4, kv_unified=True, gpu_reserve=LLAMACPP_FIT_MARGIN,
-                  source="llama.cpp tools/server/server.cpp, common/common.h, common/arg.cpp", **_LLAMA),
-    RuntimeMemory("ik_llama.cpp", parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
-                  source="ikawrakow/ik_llama.cpp (llama.cpp fork, same KV layout)", **_LLAMA),
-    RuntimeMemory("ollama", layout="llamacpp", cache_types=("f16", "q8_0", "q4_0"), default_cache_type="f16",
-                  parallel=1, gpu_reserve=OLLAMA_MIN_MEMORY["cuda"],
-                  source="ollama llm/llama_server.go, ml/device.go, envconfig/config.go"),
-    RuntimeMemory("lmstudio", parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
-                  source="LM Studio 0.4 (llama-server engine; MLX engine on Macs)", **_LLAMA),
-    RuntimeMemory("mlx", layout="mlx", cache_types=kv_mlx.CACHE_TYPES, default_cache_type="bf16", parallel=1,
-                  split="none", cpu_offload=False, needs_apple=True, source="ml-explore/mlx-lm models/cache.py"),
-    RuntimeMemory("vllm", layout="vllm", cache_types=kv_vllm.CACHE_TYPES, default_cache_type="auto", parallel=1,
-                  split="tp", cpu_offload=False, gpu_memory_utilization=0.92,
-                  source="vllm/config/cache.py, vllm/v1/worker/gpu_worker.py"),
-    RuntimeMemory("sglang", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
-                  parallel=1, split="tp", cpu_offload=False,
-                  source="sglang python/sglang/srt/server_args.py, model_runner.py"),
-    RuntimeMemory("ktransformers", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
-                  parallel=1, split="tp", gpu_reserve=1024 * MiB,
-                  source="kvcache-ai/ktransformers (experts on CPU, SGLang-based server)"),
-    RuntimeMemory("ds4", layout="ds4", cache_types=kv_ds4.CACHE_TYPES, default_cache_type="f32", parallel=1,
-                  split="none", cpu_offload=False, only_arch=with_dedicated_runtime("ds4"), gpu_reserve=0,
-                  source="antirez/ds4 ds4_context_memory_estimate"),
-]}
 
 def get(name: str) -> RuntimeMemory:
     """The memory rules of a runtime; the name (or alias) is resolved by the one runtime
     registry, rigcheck.runtimes, so both agree on what names exist."""
     from .. import runtimes
     canonical = runtimes.get(name).name
-    if canonical not in RUNTIMES:
-        raise UnknownNameError("runtime with memory rules", str(name), list(RUNTIMES))
-    return RUNTIMES[canonical]
+    table = _table()
+    if canonical not in table:
+        raise UnknownNameError("runtime with memory rules", str(name), list(table))
+    return table[canonical]
 
 
 def names() -> list[str]:
-    return list(RUNTIMES)
+    return list(_table())
 
 
 def check(rt: RuntimeMemory, cache_type: str | None) -> str:

@@ -13,15 +13,6 @@ from ..errors import InputError, RigcheckError
 from ..model import Model
 from ..quant.build import Build
 
-# builds evaluated with which runtime, by the build's container / recipe
-_RUNTIME_FOR = {"gguf": "llama.cpp", "mlx": "mlx", "safetensors": "vllm", "ds4": "ds4"}
-# runtimes that can load each container (for the launch commands)
-_LOADERS = {
-    "gguf": ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp"),
-    "mlx": ("mlx", "lmstudio"),
-    "safetensors": ("vllm", "sglang"),
-    "ds4": ("ds4",),
-}
 # placement mode -> verdict mode (mmap streaming counts as not fitting: see evaluate)
 _VERDICT_MODE = {"gpu": "gpu", "multi_gpu": "gpu", "unified": "unified", "experts_in_ram": "offload",
                  "layers_offload": "offload", "cpu": "cpu", "no_fit": "none"}
@@ -121,23 +112,25 @@ def rig_summary(rig) -> dict:
 # ---- one build on one rig -----------------------------------------------------------
 
 def _container(build: Build) -> str:
+    """The format a runtime loads the build as (rigcheck.runtimes.FORMATS)."""
+    from .. import runtimes
     if build.recipe == "ds4" or build.name.startswith("ds4-"):
-        return "ds4"
-    return build.container if build.container in _RUNTIME_FOR else "gguf"
+        return "ds4-gguf"
+    return build.container if build.container in runtimes.FORMATS else "gguf"
 
 
 def _runtime_for(build: Build, rig, wanted: str | None) -> str | None:
-    cont = _container(build)
-    plat = _platform(rig)
+    """The runtime a build is evaluated with: the one asked for if it loads the format,
+    else the format's default runtime where it runs on the rig's platform (each runtime
+    module says which formats it loads and defaults for, and on which platforms)."""
+    from .. import runtimes
+    fmt = _container(build)
     if wanted:
-        return wanted if wanted in _LOADERS.get(cont, ()) else None
-    if cont == "mlx" and plat != "metal":
+        return wanted if wanted in runtimes.loaders(fmt) else None
+    name = runtimes.default_for(fmt)
+    if name is None or _platform(rig) not in runtimes.get(name).platforms:
         return None
-    if cont == "safetensors" and plat not in ("cuda", "rocm"):
-        return None
-    if cont == "ds4" and plat not in ("metal", "cuda", "rocm"):
-        return None
-    return _RUNTIME_FOR[cont]
+    return name
 
 
 def _pool_dicts(placement) -> list[dict]:
@@ -185,7 +178,7 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
             mid, low = est.decode_tok_s.mid, est.decode_tok_s.low
     rt = runtimes.get(runtime)
     cont = _container(build)
-    sup = rt.support(model.arch).for_format("gguf" if cont in ("gguf", "ds4") else cont)
+    sup = rt.support(model.arch).for_format(cont)
     fits = bool(pl.fits) and pl.mode != "mmap_stream"
     v = verdict(fits, _VERDICT_MODE.get(pl.mode, "none") if fits else "none", bc.headroom, mid, low,
                 build.bits_per_weight, sup.status, expert_mix=is_expert_mix(build),
@@ -285,14 +278,14 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
     cont = _container(build)
     plat = _platform(rig)
     out: dict[str, str] = {}
-    for name in _LOADERS.get(cont, ()):
+    for name in runtimes.loaders(cont):
         try:
             rt = runtimes.get(name)
         except RigcheckError:
             continue
         if plat not in rt.platforms and plat != "cpu":
             continue
-        sup = rt.support(model.arch).for_format("gguf" if cont in ("gguf", "ds4") else cont)
+        sup = rt.support(model.arch).for_format(cont)
         if sup.status == "none":
             continue
         flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []

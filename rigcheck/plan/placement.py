@@ -191,11 +191,12 @@ def plan(build: Build, *, ctx: int, runtime: str = "llama.cpp", rig=None, vram_b
     bud = budget_of(rig, vram_bytes, ram_bytes)
     if rt.needs_apple and not bud.apple:
         raise InputError(f"{rt.name} runs on Apple Silicon only; this rig has no Apple chip")
-    if rt.layout in ("vllm", "sglang") and rt.name != "ktransformers":
+    # the strategy the runtime's module declares (RuntimeMemory.strategy)
+    if rt.strategy == "tp":
         out = _plan_tp(build, rt, bud, ctx, cache_type, parallel)
-    elif rt.layout in ("mlx", "ds4"):
+    elif rt.strategy == "whole":
         out = _plan_whole(build, rt, bud, ctx, cache_type, parallel)
-    elif rt.name == "ktransformers":
+    elif rt.strategy == "tp_experts_in_ram":
         out = _plan_tp(build, rt, bud, ctx, cache_type, parallel, experts_in_ram=True)
     else:
         out = _plan_llamacpp(build, rt, bud, ctx, cache_type, parallel, flash_attn, ubatch)

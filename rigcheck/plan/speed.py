@@ -38,8 +38,6 @@ import math
 from dataclasses import dataclass, field
 
 POOL_KINDS = ("gpu", "unified", "ram", "disk")
-RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4",
-            "ik_llama.cpp", "ktransformers")
 FAMILIES = ("nvidia", "amd", "intel", "apple", "nvidia-soc", "amd-soc", "cpu")
 MATURITY = ("mature", "new", "fork")
 PARALLEL = ("single", "layer", "tensor")

@@ -46,6 +46,10 @@ MODULES = ["llamacpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik
 
 CSV_NAME = "runtime_support.csv"
 
+# the canonical names in display order, for --help texts without importing every module
+# (a test keeps it equal to names())
+HELP_NAMES = "llama.cpp, ollama, lmstudio, mlx, vllm, sglang, ds4, ik_llama.cpp, ktransformers"
+
 def canonical_arch(arch: str) -> str:
     """llama.cpp's name for an architecture given as GGUF arch or HF model_type (the
     architecture table, rigcheck.model.families.archs)."""
@@ -97,6 +101,9 @@ class Runtime:
     only_arches: tuple[str, ...] | None = None   # a single-model runtime (ds4)
     fork_build: Callable[[str, str, str | None], str] | None = field(default=None, repr=False,
                                                                        compare=False)
+    memory: object = field(default=None, repr=False, compare=False)   # its rigcheck.memory.rules.RuntimeMemory
+    default_for: tuple[str, ...] = ()       # the formats whose builds it is evaluated with
+    launch_with_others: bool = True         # gets a launch command for builds placed for another runtime
 
     def support(self, arch: str, rows: list[dict] | None = None) -> Support:
         """Support for ``arch`` (GGUF arch or HF model_type) from the bundled catalogue."""
@@ -197,6 +204,19 @@ def _registry() -> dict[str, Runtime]:
 
 def all_runtimes() -> list[Runtime]:
     return list(_registry().values())
+
+
+def default_for(fmt: str) -> str | None:
+    """The runtime a build of format ``fmt`` is evaluated with (its module says so)."""
+    return next((rt.name for rt in all_runtimes() if fmt in rt.default_for), None)
+
+
+def loaders(fmt: str) -> list[str]:
+    """The runtimes that load format ``fmt`` and take a build placed for another: the
+    format's default runtime first, then the rest in display order."""
+    out = [rt.name for rt in all_runtimes() if fmt in rt.formats and rt.launch_with_others]
+    first = default_for(fmt)
+    return ([first] if first in out else []) + [n for n in out if n != first]
 
 
 def names() -> list[str]:

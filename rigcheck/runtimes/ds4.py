@@ -10,6 +10,9 @@ the model with download_model.sh (unless a file is given), start ds4-server with
 
 from __future__ import annotations
 
+from ..memory import kv_ds4
+from ..memory.rules import RuntimeMemory
+
 from ..model.families.archs import with_dedicated_runtime
 
 from . import Runtime, join, split_flags
@@ -43,13 +46,19 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
+MEMORY = RuntimeMemory("ds4", layout="ds4", cache_types=kv_ds4.CACHE_TYPES, default_cache_type="f32", parallel=1,
+                       split="none", cpu_offload=False, only_arch=with_dedicated_runtime("ds4"), gpu_reserve=0,
+                       strategy="whole", source="antirez/ds4 ds4_context_memory_estimate")
+
 RUNTIME = Runtime(
     name="ds4",
     label="ds4",
     aliases=("dwarfstar", "dwarfstar4", "antirez-ds4", "ds-4"),
     formats=("ds4-gguf",),
-    platforms=("metal", "cuda", "rocm", "cpu"),
+    platforms=("metal", "cuda", "rocm"),
     homepage=REPO,
     build_command=command,
     only_arches=with_dedicated_runtime("ds4"),
+    memory=MEMORY,
+    default_for=("ds4-gguf",),
 )

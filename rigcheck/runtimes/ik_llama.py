@@ -6,6 +6,9 @@ It is built from source, so the command clones and builds it first. Its own flag
 
 from __future__ import annotations
 
+from ..memory.buffers import LLAMACPP_FIT_MARGIN
+from ..memory.rules import RuntimeMemory, llamacpp_like
+
 from . import Runtime, cmake_backend_flag, join, split_flags
 
 REPO = "https://github.com/ikawrakow/ik_llama.cpp"
@@ -38,6 +41,9 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return fork_build(REPO, "", platform) + "\n" + join(args)
 
 
+MEMORY = RuntimeMemory("ik_llama.cpp", **llamacpp_like(parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                      source="ikawrakow/ik_llama.cpp (llama.cpp fork, same KV layout)"))
+
 RUNTIME = Runtime(
     name="ik_llama.cpp",
     label="ik_llama.cpp",
@@ -46,4 +52,6 @@ RUNTIME = Runtime(
     platforms=("cuda", "cpu", "metal", "vulkan"),
     homepage=REPO,
     build_command=command,
+    memory=MEMORY,
+    default_for=(),
 )

@@ -8,6 +8,10 @@ kt-kernel tutorials (KTransformers v0.5+, SGLang integration since 2025-10).
 
 from __future__ import annotations
 
+from ..memory import kv_sglang
+from ..memory.buffers import MiB
+from ..memory.rules import RuntimeMemory
+
 from . import Runtime, join, split_flags
 
 
@@ -28,6 +32,11 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "pip install -U kt-kernel\n" + join(args)
 
 
+MEMORY = RuntimeMemory("ktransformers", layout="sglang", cache_types=kv_sglang.CACHE_TYPES,
+                       default_cache_type="auto", parallel=1, split="tp", gpu_reserve=1024 * MiB,
+                       strategy="tp_experts_in_ram",
+                       source="kvcache-ai/ktransformers (experts on CPU, SGLang-based server)")
+
 RUNTIME = Runtime(
     name="ktransformers",
     label="KTransformers",
@@ -36,4 +45,7 @@ RUNTIME = Runtime(
     platforms=("cuda", "cpu"),
     homepage="https://github.com/kvcache-ai/ktransformers",
     build_command=command,
+    memory=MEMORY,
+    default_for=(),
+    launch_with_others=False,
 )

@@ -9,6 +9,9 @@ to keep routed experts in system RAM). Without a local file it downloads with
 
 from __future__ import annotations
 
+from ..memory.buffers import LLAMACPP_FIT_MARGIN
+from ..memory.rules import RuntimeMemory, llamacpp_like
+
 from . import Runtime, ggml_fork_build, join, split_flags
 
 _NGL = {"-ngl", "--n-gpu-layers", "--gpu-layers"}
@@ -38,6 +41,9 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return join(args)
 
 
+MEMORY = RuntimeMemory("llama.cpp", **llamacpp_like(parallel=4, kv_unified=True, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                      source="llama.cpp tools/server/server.cpp, common/common.h, common/arg.cpp"))
+
 RUNTIME = Runtime(
     name="llama.cpp",
     label="llama.cpp",
@@ -47,4 +53,6 @@ RUNTIME = Runtime(
     homepage="https://github.com/ggml-org/llama.cpp",
     build_command=command,
     fork_build=ggml_fork_build,
+    memory=MEMORY,
+    default_for=("gguf",),
 )

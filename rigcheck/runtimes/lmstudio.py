@@ -8,6 +8,9 @@ CLI flag. Memory rules: research/runtime-memory.md §7.
 
 from __future__ import annotations
 
+from ..memory.buffers import LLAMACPP_FIT_MARGIN
+from ..memory.rules import RuntimeMemory, llamacpp_like
+
 from . import Runtime, join, split_flags
 
 
@@ -34,6 +37,9 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
+MEMORY = RuntimeMemory("lmstudio", **llamacpp_like(parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,
+                      source="LM Studio 0.4 (llama-server engine; MLX engine on Macs)"))
+
 RUNTIME = Runtime(
     name="lmstudio",
     label="LM Studio",
@@ -42,4 +48,6 @@ RUNTIME = Runtime(
     platforms=("cuda", "rocm", "metal", "vulkan", "cpu"),
     homepage="https://lmstudio.ai",
     build_command=command,
+    memory=MEMORY,
+    default_for=(),
 )

@@ -10,6 +10,9 @@ research/runtime-memory.md §5.
 
 from __future__ import annotations
 
+from ..memory import kv_mlx
+from ..memory.rules import RuntimeMemory
+
 from . import Runtime, join, q, split_flags
 
 
@@ -36,6 +39,10 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
+MEMORY = RuntimeMemory("mlx", layout="mlx", cache_types=kv_mlx.CACHE_TYPES, default_cache_type="bf16", parallel=1,
+                       split="none", cpu_offload=False, needs_apple=True, strategy="whole",
+                       source="ml-explore/mlx-lm models/cache.py")
+
 RUNTIME = Runtime(
     name="mlx",
     label="MLX (mlx-lm)",
@@ -45,4 +52,6 @@ RUNTIME = Runtime(
     homepage="https://github.com/ml-explore/mlx-lm",
     build_command=command,
     fork_build=fork_build,
+    memory=MEMORY,
+    default_for=("mlx",),
 )

@@ -11,6 +11,9 @@ Memory rules: research/runtime-memory.md §4.
 
 from __future__ import annotations
 
+from ..memory.buffers import OLLAMA_MIN_MEMORY
+from ..memory.rules import RuntimeMemory
+
 import re
 
 from . import Runtime, join, q, split_flags
@@ -67,6 +70,10 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
+MEMORY = RuntimeMemory("ollama", layout="llamacpp", cache_types=("f16", "q8_0", "q4_0"), default_cache_type="f16",
+                       parallel=1, gpu_reserve=OLLAMA_MIN_MEMORY["cuda"],
+                       source="ollama llm/llama_server.go, ml/device.go, envconfig/config.go")
+
 RUNTIME = Runtime(
     name="ollama",
     label="Ollama",
@@ -75,4 +82,6 @@ RUNTIME = Runtime(
     platforms=("cuda", "rocm", "metal", "vulkan", "cpu"),
     homepage="https://github.com/ollama/ollama",
     build_command=command,
+    memory=MEMORY,
+    default_for=(),
 )

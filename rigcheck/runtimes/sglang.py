@@ -7,6 +7,9 @@ SGLang's own default leaves room for activations and CUDA graphs (about 0.85 on 
 
 from __future__ import annotations
 
+from ..memory import kv_sglang
+from ..memory.rules import RuntimeMemory
+
 from . import Runtime, join, split_flags
 
 
@@ -24,6 +27,10 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return join(args)
 
 
+MEMORY = RuntimeMemory("sglang", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
+                       parallel=1, split="tp", cpu_offload=False, strategy="tp",
+                       source="sglang python/sglang/srt/server_args.py, model_runner.py")
+
 RUNTIME = Runtime(
     name="sglang",
     label="SGLang",
@@ -32,4 +39,6 @@ RUNTIME = Runtime(
     platforms=("cuda", "rocm"),
     homepage="https://github.com/sgl-project/sglang",
     build_command=command,
+    memory=MEMORY,
+    default_for=(),
 )

@@ -8,6 +8,9 @@ research/runtime-memory.md §6.1-6.2.
 
 from __future__ import annotations
 
+from ..memory import kv_vllm
+from ..memory.rules import RuntimeMemory
+
 from . import Runtime, join, split_flags
 
 
@@ -25,6 +28,10 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return join(args)
 
 
+MEMORY = RuntimeMemory("vllm", layout="vllm", cache_types=kv_vllm.CACHE_TYPES, default_cache_type="auto", parallel=1,
+                       split="tp", cpu_offload=False, gpu_memory_utilization=0.92, strategy="tp",
+                       source="vllm/config/cache.py, vllm/v1/worker/gpu_worker.py")
+
 RUNTIME = Runtime(
     name="vllm",
     label="vLLM",
@@ -33,4 +40,6 @@ RUNTIME = Runtime(
     platforms=("cuda", "rocm"),
     homepage="https://github.com/vllm-project/vllm",
     build_command=command,
+    memory=MEMORY,
+    default_for=("safetensors",),
 )
