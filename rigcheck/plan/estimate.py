@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from .evidence import DEFAULT_DISK_BW, EvidenceRow, load_measurements, nearest, pools_for
+from . import modes
 from .speed import (DEFAULT, Calibration, PoolRead, Range, decode_range, device_family, maturity_of,
                     prefill_flops_per_token, prefill_range)
 from .speedfacts import ModelFacts, facts_from_build
@@ -122,8 +123,6 @@ def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4
                    {"offload": offload})
 
 
-_MODE_TO_OFFLOAD = {"gpu": "none", "multi_gpu": "split", "unified": "none", "cpu": "cpu",
-                    "experts_in_ram": "experts=ram", "layers_offload": "layers=ram", "mmap_stream": "mmap"}
 
 
 def estimate(placement, rig, runtime: str, ctx: int, model, build, calib: Calibration | None = None) -> Estimate:
@@ -174,7 +173,7 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, calib: Calibr
         peak = accel[0].fp16_flops if accel else None
     link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else 32.0e9
     return _finish(facts, pools, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
-                   rig, model.id, _MODE_TO_OFFLOAD.get(mode, "none"), calib, [], {"mode": mode})
+                   rig, model.id, (modes.mode(mode).offload or "none"), calib, [], {"mode": mode})
 
 
 def _device_of(use, accel, index, node):

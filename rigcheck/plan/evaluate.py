@@ -12,10 +12,8 @@ from .. import units
 from ..errors import InputError, RigcheckError
 from ..model import Model
 from ..quant.build import Build
+from .modes import mode
 
-# placement mode -> verdict mode (mmap streaming counts as not fitting: see evaluate)
-_VERDICT_MODE = {"gpu": "gpu", "multi_gpu": "gpu", "unified": "unified", "experts_in_ram": "offload",
-                 "layers_offload": "offload", "cpu": "cpu", "no_fit": "none"}
 
 
 @dataclass
@@ -180,7 +178,7 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     cont = _container(build)
     sup = rt.support(model.arch).for_format(cont)
     fits = bool(pl.fits) and pl.mode != "mmap_stream"
-    v = verdict(fits, _VERDICT_MODE.get(pl.mode, "none") if fits else "none", bc.headroom, mid, low,
+    v = verdict(fits, mode(pl.mode).verdict if fits else "none", bc.headroom, mid, low,
                 build.bits_per_weight, sup.status, expert_mix=is_expert_mix(build),
                 **({"thresholds": thresholds} if thresholds else {}))
     bc.verdict, bc.reasons = v.label, list(v.reasons)
@@ -355,6 +353,6 @@ def pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
 
     def key(b: BuildCheck):
         speed = (b.decode_tok_s or {}).get("mid", 0.0)
-        fast = b.mode in ("gpu", "multi_gpu", "unified")
+        fast = mode(b.mode).fast
         return (b.rank, fast, b.quality_class if b.rank >= 3 else 0, speed)
     return max(ok, key=key)

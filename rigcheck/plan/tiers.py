@@ -57,20 +57,12 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
 
 
 def _where_text(b: BuildCheck) -> str:
+    from .modes import mode
     kinds = [p["kind"] for p in b.placement if p.get("bytes")]
-    if b.mode == "experts_in_ram":
-        return "GPU + experts in RAM"
-    if b.mode == "layers_offload":
-        return "GPU + layers in RAM"
-    if b.mode == "mmap_stream":
-        return "streamed from disk"
-    if b.mode == "cpu":
-        return "CPU + RAM"
-    if b.mode == "unified":
-        return "unified memory"
-    if b.mode in ("gpu", "multi_gpu"):
-        return "all on GPU" + (f" ({kinds.count('gpu')} cards)" if kinds.count("gpu") > 1 else "")
-    return b.mode
+    m = mode(b.mode)
+    if m.verdict == "gpu" and kinds.count("gpu") > 1:
+        return f"{m.label} ({kinds.count('gpu')} cards)"
+    return m.label
 
 
 def _differences(tier, row: dict, rep: CheckReport) -> list[str]:
