@@ -110,3 +110,38 @@ def test_the_check_finds_a_planted_name(tmp_path):
     p = tmp_path / "m.py"
     p.write_text('"""mentions deepseek4 in prose"""\nX = "deepseek4"\n')
     assert [t for _, t in _string_constants(str(p))] == ["deepseek4"]
+
+
+def test_only_the_catalogue_reads_the_bundled_data():
+    """rigcheck/catalogue.py is the one reader of rigcheck/data/: no other module names
+    the data folder in a string, nor opens a bundled data file."""
+    found = []
+    data_files = {f for f in os.listdir(os.path.join(ROOT, "data")) if not f.startswith(".")}
+    for _, path in _modules().items():
+        if path.endswith(os.sep + "catalogue.py"):
+            continue
+        for line, text in _string_constants(path):
+            if text in data_files - {"models"}:
+                found.append(f"{os.path.relpath(path, ROOT)}:{line} {text!r}")
+        if "resources.files(" in open(path, encoding="utf-8").read():
+            found.append(f"{os.path.relpath(path, ROOT)}: importlib.resources.files")
+    assert not found, "bundled data read outside rigcheck/catalogue.py: " + "; ".join(found)
+
+
+def test_catalogue_rows_carry_source_and_date():
+    from rigcheck import catalogue
+    for name, schema in catalogue.SCHEMAS.items():
+        rows = catalogue.rows(name)
+        assert rows and all(r[schema.source].strip() and r[schema.date].strip() for r in rows), name
+    assert all(catalogue.card(i)["source"] for i in catalogue.card_ids())
+
+
+def test_catalogue_refuses_a_row_without_its_source():
+    import pytest
+    from rigcheck import catalogue
+    from rigcheck.errors import FormatError
+    schema = catalogue.SCHEMAS["ram_prices.csv"]
+    good = {c: "1" for c in schema.required} | {"source": "https://example.org", "checked": "2026-12-01"}
+    catalogue.check_rows("ram_prices.csv", [good], schema)
+    with pytest.raises(FormatError, match="line 3: 'source' is empty"):
+        catalogue.check_rows("ram_prices.csv", [good, dict(good, source=" ")], schema)

@@ -11,16 +11,14 @@ Public: ``get_device(name)``, ``get_link(name)``, ``devices()``, ``links()``,
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
-from importlib import resources
 
 from ..errors import UnknownNameError
 from .device import Device, Link
 
 GiB = 2**30
-CSV_NAME = "devices.csv"
+
 
 # words that vendors put in front of product names; dropped before matching
 _VENDOR_WORDS = {"nvidia", "geforce", "amd", "intel", "apple", "tm", "r", "corporation",
@@ -47,10 +45,8 @@ def _int(text: str) -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def _rows() -> tuple[dict, ...]:
-    path = resources.files("rigcheck") / "data" / CSV_NAME
-    with path.open(encoding="utf-8") as f:
-        lines = [ln for ln in f if not ln.startswith("#")]
-    return tuple(csv.DictReader(lines))
+    from .. import catalogue
+    return catalogue.devices()
 
 
 def _price_for(row: dict, mem_gib: float | None) -> float | None:

@@ -6,10 +6,8 @@ carries its date and source so a report can say how old it is.
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
 from ..errors import InputError
 from .catalog import get_device
@@ -37,9 +35,8 @@ def device_price(device_id: str) -> Price | None:
 
 @functools.lru_cache(maxsize=1)
 def _ram_rows() -> tuple[dict, ...]:
-    path = resources.files("rigcheck") / "data" / "ram_prices.csv"
-    with path.open(encoding="utf-8") as f:
-        return tuple(csv.DictReader(ln for ln in f if not ln.startswith("#")))
+    from .. import catalogue
+    return catalogue.ram_prices()
 
 
 def ram_prices(memory_type: str | None = None) -> list[Price]:

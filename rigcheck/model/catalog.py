@@ -23,15 +23,12 @@ To add a model, drop a card here (and a family module if its model_type is new).
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from ..errors import FormatError, UnknownNameError
+from ..errors import UnknownNameError
 from .model import Model
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "models")
 
 
 @dataclass(frozen=True)
@@ -63,17 +60,14 @@ _FIELDS = ("id", "name", "hf_repo", "family", "license", "released", "source", "
 
 
 def _ids() -> list[str]:
-    return sorted(f[:-5] for f in os.listdir(DATA) if f.endswith(".json"))
+    from .. import catalogue
+    return catalogue.card_ids()
 
 
 @lru_cache(maxsize=None)
 def _load(card_id: str) -> Card:
-    path = os.path.join(DATA, card_id + ".json")
-    with open(path, encoding="utf-8") as f:
-        d = json.load(f)
-    missing = [k for k in _FIELDS if k not in d]
-    if missing or d["id"] != card_id:
-        raise FormatError(f"{path}: catalogue card lacks {missing or 'a matching id'}")
+    from .. import catalogue
+    d = catalogue.card(card_id)
     return Card(**{k: d[k] for k in _FIELDS}, aliases=tuple(a.lower() for a in d.get("aliases", [])),
                 stated=d.get("stated", {}), source_note=d.get("source_note", ""),
                 quality=d.get("quality") or {})

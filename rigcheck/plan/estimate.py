@@ -11,9 +11,7 @@ constants (``rigcheck/data/speed_calibration.json``, written by
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
-from importlib import resources
 
 from .evidence import DEFAULT_DISK_BW, EvidenceRow, load_measurements, nearest, pools_for
 from . import modes
@@ -64,12 +62,9 @@ def calibration_from_json(d: dict) -> Calibration:
 @functools.lru_cache(maxsize=1)
 def load_calibration() -> Calibration:
     """The bundled fitted constants, or the physical priors when the file is missing."""
-    path = resources.files("rigcheck") / "data" / "speed_calibration.json"
-    try:
-        with path.open(encoding="utf-8") as f:
-            return calibration_from_json(json.load(f))
-    except FileNotFoundError:
-        return DEFAULT
+    from .. import catalogue
+    d = catalogue.speed_calibration()
+    return DEFAULT if d is None else calibration_from_json(d)
 
 
 # ---- estimates -------------------------------------------------------------------------------

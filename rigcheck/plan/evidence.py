@@ -8,12 +8,10 @@ rigs, and ``nearest()`` ranks rows as evidence for an estimate.
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 
 from .speed import PoolRead, device_family, maturity_of, prefill_flops_per_token
 from .speedfacts import ModelFacts, facts_from_build, facts_from_params
@@ -77,11 +75,9 @@ def _f(text: str) -> float | None:
 
 @functools.lru_cache(maxsize=1)
 def load_measurements() -> tuple[MeasuredRow, ...]:
-    path = resources.files("rigcheck") / "data" / "measurements.csv"
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    from .. import catalogue
     out = []
-    for r in rows:
+    for r in catalogue.measurements():
         out.append(MeasuredRow(
             model=r["model"].strip(), build=r["build"].strip(), runtime=r["runtime"].strip(),
             version=r["version"].strip(), rig=r["rig"].strip(), offload=r["offload"].strip() or "none",

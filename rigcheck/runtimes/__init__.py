@@ -31,7 +31,6 @@ import io
 import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Callable
 
 from ..errors import InputError, UnknownNameError
@@ -44,7 +43,7 @@ PLATFORMS = ("cuda", "rocm", "metal", "cpu", "vulkan", "sycl")
 MODULES = ["llamacpp", "ollama", "lmstudio", "mlx", "vllm", "sglang", "ds4", "ik_llama",
            "ktransformers"]
 
-CSV_NAME = "runtime_support.csv"
+CSV_NAME = "the runtime support table"   # in messages
 
 # the canonical names in display order, for --help texts without importing every module
 # (a test keeps it equal to names())
@@ -143,8 +142,13 @@ def _date(text: str) -> _dt.date | None:
 
 def parse_rows(text: str) -> list[dict]:
     """The rows of a runtime_support.csv text, validated (status, dates)."""
+    return validate_rows(list(csv.DictReader(io.StringIO(text))))
+
+
+def validate_rows(rows_in) -> list[dict]:
+    """Support rows checked: a known status and formats, a source, real dates."""
     rows = []
-    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for i, row in enumerate(rows_in, start=2):
         if row.get("status") not in STATUSES:
             raise ValueError(f"{CSV_NAME} line {i}: status '{row.get('status')}' is not one of {STATUSES}")
         bad = [f for f in (row.get("formats") or "").split(",") if f.strip() and f.strip() not in FORMATS]
@@ -159,8 +163,8 @@ def parse_rows(text: str) -> list[dict]:
 
 @lru_cache(maxsize=1)
 def _rows_cached() -> tuple:
-    text = (resources.files("rigcheck") / "data" / CSV_NAME).read_text(encoding="utf-8")
-    return tuple(parse_rows(text))
+    from .. import catalogue
+    return tuple(validate_rows(catalogue.runtime_support()))
 
 
 def _rows() -> list[dict]:
