@@ -23,10 +23,10 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rigcheck.plan import calibrate  # noqa: E402
-from rigcheck.plan.evidence import catalogue_facts, facts_for_row, load_measurements, sample_of  # noqa: E402
+from rigcheck.plan.speed import calibrate  # noqa: E402
+from rigcheck.plan.speed.evidence import catalogue_facts, facts_for_row, load_measurements, sample_of  # noqa: E402
 from rigcheck.plan.speed import DEFAULT, decode_seconds, prefill_range  # noqa: E402
-from rigcheck.plan.estimate import calibration_to_json  # noqa: E402
+from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 
 
 def build_samples(verbose: bool = False):
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
         pre_spread = ((pre_logs[int(0.1 * (len(pre_logs) - 1))], pre_logs[int(0.9 * (len(pre_logs) - 1))])
                       if pre_logs else cal.prefill_spread)
         cal = dataclasses.replace(cal, spread=dict(sp), prefill_spread=pre_spread, meta={"fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
-                    "exact_rows": exact, "fit": "rigcheck.plan.calibrate.fit (log least squares with priors)",
+                    "exact_rows": exact, "fit": "rigcheck.plan.speed.calibrate.fit (log least squares with priors)",
                     "loso_decode": stats(dec), "loso_prefill": stats(pre), "written_by": "bench/speed_accuracy.py"})
         path = os.path.join(os.path.dirname(__file__), "..", "rigcheck", "data", "speed_calibration.json")
         with open(path, "w", encoding="utf-8") as f:

@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "bench"))
 
 import speed_accuracy  # noqa: E402
 
-from rigcheck.plan import calibrate  # noqa: E402
-from rigcheck.plan.estimate import calibration_to_json  # noqa: E402
+from rigcheck.plan.speed import calibrate  # noqa: E402
+from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 from rigcheck.plan.speed import DEFAULT  # noqa: E402
 
 FITTED = ("eff", "fixed_s", "hybrid_s", "hop_s", "tp_s", "runtime", "maturity", "prefill_eff", "prefill_runtime",

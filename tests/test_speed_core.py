@@ -8,11 +8,11 @@ import random
 import pytest
 
 from rigcheck.hardware.spec import parse_rig
-from rigcheck.plan import calibrate
-from rigcheck.plan.evidence import load_measurements, pools_for
+from rigcheck.plan.speed import calibrate
+from rigcheck.plan.speed.evidence import load_measurements, pools_for
 from rigcheck.plan.speed import (DEFAULT, PoolRead, decode_range, decode_seconds, maturity_of,
                                  prefill_flops_per_token, prefill_range)
-from rigcheck.plan.speedfacts import facts_from_build, facts_from_params
+from rigcheck.plan.speed.facts import facts_from_build, facts_from_params
 
 GB = 1e9
 
@@ -159,7 +159,7 @@ def test_measurement_catalogue():
 
 
 def test_bundled_calibration_is_fitted():
-    from rigcheck.plan.estimate import load_calibration
+    from rigcheck.plan.speed.estimate import load_calibration
     cal = load_calibration()
     assert cal.meta.get("fitted") and cal.meta.get("rows", 0) >= 150
     for (fam, kind), e in cal.eff.items():
@@ -185,7 +185,7 @@ def test_leave_one_source_out_accuracy_meets_the_goal():
 
 def test_nearest_evidence_ties_newest_first():
     """Rows that share as much with the estimate rank newest first (nearest's docstring)."""
-    from rigcheck.plan.evidence import MeasuredRow, nearest
+    from rigcheck.plan.speed.evidence import MeasuredRow, nearest
     def row(date, tok):
         return MeasuredRow("qwen3-8b", "Q4_K_M", "llama.cpp", "", "rtx-4090", "none", 4096, tok, None, None,
                            "https://example.org/" + date, date, "")

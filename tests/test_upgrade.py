@@ -2,7 +2,7 @@
 
 import pytest
 
-from rigcheck.plan.upgrade import (Option, candidates_from_catalog, money, ram_option,
+from rigcheck.plan.check.upgrade import (Option, candidates_from_catalog, money, ram_option,
                                    upgrade_options)
 
 GB, GiB = 10**9, 2**30

@@ -53,7 +53,7 @@ def _auto_offload(model, build, rig, ctx: int, runtime: str = "llama.cpp") -> tu
 
 def run(args) -> int:
     from ..model.resolve import load_model
-    from ..plan.estimate import estimate, estimate_offload
+    from ..plan.speed.estimate import estimate, estimate_offload
     from ..measure.store import my_measurements
     from .. import runtimes
     args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command

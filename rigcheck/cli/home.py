@@ -6,7 +6,7 @@ from __future__ import annotations
 def run_home(args) -> int:
     from .. import units
     from ..hardware import detect
-    from ..plan.alternatives import alternatives_for
+    from ..plan.check.alternatives import alternatives_for
     from ..plan.check import rig_summary
     from ..report.check_text import speed_range
     from ..report.table import table

@@ -29,7 +29,7 @@ def register(sub):
 def run(args) -> int:
     from ..errors import InputError
     from ..model.resolve import load_model
-    from ..plan.tiers import tiers
+    from ..plan.check.tiers import tiers
     from ..plan.verdict import load_thresholds
     if args.ctx is not None and args.ctx <= 0:
         raise InputError(f"--ctx must be a positive number of tokens, not {args.ctx}")

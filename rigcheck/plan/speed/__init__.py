@@ -27,7 +27,7 @@ them to the GPU once per micro-batch, which adds offloaded bytes / (link bandwid
 micro-batch) per token.
 
 The constants (``Calibration``) are fitted to the bundled measurements by
-``rigcheck.plan.calibrate`` and stored in ``rigcheck/data/speed_calibration.json``; the
+``rigcheck.plan.speed.calibrate`` and stored in ``rigcheck/data/speed_calibration.json``; the
 fit, its priors and the accuracy it reaches are described there and printed by
 ``bench/speed_accuracy.py``. Nothing here reads files: callers pass a Calibration.
 """
@@ -47,7 +47,7 @@ def maturity_of(arch: str, runtime: str) -> str:
     ``fork`` where the architecture table says so (e.g. DeepSeek V4: a dedicated engine
     whose kernels are compute-bound on routing/indexer, and llama.cpp WIP branches with
     flash attention disabled, loftllc.dev 2026-04-27), else ``mature``."""
-    from ..model.families.archs import arch as arch_row
+    from ...model.families.archs import arch as arch_row
     return arch_row(arch or "").maturity.get(runtime or "", "mature")
 
 
@@ -99,7 +99,7 @@ class PoolRead:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Fitted speed constants (see rigcheck.plan.calibrate for the fit).
+    """Fitted speed constants (see rigcheck.plan.speed.calibrate for the fit).
 
     eff[(family, kind)]: share of rated bandwidth reached when decoding.
     fixed_s[family]: per-token fixed cost of the family that runs the graph.

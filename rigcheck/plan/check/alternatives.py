@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import functools
 
-from .. import units
-from ..errors import RigcheckError
-from ..model import Model
+from ... import units
+from ...errors import RigcheckError
+from ...model import Model
 from .evaluate import BuildCheck, evaluate
 
 
 @functools.lru_cache(maxsize=64)
 def _alt_build(model_id: str):
-    from ..model import catalog
-    from ..quant import recipes
+    from ...model import catalog
+    from ...quant import recipes
     m = catalog.model_of(catalog.card(model_id))
     return m, recipes.build(m, "Q4_K_M")
 
@@ -29,7 +29,7 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tri
     weights the RAM can read a few times a second); each group in order of score (cards
     without one last). At most ``max_tries`` builds are evaluated (it keeps ``rigcheck
     check`` under a second); a model that cannot fit fast memory plus RAM is not tried."""
-    from ..model import catalog
+    from ...model import catalog
     node = rig.node
     fast = node.gpu_memory_bytes or 0
     room = fast + (0 if node.unified else (node.ram_bytes or 0))
@@ -75,7 +75,7 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tri
 def upgrade_for(rows: list[BuildCheck], rig) -> list[dict]:
     """Purchases that put a build on fast memory: the smallest build (usually 2-bit class)
     and a 4-bit-class build, the cheapest options for each, with dated prices."""
-    from ..hardware import prices
+    from ...hardware import prices
     from .upgrade import candidates_from_catalog, upgrade_options
     if any(b.verdict == "comfortable" for b in rows) or not rows:
         return []

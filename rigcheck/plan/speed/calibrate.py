@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .speed import (DEFAULT, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
+from . import (DEFAULT, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
 SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtime": 0.5,

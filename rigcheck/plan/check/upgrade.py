@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .. import units
+from ... import units
 
 GiB = 2**30
 
@@ -144,7 +144,7 @@ def candidates_from_catalog(kinds: tuple[str, ...] = ("gpu", "soc"), adds_to_fas
     GPUs are offered as an added card (``adds_to_fast``); unified-memory SoCs as a whole
     machine that replaces the rig.
     """
-    from ..hardware.catalog import devices
+    from ...hardware.catalog import devices
 
     out = []
     for d in devices():

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import InputError, RigcheckError
-from ..model import Model
-from ..quant.build import Build
+from ...errors import InputError, RigcheckError
+from ...model import Model
+from ...quant.build import Build
 from .alternatives import alternatives_for, upgrade_for
 from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detected, evaluate,  # noqa: F401
                        headroom_fraction, is_expert_mix, launch_commands, make_builds, model_summary, pick_best,
                        quality_class, rig_summary)
 
-from ..memory.kv import DEFAULT_CTX  # noqa: F401 - the one default, re-exported for plan.tiers
+from ...memory.kv import DEFAULT_CTX  # noqa: F401 - the one default, re-exported for plan.tiers
 
 @dataclass
 class CheckReport:
@@ -46,8 +46,8 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     """``curve=True`` also computes decode speed against context length (for the HTML page).
     ``prebuilt``: the model's builds, already made (the tier table checks one model on
     several rigs and builds it once)."""
-    from .. import runtimes
-    from ..memory.kv import resolve_ctx
+    from ... import runtimes
+    from ...memory.kv import resolve_ctx
 
     ctx = resolve_ctx(model, ctx)
     if runtime:
@@ -90,8 +90,8 @@ def _support_dict(s) -> dict:
 
 def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
     """Decode range of a build at a ladder of context lengths."""
-    from .estimate import estimate
-    from .placement import plan
+    from ..speed.estimate import estimate
+    from ..placement import plan
     out = []
     top = model.n_ctx_train or 32768
     for ctx in (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1048576):
@@ -111,7 +111,7 @@ def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
 def my_runs(model_id: str) -> list[dict]:
     """The user's own measurements of this model (rigcheck bench), if any."""
     try:
-        from ..measure.store import my_measurements
+        from ...measure.store import my_measurements
     except ImportError:
         return []
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from .. import units
-from ..model import Model
-from .check import DEFAULT_CTX, BuildCheck, CheckReport, check, make_builds, model_summary
+from ... import units
+from ...model import Model
+from . import DEFAULT_CTX, BuildCheck, CheckReport, check, make_builds, model_summary
 
 
 def _article_verdict(text: str) -> str:
@@ -23,8 +23,8 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
     its memory and placement, decode range and verdict. For DeepSeek V4-Flash (the
     article's model) each row also carries the article's claim and, where rigcheck's
     numbers or today's runtime support differ, what differs and the newer source."""
-    from ..hardware import parse_rig, tiers as tier_presets
-    from ..memory.kv import resolve_ctx
+    from ...hardware import parse_rig, tiers as tier_presets
+    from ...memory.kv import resolve_ctx
 
     ctx = resolve_ctx(model, ctx)
     article_model = model.id == "deepseek-v4-flash"
@@ -57,7 +57,7 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
 
 
 def _where_text(b: BuildCheck) -> str:
-    from .modes import mode
+    from ..modes import mode
     kinds = [p["kind"] for p in b.placement if p.get("bytes")]
     m = mode(b.mode)
     if m.verdict == "gpu" and kinds.count("gpu") > 1:

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import units
-from ..errors import InputError
-from ..memory import buffers, kv_llamacpp, limits, runtimes
-from ..memory.kv import KVCache, beyond_train_note, check_count, check_ctx
-from ..model.tensor import Role
-from ..quant.build import Build
+from ... import units
+from ...errors import InputError
+from ...memory import buffers, kv_llamacpp, limits, runtimes
+from ...memory.kv import KVCache, beyond_train_note, check_count, check_ctx
+from ...model.tensor import Role
+from ...quant.build import Build
 
 MiB = 2**20
 GiB = 2**30

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import units
-from ..errors import InputError, RigcheckError
-from ..model import Model
-from ..quant.build import Build
-from .modes import mode
+from ... import units
+from ...errors import InputError, RigcheckError
+from ...model import Model
+from ...quant.build import Build
+from ..modes import mode
 
 
 
@@ -45,14 +45,14 @@ class BuildCheck:
 
     @property
     def rank(self) -> int:
-        from .verdict import LABELS
+        from ..verdict import LABELS
         return LABELS.index(self.verdict)
 
 
 # ---- the model in one line --------------------------------------------------------
 
 def model_summary(model: Model) -> dict:
-    from ..units import params
+    from ...units import params
     total, active = model.total_params, model.active_params()
     d = {"id": model.id, "family": model.family, "arch": model.arch, "total_params": total,
          "active_params": active, "mtp_params": model.mtp_params,
@@ -98,7 +98,7 @@ def describe_detected(rig) -> str:
 
 
 def rig_summary(rig) -> dict:
-    from ..hardware import format_rig
+    from ...hardware import format_rig
     node = rig.node
     devs = [{"name": d.name, "kind": d.kind, "memory_bytes": d.memory_bytes,
              "bandwidth_bytes_s": d.bandwidth_bytes_s} for n in rig.nodes for d in n.devices]
@@ -111,7 +111,7 @@ def rig_summary(rig) -> dict:
 
 def _container(build: Build) -> str:
     """The format a runtime loads the build as (rigcheck.runtimes.FORMATS)."""
-    from .. import runtimes
+    from ... import runtimes
     if build.recipe == "ds4" or build.name.startswith("ds4-"):
         return "ds4-gguf"
     return build.container if build.container in runtimes.FORMATS else "gguf"
@@ -121,7 +121,7 @@ def _runtime_for(build: Build, rig, wanted: str | None) -> str | None:
     """The runtime a build is evaluated with: the one asked for if it loads the format,
     else the format's default runtime where it runs on the rig's platform (each runtime
     module says which formats it loads and defaults for, and on which platforms)."""
-    from .. import runtimes
+    from ... import runtimes
     fmt = _container(build)
     if wanted:
         return wanted if wanted in runtimes.loaders(fmt) else None
@@ -150,10 +150,10 @@ def _range(r) -> dict | None:
 def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, commands: bool = True,
              thresholds=None) -> BuildCheck:
     """Placement, speed, verdict and commands for one build on one rig."""
-    from .. import runtimes
-    from .estimate import estimate
-    from .placement import plan
-    from .verdict import quality_note, verdict
+    from ... import runtimes
+    from ..speed.estimate import estimate
+    from ..placement import plan
+    from ..verdict import quality_note, verdict
 
     bc = BuildCheck(build.name, runtime, build.recipe, build.file_bytes, build.bits_per_weight)
     pl = plan(build, ctx=ctx, runtime=runtime, rig=rig)
@@ -221,7 +221,7 @@ def headroom_fraction(pl) -> float:
 
 def _evidence_dict(e) -> dict:
     if hasattr(e, "__dataclass_fields__"):
-        from ..report.jsonout import to_plain
+        from ...report.jsonout import to_plain
         return to_plain(e)
     return dict(e)
 
@@ -241,7 +241,7 @@ def _sized_settings(name: str, rig, pl) -> dict:
     """The launch settings for runtime ``name`` from the sized placement: the cache type,
     tensor-parallel size and memory fraction it was sized with (SGLang's fraction, for a
     placement sized for vLLM, by SGLang's own rule for the same GPUs)."""
-    from ..memory import buffers
+    from ...memory import buffers
     st = dict(pl.settings or {})
     tp = int(st.get("tp") or 1)
     cache = pl.cache_type or ""
@@ -272,7 +272,7 @@ def _sized_settings(name: str, rig, pl) -> dict:
 def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
     """The exact command for each runtime that loads this build's format and runs this
     architecture (mainline or fork), with the placement's flags and sized settings."""
-    from .. import runtimes
+    from ... import runtimes
     cont = _container(build)
     plat = _platform(rig)
     out: dict[str, str] = {}
@@ -298,7 +298,7 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
 # ---- the whole check ----------------------------------------------------------------
 
 def make_builds(model: Model, names: list[str] | None = None) -> list[Build]:
-    from ..quant import recipes
+    from ...quant import recipes
     out = []
     for name in names or recipes.standard_builds(model):
         try:

@@ -13,8 +13,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .speed import PoolRead, device_family, maturity_of, prefill_flops_per_token
-from .speedfacts import ModelFacts, facts_from_build, facts_from_params
+from . import PoolRead, device_family, maturity_of, prefill_flops_per_token
+from .facts import ModelFacts, facts_from_build, facts_from_params
 
 # Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
 # a PCIe 4.0 x4 NVMe's sequential rating (~7 GB/s); page-fault reads reach a fraction of
@@ -75,7 +75,7 @@ def _f(text: str) -> float | None:
 
 @functools.lru_cache(maxsize=1)
 def load_measurements() -> tuple[MeasuredRow, ...]:
-    from .. import catalogue
+    from ... import catalogue
     out = []
     for r in catalogue.measurements():
         out.append(MeasuredRow(
@@ -192,7 +192,7 @@ def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
     bpw = (row.weights_gb * 8 / row.params_b) if row.weights_gb else BPW.get(row.build)
     if bpw is None:
         return None
-    from ..model.families.archs import of_model_id
+    from ...model.families.archs import of_model_id
     arch = of_model_id(row.model)
     return facts_from_params(row.params_b, row.active_b or row.params_b, bpw, arch=arch)
 
@@ -239,7 +239,7 @@ class EvidenceRow:
 
 @functools.lru_cache(maxsize=1024)
 def _devices_of(spec: str) -> frozenset[str]:
-    from ..hardware.spec import parse_rig
+    from ...hardware.spec import parse_rig
     try:
         rig = parse_rig(spec)
     except Exception:  # noqa: BLE001 - a row whose rig we cannot read still counts by model
@@ -284,8 +284,8 @@ def catalogue_facts(model_id: str, build_name: str) -> ModelFacts | None:
     """Exact facts from the model catalogue and build recipes, or None when either does not
     know the name (the caller then falls back to the row's own figures)."""
     try:
-        from ..model.resolve import load_model
-        from ..quant.recipes import build as make_build
+        from ...model.resolve import load_model
+        from ...quant.recipes import build as make_build
     except ImportError:
         return None
     try:

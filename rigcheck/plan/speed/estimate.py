@@ -14,10 +14,10 @@ import functools
 from dataclasses import dataclass, field
 
 from .evidence import DEFAULT_DISK_BW, EvidenceRow, load_measurements, nearest, pools_for
-from . import modes
-from .speed import (DEFAULT, Calibration, PoolRead, Range, decode_range, device_family, maturity_of,
+from .. import modes
+from . import (DEFAULT, Calibration, PoolRead, Range, decode_range, device_family, maturity_of,
                     prefill_flops_per_token, prefill_range)
-from .speedfacts import ModelFacts, facts_from_build
+from .facts import ModelFacts, facts_from_build
 
 
 UNKNOWN_CPU_WIDEN = 1.5
@@ -62,7 +62,7 @@ def calibration_from_json(d: dict) -> Calibration:
 @functools.lru_cache(maxsize=1)
 def load_calibration() -> Calibration:
     """The bundled fitted constants, or the physical priors when the file is missing."""
-    from .. import catalogue
+    from ... import catalogue
     d = catalogue.speed_calibration()
     return DEFAULT if d is None else calibration_from_json(d)
 

@@ -79,7 +79,7 @@ def kv_groups(layers, kv_bytes: float = KV_F16) -> tuple[KVGroup, ...]:
 
 def facts_from_build(model, build) -> ModelFacts:
     """Exact facts from a Model and a Build (bytes per tensor at its storage type)."""
-    from ..model.tensor import EXPERT_ROLES, Role
+    from ...model.tensor import EXPERT_ROLES, Role
     dense = expert = 0.0
     for t, _ty, n in build.items():
         if t.mtp:
