@@ -91,6 +91,23 @@ class Placement:
         return [u for u in self.placement if u.kind == kind]
 
 
+@dataclass
+class Share:
+    """One pool while a placement fills it: a GPU (whole layers ``first``..``last``) or
+    the host's RAM. ``weights`` bytes resident, ``active`` bytes read per token, ``kv``
+    and ``compute`` bytes, against ``cap`` (None: not bounded here)."""
+
+    name: str
+    id: str
+    cap: int | None
+    weights: int = 0
+    active: float = 0.0
+    kv: int = 0
+    compute: int = 0
+    first: int | None = None
+    last: int | None = None
+
+
 # ---- the budget: a tiny interface over a Rig or plain numbers --------------------------
 
 @dataclass(frozen=True)
@@ -247,7 +264,7 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         # a GPU that holds layers but not the output layer: the same graph's layer peak
         small = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend,
                                          output_on_gpu=False, **ckw).device
-        gpus = [dict(name=n, id=i, cap=c, w=0, wa=0.0, kv=0, comp=0, lo=None, hi=None) for n, i, c in bud.gpus]
+        gpus = [Share(n, i, c) for n, i, c in bud.gpus]
         last = gpus[-1]
         out_w = (w.embed if w.tied else w.output) if output_on_gpu else 0
         tail = out_w + comp.device + reserve
@@ -256,29 +273,29 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         # memory): each GPU's share of the layers' bytes, the last one also holding the tail
         layer_need = [w.dense[il] + (w.exps[il] if il >= n_cpu_moe else 0) + kvl[il] for il in range(L)]
         total_need = sum(layer_need[first_gpu_layer:]) + tail
-        caps = [max(0, gg["cap"] - reserve) for gg in gpus]
+        caps = [max(0, gg.cap - reserve) for gg in gpus]
         share = [total_need * c / (sum(caps) or 1) for c in caps]
         for il in range(first_gpu_layer, L):
             e = w.exps[il] if il >= n_cpu_moe else 0
             need = layer_need[il]
             while True:
-                room = gpus[g]["cap"] - reserve - gpus[g]["w"] - gpus[g]["kv"] - (tail - reserve if g == len(gpus) - 1 else
+                room = gpus[g].cap - reserve - gpus[g].weights - gpus[g].kv - (tail - reserve if g == len(gpus) - 1 else
                                                                                    small)
-                used = gpus[g]["w"] + gpus[g]["kv"]
+                used = gpus[g].weights + gpus[g].kv
                 over_share = used + need / 2 > share[g] and used > 0
                 if (need <= room and not over_share) or g == len(gpus) - 1:
                     break
                 g += 1
             gg = gpus[g]
-            gg["w"] += w.dense[il] + e
-            gg["wa"] += w.dense[il] + e * w.frac
-            gg["kv"] += kvl[il]
-            gg["lo"] = il if gg["lo"] is None else gg["lo"]
-            gg["hi"] = il
+            gg.weights += w.dense[il] + e
+            gg.active += w.dense[il] + e * w.frac
+            gg.kv += kvl[il]
+            gg.first = il if gg.first is None else gg.first
+            gg.last = il
         for j, gg in enumerate(gpus):
-            gg["comp"] = comp.device if gg is last else (small if gg["w"] else 0)
-        last["w"] += out_w
-        last["wa"] += out_w
+            gg.compute = comp.device if gg is last else (small if gg.weights else 0)
+        last.weights += out_w
+        last.active += out_w
         host_w = w.embed + (0 if output_on_gpu and not w.tied else 0) + (w.output if not output_on_gpu else 0)
         if w.tied and output_on_gpu:
             host_w = w.embed           # the tied table is loaded twice: host (input) and GPU (output)
@@ -293,26 +310,26 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
                 host_w += w.exps[il]
                 host_wa += w.exps[il] * w.frac
         host_kv += kc.extra_bytes
-        ok = all(gg["w"] + gg["kv"] + gg["comp"] + reserve <= gg["cap"] for gg in gpus)
-        return ok, gpus, dict(w=host_w, wa=host_wa, kv=host_kv, comp=comp.host + out_buf)
+        ok = all(gg.weights + gg.kv + gg.compute + reserve <= gg.cap for gg in gpus)
+        return ok, gpus, Share("RAM", "ram", None, host_w, host_wa, host_kv, comp.host + out_buf)
 
     def result(mode, gpus, host, flags, extra_notes=()):
         uses = []
         for gg in gpus:
-            if not (gg["w"] or gg["kv"]):
+            if not (gg.weights or gg.kv):
                 continue
-            b = gg["w"] + gg["kv"] + gg["comp"] + reserve
-            uses.append(PoolUse(gg["name"], "gpu", b, gg["cap"], gg["w"], gg["kv"], gg["comp"], reserve,
-                                gg["wa"], gg["id"], (gg["lo"], gg["hi"]) if gg["lo"] is not None else None))
+            b = gg.weights + gg.kv + gg.compute + reserve
+            uses.append(PoolUse(gg.name, "gpu", b, gg.cap, gg.weights, gg.kv, gg.compute, reserve,
+                                gg.active, gg.id, (gg.first, gg.last) if gg.first is not None else None))
         return _finish(base, uses, host, bud, mode, flags, notes + list(extra_notes),
                        "layer" if len(uses) > 1 else "single")
 
     ok, gpus, host = try_place(0, 0, True)
     if ok:
-        used = [gg for gg in gpus if gg["w"]]
+        used = [gg for gg in gpus if gg.weights]
         flags = ["-ngl", "999"]
         if len(used) > 1:
-            flags += ["--tensor-split", ",".join(str(0 if gg["lo"] is None else gg["hi"] - gg["lo"] + 1) for gg in gpus)]
+            flags += ["--tensor-split", ",".join(str(0 if gg.first is None else gg.last - gg.first + 1) for gg in gpus)]
         return result("gpu" if len(used) == 1 else "multi_gpu", gpus, host, flags)
     if model.moe and sum(w.exps) and rt.cpu_offload:
         for n in range(1, L + 1):
@@ -345,21 +362,21 @@ def _ot_pattern(n: int) -> str:
     return r"blk\.(" + "|".join(parts) + r")\.ffn_(up|down|gate|gate_up)_(ch|)exps=CPU"
 
 
-def _host_pool(host: dict, bud: Budget, notes: list[str]) -> tuple[list[PoolUse], str | None]:
+def _host_pool(host: "Share", bud: Budget, notes: list[str]) -> tuple[list[PoolUse], str | None]:
     """The RAM pool, and a disk pool when RAM cannot hold the mapped weights (mmap streams them)."""
-    need = host["w"] + host["kv"] + host["comp"]
+    need = host.weights + host.kv + host.compute
     ram = bud.ram
-    uses = [PoolUse("RAM", "ram", need, ram, host["w"], host["kv"], host["comp"], 0, host["wa"], "ram")]
+    uses = [PoolUse("RAM", "ram", need, ram, host.weights, host.kv, host.compute, 0, host.active, "ram")]
     if ram is None or need <= ram:
         return uses, None
-    fixed = host["kv"] + host["comp"]
+    fixed = host.kv + host.compute
     if fixed >= ram:
         return uses, "no_fit"
     spill = need - ram
-    frac = spill / host["w"] if host["w"] else 0.0
+    frac = spill / host.weights if host.weights else 0.0
     ru = uses[0]
-    ru.bytes, ru.weights_bytes, ru.active_bytes_per_token = ram, host["w"] - spill, host["wa"] * (1 - frac)
-    uses.append(PoolUse("disk (mmap)", "disk", spill, None, spill, 0, 0, 0, host["wa"] * frac, "disk"))
+    ru.bytes, ru.weights_bytes, ru.active_bytes_per_token = ram, host.weights - spill, host.active * (1 - frac)
+    uses.append(PoolUse("disk (mmap)", "disk", spill, None, spill, 0, 0, 0, host.active * frac, "disk"))
     notes.append(f"RAM is {units.gib(spill, 1)} short: llama.cpp's mmap reads that part of the weights from "
                  "disk on every token (a speed cliff, often 10-30x slower)")
     return uses, "mmap_stream"
@@ -390,8 +407,8 @@ def _assemble(base, uses, fits, mode, flags, notes, parallel) -> Placement:
 
 
 def _cpu_only(w: _Weights, kc: KVCache, comp: int, bud: Budget, base, notes, flags=None, gpus_present=False):
-    host = dict(w=w.total, wa=w.embed_active + w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac,
-                kv=kc.bytes, comp=comp)
+    host = Share("RAM", "ram", None, w.total, w.embed_active + w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac,
+                  kc.bytes, comp)
     if gpus_present:
         notes = notes + ["the GPU cannot hold even the output layer with the KV cache: CPU only"]
     return _finish(base, [], host, bud, "cpu", flags or [], notes, "single")
@@ -483,7 +500,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         notes.append(f"vLLM preallocates {units.gib(pool, 1)} of KV per GPU: about {pool // per_seq} concurrent "
                      f"sequences of {ctx:,} tokens (activation and CUDA-graph memory estimated)")
     if experts_in_ram:
-        host = dict(w=sum(w.exps), wa=sum(w.exps) * w.frac, kv=0, comp=0)
+        host = Share("RAM", "ram", None, sum(w.exps), sum(w.exps) * w.frac)
         out = _finish(base, uses, host, bud, "experts_in_ram" if fits else "no_fit", flags, notes,
                       "tensor" if tp > 1 else "single")
         out.settings = settings
