@@ -93,14 +93,17 @@ def reserve(graph: Graph, alignment: int = 32) -> int:
 def reserve_n(graph: Graph, alignments: dict[int, int], buffer_of) -> dict[int, int]:
     """ggml_gallocr_reserve_n: ``buffer_of(tensor)`` is the buffer a node or leaf is
     planned in; returns each buffer's high-water mark."""
-    info: dict[int, _Info] = {}
     allocs = {b: _Allocator(a) for b, a in alignments.items()}
+    for t in graph.leafs:            # fresh bookkeeping on the graph's tensors (sources are among them)
+        t.alloc = _Info()
+    for t in graph.nodes:
+        t.alloc = _Info()
 
     def get(t: Tensor) -> _Info:
-        i = info.get(id(t))
-        if i is None:
-            i = info[id(t)] = _Info()
-        return i
+        a = t.alloc
+        if a is None:
+            a = t.alloc = _Info()
+        return a
 
     def is_allocated(t: Tensor) -> bool:
         return t.external or get(t).allocated

@@ -77,8 +77,16 @@ class GraphPlan:
 
 def plan(model: Model, gp: GraphParams) -> GraphPlan:
     built = build(model, gp)          # raises KeyError where the model lacks a tensor the graph reads
-    return GraphPlan(lambda: reserve(built.graph, ALIGN_CPU), lambda: offloaded(build(model, gp).graph),
-                     lambda: offloaded(build(model, gp).graph, output_on_gpu=False), notes=built.notes)
+    fresh = [built.graph]             # the first graph serves the first plan that asks (the split one mutates it)
+
+    def graph_to_read() -> Graph:
+        return fresh[0] if fresh else build(model, gp).graph
+
+    def graph_to_split() -> Graph:
+        return fresh.pop() if fresh else build(model, gp).graph
+
+    return GraphPlan(lambda: reserve(graph_to_read(), ALIGN_CPU), lambda: offloaded(graph_to_split()),
+                     lambda: offloaded(graph_to_split(), output_on_gpu=False), notes=built.notes)
 
 
 OUTPUT_WEIGHTS = ("output.weight", "output_norm.weight", "output_norm.bias")

@@ -10,6 +10,7 @@ says which ggml function it mirrors.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ...quant.types import storage_type
@@ -24,6 +25,7 @@ INPLACE_OPS = frozenset({"FILL", "SCALE", "DIAG_MASK_ZERO", "DIAG_MASK_INF", "AD
 VIEW_OPS = frozenset({"VIEW", "RESHAPE", "PERMUTE", "TRANSPOSE"})
 
 
+@functools.lru_cache(maxsize=None)
 def _type(name: str) -> tuple[int, int]:
     st = storage_type(name)
     return st.block, st.block_bytes
@@ -35,7 +37,8 @@ def row_size(type_: str, n: int) -> int:
 
 
 class Tensor:
-    __slots__ = ("op", "type", "ne", "nb", "src", "view_src", "view_offs", "flags", "external", "name")
+    __slots__ = ("op", "type", "ne", "nb", "src", "view_src", "view_offs", "flags", "external", "name", "_nbytes",
+                 "alloc")
 
     def __init__(self, op: str, type_: str, ne, nb=None, src=(), view_src=None, view_offs=0, external=False,
                  name: str = ""):
@@ -57,10 +60,17 @@ class Tensor:
         self.flags = 0
         self.external = external
         self.name = name
+        self._nbytes = None
+        self.alloc = None       # the planner's bookkeeping (rigcheck.memory.ggml.alloc)
 
     @property
     def nbytes(self) -> int:
-        """ggml_nbytes."""
+        """ggml_nbytes (computed once: a tensor's layout never changes)."""
+        if self._nbytes is None:
+            self._nbytes = self._ggml_nbytes()
+        return self._nbytes
+
+    def _ggml_nbytes(self) -> int:
         if any(n <= 0 for n in self.ne):
             return 0
         block, size = _type(self.type)

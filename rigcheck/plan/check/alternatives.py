@@ -66,6 +66,8 @@ def alternatives_for(model: Model | None, rig, ctx: int, limit: int = 5, max_tri
                      "quality_date": q.get("date")})
         if sum(a["verdict"] == "comfortable" for a in good) >= limit:
             break
+        if not fast and len(good) >= limit:
+            break           # without fast memory few are comfortable: enough that run well
     good.sort(key=lambda a: (a["verdict"] != "comfortable", a["quality"] is None, -(a["quality"] or 0)))
     return good[:limit]
 

@@ -262,8 +262,9 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
         comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend,
                                         output_on_gpu=output_on_gpu, host_weight_copy=host_copy, **ckw)
         # a GPU that holds layers but not the output layer: the same graph's layer peak
+        # (needed only where there are several GPUs)
         small = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend=bud.backend,
-                                         output_on_gpu=False, **ckw).device
+                                         output_on_gpu=False, **ckw).device if len(bud.gpus) > 1 else 0
         gpus = [Share(n, i, c) for n, i, c in bud.gpus]
         last = gpus[-1]
         out_w = (w.embed if w.tied else w.output) if output_on_gpu else 0
