@@ -40,11 +40,6 @@ class Compute:
         return self.device + self.host
 
 
-def n_kv_max(model: Model, n_ctx_seq: int) -> int:
-    """Cells a full-attention layer sees (the widest attention in the graph)."""
-    return n_ctx_seq
-
-
 def llamacpp_output(model: Model, n_seq_max: int = 1) -> int:
     return 4 * model.n_vocab * max(1, n_seq_max)
 

@@ -19,7 +19,6 @@ from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detect
                        headroom_fraction, is_expert_mix, launch_commands, make_builds, model_summary, pick_best,
                        quality_class, rig_summary)
 
-from ...memory.kv import DEFAULT_CTX  # noqa: F401 - the one default, re-exported for plan.tiers
 
 @dataclass
 class CheckReport:

@@ -7,7 +7,7 @@ import re
 
 from ... import units
 from ...model import Model
-from . import DEFAULT_CTX, BuildCheck, CheckReport, check, make_builds, model_summary
+from . import BuildCheck, CheckReport, check, make_builds, model_summary
 
 
 def _article_verdict(text: str) -> str:
