@@ -37,8 +37,48 @@ class HFConfig:
                     raise InputError(f"{model_id or 'config.json'}: config.json has no '{f.name}', "
                                      f"which the {family} family needs")
                 continue
-            kw[f.name] = value
+            kw[f.name] = checked_value(model_id, f.name, str(f.type), value)
         return cls(**kw)
+
+
+MAX_INT = 2**40          # no size, count or length in a config is larger (the vocabulary and context included)
+
+
+def checked_value(model_id: str, key: str, annotation: str, value):
+    """A config value of the type its field declares, in a sane range, before any
+    arithmetic: whole numbers 0..2**40 (an integral float is taken; a string or a bool is
+    not), finite floats, booleans (0/1 taken), strings, lists and objects. One InputError
+    naming the key and the value otherwise."""
+    kind = annotation.split("|")[0].split("[")[0].strip()
+    where = f"{model_id or 'config.json'}: config.json '{key}'"
+    shown = repr(value)[:60]
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where} must be a whole number, got {shown}")
+        if not 0 <= value <= MAX_INT:
+            raise InputError(f"{where} is out of range (0 to {MAX_INT:,}), got {shown}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value \
+                or abs(value) > 1e15:
+            raise InputError(f"{where} must be a finite number, got {shown}")
+        value = float(value)
+    elif kind == "bool":
+        if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+            value = bool(value)
+        if not isinstance(value, bool):
+            raise InputError(f"{where} must be true or false, got {shown}")
+    elif kind == "str":
+        if not isinstance(value, str) or len(value) > 256:
+            raise InputError(f"{where} must be a short string, got {shown}")
+    elif kind in ("list", "tuple"):
+        if not isinstance(value, list):
+            raise InputError(f"{where} must be a list, got {shown}")
+    elif kind == "dict":
+        if not isinstance(value, dict):
+            raise InputError(f"{where} must be an object, got {shown}")
+    return value
 
 
 def text_config(config: dict) -> dict:
