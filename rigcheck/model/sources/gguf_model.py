@@ -13,12 +13,34 @@ from .gguf import ArrayInfo, GGUFHeader, read_header
 from ..families.archs import arch as arch_row
 
 
-def _per_layer(value, n: int, default: int = 0) -> list[int]:
+MAX_LAYERS = 4096          # no model has more blocks; a header that says so is damaged
+MAX_SIZE = 2**40           # widths, counts, vocabulary and context
+
+
+def _whole(path: str, key: str, value, hi: int = MAX_SIZE) -> int:
+    """A GGUF metadata value that must be a whole number in 0..hi, checked before any
+    arithmetic (a string, a bool, a float or an array there is a damaged file)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FormatError(f"{path}: GGUF key '{key}' must be a whole number, got {repr(value)[:60]}")
+    if not 0 <= value <= hi:
+        raise FormatError(f"{path}: GGUF key '{key}' is out of range (0 to {hi:,}), got {value}")
+    return value
+
+
+def _key(hdr: GGUFHeader, key: str, hi: int = MAX_SIZE) -> int:
+    return _whole(hdr.path, f"{hdr.arch}.{key}", hdr.arch_key(key), hi)
+
+
+def _per_layer(value, n: int, default: int = 0, where: tuple[str, str] = ("", "")) -> list[int]:
     if value is None:
         return [default] * n
+    path, key = where
     if isinstance(value, list):
-        return [int(v) for v in value[:n]] + [int(value[-1]) if value else default] * max(0, n - len(value))
-    return [int(value)] * n
+        vals = [_whole(path, key, v) for v in value[:n]]
+        return vals + [vals[-1] if vals else default] * max(0, n - len(vals))
+    return [_whole(path, key, value)] * n
 
 
 def _n_vocab(hdr: GGUFHeader, tensors: list[Tensor]) -> int:
@@ -27,9 +49,9 @@ def _n_vocab(hdr: GGUFHeader, tensors: list[Tensor]) -> int:
         return toks.count
     if isinstance(toks, list):
         return len(toks)
-    v = hdr.arch_key("vocab_size")
+    v = _key(hdr, "vocab_size")
     if v:
-        return int(v)
+        return v
     for t in tensors:
         if t.name in ("token_embd.weight", "output.weight"):
             return t.shape[0]
@@ -39,16 +61,18 @@ def _n_vocab(hdr: GGUFHeader, tensors: list[Tensor]) -> int:
 def layers_from_metadata(hdr: GGUFHeader, n_layer: int) -> list[LayerAttention]:
     """Per-layer attention from a GGUF's metadata, as llama.cpp's load_hparams reads it."""
     arch = hdr.arch
-    n_embd = int(hdr.arch_key("embedding_length", 0))
-    heads = _per_layer(hdr.arch_key("attention.head_count"), n_layer)
-    heads_kv = _per_layer(hdr.arch_key("attention.head_count_kv"), n_layer)
+    n_embd = _key(hdr, "embedding_length")
+    heads = _per_layer(hdr.arch_key("attention.head_count"), n_layer,
+                       where=(hdr.path, f"{hdr.arch}.attention.head_count"))
+    heads_kv = _per_layer(hdr.arch_key("attention.head_count_kv"), n_layer,
+                          where=(hdr.path, f"{hdr.arch}.attention.head_count_kv"))
     heads_kv = [kv if kv else h for kv, h in zip(heads_kv, heads)]
     n_head0 = heads[0] if heads else 0
-    k_len = int(hdr.arch_key("attention.key_length", 0) or (n_embd // n_head0 if n_head0 else 0))
-    v_len = int(hdr.arch_key("attention.value_length", 0) or (n_embd // n_head0 if n_head0 else 0))
-    window = int(hdr.arch_key("attention.sliding_window", 0) or 0)
-    kv_lora = int(hdr.arch_key("attention.kv_lora_rank", 0) or 0)
-    rope_dim = int(hdr.arch_key("rope.dimension_count", 0) or 0)
+    k_len = (_key(hdr, "attention.key_length") or (n_embd // n_head0 if n_head0 else 0))
+    v_len = (_key(hdr, "attention.value_length") or (n_embd // n_head0 if n_head0 else 0))
+    window = _key(hdr, "attention.sliding_window")
+    kv_lora = _key(hdr, "attention.kv_lora_rank")
+    rope_dim = _key(hdr, "rope.dimension_count")
     pattern = hdr.arch_key("attention.sliding_window_pattern")
     out = []
     for il in range(n_layer):
@@ -56,7 +80,7 @@ def layers_from_metadata(hdr: GGUFHeader, n_layer: int) -> list[LayerAttention]:
             kind = AttnKind.DSA if hdr.arch_key("attention.indexer.head_count") else AttnKind.MLA
             out.append(LayerAttention(kind, heads[il], 1, kv_lora + rope_dim, kv_lora,
                                       kv_lora_rank=kv_lora, rope_dim=rope_dim,
-                                      index_head_dim=int(hdr.arch_key("attention.indexer.key_length", 0) or 0)))
+                                      index_head_dim=_key(hdr, "attention.indexer.key_length")))
             continue
         is_swa = False
         if window:
@@ -82,21 +106,21 @@ def model_from_header(hdr: GGUFHeader, model_id: str | None = None) -> Model:
     arch = hdr.arch
     if not arch:
         raise FormatError(f"{hdr.path}: GGUF has no general.architecture key")
-    n_layer_all = int(hdr.arch_key("block_count", 0) or 0)
-    n_mtp = int(hdr.arch_key("nextn_predict_layers", 0) or 0)
+    n_layer_all = _key(hdr, "block_count", MAX_LAYERS)
+    n_mtp = _key(hdr, "nextn_predict_layers", n_layer_all)
     n_layer = n_layer_all - n_mtp
     tensors = []
     for ti in hdr.tensors:
         role, layer = role_of(ti.name)
         mtp = layer is not None and layer >= n_layer
         tensors.append(Tensor(ti.name, ti.shape, role, layer, ti.type.name, mtp=mtp))
-    n_expert = int(hdr.arch_key("expert_count", 0) or 0)
+    n_expert = _key(hdr, "expert_count")
     moe = None
     if n_expert > 1:
-        moe = MoE(n_expert, int(hdr.arch_key("expert_used_count", 0) or 0),
-                  int(hdr.arch_key("expert_shared_count", 0) or 0),
-                  int(hdr.arch_key("expert_feed_forward_length", 0) or 0),
-                  int(hdr.arch_key("leading_dense_block_count", 0) or 0))
+        moe = MoE(n_expert, _key(hdr, "expert_used_count"),
+                  _key(hdr, "expert_shared_count"),
+                  _key(hdr, "expert_feed_forward_length"),
+                  _key(hdr, "leading_dense_block_count"))
     names = {t.name for t in tensors}
     return Model(
         id=model_id or str(hdr.get("general.name") or os.path.basename(hdr.path)),
@@ -105,8 +129,8 @@ def model_from_header(hdr: GGUFHeader, model_id: str | None = None) -> Model:
         tensors=tuple(tensors),
         layers=tuple(layers_from_metadata(hdr, n_layer)),
         n_vocab=_n_vocab(hdr, tensors),
-        n_embd=int(hdr.arch_key("embedding_length", 0) or 0),
-        n_ctx_train=int(hdr.arch_key("context_length", 0) or 0),
+        n_embd=_key(hdr, "embedding_length"),
+        n_ctx_train=_key(hdr, "context_length"),
         moe=moe,
         tied_embeddings="output.weight" not in names,
         n_mtp_layers=n_mtp,
