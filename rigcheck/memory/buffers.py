@@ -99,6 +99,11 @@ def graph_plan(model: Model, n_ubatch: int, n_ctx_seq: int, *, flash_attn: bool 
     try:
         plan = sched.plan(model, gp)
     except (KeyError, IndexError, ZeroDivisionError, AssertionError):
+        # only a graph the builder does not model (or a model without its tensors) falls
+        # back to the estimate; a modelled architecture that fails to build is a bug
+        from ..model.families.archs import arch
+        if arch(model.arch).graph_modelled and model.tensors:
+            raise
         plan = _formula_plan(model, gp)
     if len(_PLANS) > 256:
         _PLANS.clear()

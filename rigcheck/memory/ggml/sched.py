@@ -11,9 +11,10 @@ after its last reader. With op offload (the default), a matmul on weights left i
 also runs on the GPU once the batch has 32 or more tokens, so the GPU buffer plans the
 same graph; the weight copy it then needs is added by the caller.
 
-Alignments: CPU and pinned host buffers 32 bytes (TENSOR_ALIGNMENT), CUDA and ROCm 128
-(ggml-cuda.cu ``get_alignment``), Metal 32, Vulkan 64 (a common
-``minStorageBufferOffsetAlignment``). The GPU plans are built from llama.cpp's source,
+Alignments: CPU and pinned host buffers 32 bytes (TENSOR_ALIGNMENT); every GPU plan
+uses CUDA's and ROCm's 128 (ggml-cuda.cu ``get_alignment``), also for Metal (32) and
+Vulkan (the device's ``minStorageBufferOffsetAlignment``), where the difference is a few
+KiB per buffer. The GPU plans are built from llama.cpp's source,
 not measured here (no GPU on the machines this was built on); the CPU plan is checked
 against real llama.cpp.
 """

@@ -193,20 +193,36 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     return bc
 
 
-def is_expert_mix(build: Build) -> bool:
-    """True when the routed experts carry the low bits (< 3.5 on average) and every other
-    matrix keeps 6 bits or more: the 'expert-mode' builds (IQ2_XS-XL, ds4 q2)."""
-    exp_b = exp_n = rest_b = rest_n = 0
-    for t, _, n in build.items():
+@dataclass(frozen=True)
+class _Split:
+    """A build's matrices split into routed experts and the rest: expert types and the
+    average bits per weight of each side (None where a side is empty)."""
+
+    expert_types: frozenset
+    expert_bpw: float | None
+    rest_bpw: float | None
+
+
+def _split(build: Build) -> _Split:
+    types, exp_b, exp_n, rest_b, rest_n = set(), 0, 0, 0, 0
+    for t, ty, n in build.items():
         if len(t.shape) < 2:
             continue
         if t.is_expert:
+            types.add(ty)
             exp_b, exp_n = exp_b + n, exp_n + t.n_elements
         else:
             rest_b, rest_n = rest_b + n, rest_n + t.n_elements
-    if not exp_n or not rest_n:
+    return _Split(frozenset(types), exp_b * 8 / exp_n if exp_n else None, rest_b * 8 / rest_n if rest_n else None)
+
+
+def is_expert_mix(build: Build) -> bool:
+    """True when the routed experts carry the low bits (< 3.5 on average) and every other
+    matrix keeps 6 bits or more: the 'expert-mode' builds (IQ2_XS-XL, ds4 q2)."""
+    sp = _split(build)
+    if sp.expert_bpw is None or sp.rest_bpw is None:
         return False
-    return exp_b * 8 / exp_n < 3.5 and rest_b * 8 / rest_n >= 6.0
+    return sp.expert_bpw < 3.5 and sp.rest_bpw >= 6.0
 
 
 def headroom_fraction(pl) -> float:
@@ -327,18 +343,10 @@ def quality_class(build: Build, native: Build | None) -> int:
     nat = {ty for t, ty, _ in native.items() if t.is_expert}
     if not nat or not nat <= NATIVE_FP4:
         return cls
-    exp_types, exp_b, exp_n, rest_b, rest_n = set(), 0, 0, 0, 0
-    for t, ty, n in build.items():
-        if len(t.shape) < 2:
-            continue
-        if t.is_expert:
-            exp_types.add(ty)
-            exp_b, exp_n = exp_b + n, exp_n + t.n_elements
-        else:
-            rest_b, rest_n = rest_b + n, rest_n + t.n_elements
-    if exp_types == {"MXFP4"} and rest_n and rest_b * 8 / rest_n >= 6.0:
+    sp = _split(build)
+    if sp.expert_types == {"MXFP4"} and sp.rest_bpw is not None and sp.rest_bpw >= 6.0:
         return 2
-    if exp_n and exp_b * 8 / exp_n < 8.0:
+    if sp.expert_bpw is not None and sp.expert_bpw < 8.0:
         return min(cls, 1)
     return cls
 
