@@ -16,7 +16,7 @@ from ..errors import InputError, RigcheckError
 
 # subcommand modules, in the order `rigcheck --help` lists them
 COMMANDS = ["check", "tiers", "info", "models", "size", "builds", "memory", "estimate",
-            "rigs", "rig", "bench"]
+            "rigs", "rig", "bench", "plan", "serve"]
 
 
 class Parser(argparse.ArgumentParser):
