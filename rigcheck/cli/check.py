@@ -42,8 +42,20 @@ def load_rig(spec: str | None):
     return parse_rig(spec) if spec else detect()
 
 
-def run(args) -> int:
+def check_report(model, rig, *, ctx: int | None = None, runtime: str | None = None,
+                 builds: list[str] | None = None, curve: bool = False):
+    """The CheckReport behind 'check --json' (and 'rigcheck serve's /api/check): the context
+    checked, the user's verdict thresholds, the decode-against-context curve when asked."""
     from ..errors import InputError
+    from ..plan.check import check
+    from ..plan.verdict import load_thresholds
+    if ctx is not None and ctx <= 0:
+        raise InputError(f"--ctx must be a positive number of tokens, not {ctx}")
+    return check(model, rig, ctx=ctx, runtime=runtime, builds=builds, thresholds=load_thresholds(),
+                 curve=curve)
+
+
+def run(args) -> int:
     if args.help_verdicts:
         from ..plan import verdict
         print(verdict.__doc__)
@@ -52,14 +64,10 @@ def run(args) -> int:
         from .home import run_home
         return run_home(args)
     from ..model.resolve import load_model
-    from ..plan.check import check
-    from ..plan.verdict import load_thresholds
     model = load_model(args.model)
     rig = load_rig(args.rig)
-    if args.ctx is not None and args.ctx <= 0:
-        raise InputError(f"--ctx must be a positive number of tokens, not {args.ctx}")
-    rep = check(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
-                thresholds=load_thresholds(), curve=bool(args.html))
+    rep = check_report(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
+                       curve=bool(args.html))
     if args.html:
         from ..report.check_html import write_html
         write_html(rep, args.html)

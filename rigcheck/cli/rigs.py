@@ -28,30 +28,37 @@ def _bw(x):
     return f"{units.gb(x, 0)}/s" if x else ""
 
 
+def rigs_json(want: str | None = None) -> dict:
+    """What 'rigs --json' prints (and 'rigcheck serve's /api/rigs answers): devices by kind,
+    links and tier presets; ``want`` keeps one group."""
+    from ..hardware import devices, links, tiers
+    from .rig import _dev_json
+    out = {}
+    for kind in ("gpu", "soc", "cpu"):
+        if want in (None, kind):
+            out[kind] = [dict(_dev_json(d), price_usd=d.price_usd, price_date=d.price_date,
+                              tdp_w=d.tdp_w, int8_ops=d.int8_ops, mem_channels=d.mem_channels,
+                              mem_mt_s=d.mem_mt_s, release_year=d.release_year, aliases=list(d.aliases))
+                         for d in devices(kind)]
+    if want in (None, "link"):
+        out["link"] = [{"id": ln.id, "name": ln.name, "kind": ln.kind,
+                        "bandwidth_bytes_s": ln.bandwidth_bytes_s, "source": ln.source,
+                        "verified": ln.verified} for ln in links()]
+    if want in (None, "tier"):
+        out["tiers"] = [{"id": t.id, "label": t.label, "rigs": list(t.rigs),
+                         "article_best_build": t.article_best_build, "article_speed": t.article_speed,
+                         "article_verdict": t.article_verdict, "note": t.note, "source": t.source}
+                        for t in tiers()]
+    return out
+
+
 def run(args) -> int:
     from ..hardware import devices, links, tiers
 
     want = args.kind
     if args.json:
         from . import emit_json
-        from .rig import _dev_json
-        out = {}
-        for kind in ("gpu", "soc", "cpu"):
-            if want in (None, kind):
-                out[kind] = [dict(_dev_json(d), price_usd=d.price_usd, price_date=d.price_date,
-                                  tdp_w=d.tdp_w, int8_ops=d.int8_ops, mem_channels=d.mem_channels,
-                                  mem_mt_s=d.mem_mt_s, release_year=d.release_year, aliases=list(d.aliases))
-                             for d in devices(kind)]
-        if want in (None, "link"):
-            out["link"] = [{"id": ln.id, "name": ln.name, "kind": ln.kind,
-                            "bandwidth_bytes_s": ln.bandwidth_bytes_s, "source": ln.source,
-                            "verified": ln.verified} for ln in links()]
-        if want in (None, "tier"):
-            out["tiers"] = [{"id": t.id, "label": t.label, "rigs": list(t.rigs),
-                             "article_best_build": t.article_best_build, "article_speed": t.article_speed,
-                             "article_verdict": t.article_verdict, "note": t.note, "source": t.source}
-                            for t in tiers()]
-        emit_json(out)
+        emit_json(rigs_json(want))
         return 0
     blocks = []
     for kind in ("gpu", "soc", "cpu"):

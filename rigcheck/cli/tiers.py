@@ -26,18 +26,23 @@ def register(sub):
     return p
 
 
-def run(args) -> int:
+def tiers_report(model, *, ctx: int | None = None, runtime: str | None = None) -> dict:
+    """The table behind 'tiers --json' (and 'rigcheck serve's /api/tiers)."""
     from ..errors import InputError
-    from ..model.resolve import load_model
     from ..plan.check.tiers import tiers
     from ..plan.verdict import load_thresholds
-    if args.ctx is not None and args.ctx <= 0:
-        raise InputError(f"--ctx must be a positive number of tokens, not {args.ctx}")
-    rep = tiers(load_model(args.model), ctx=args.ctx, runtime=args.runtime, thresholds=load_thresholds())
+    if ctx is not None and ctx <= 0:
+        raise InputError(f"--ctx must be a positive number of tokens, not {ctx}")
+    return tiers(model, ctx=ctx, runtime=runtime, thresholds=load_thresholds())
+
+
+def run(args) -> int:
+    from ..model.resolve import load_model
+    rep = tiers_report(load_model(args.model), ctx=args.ctx, runtime=args.runtime)
     if args.json:
         from . import emit_json
         emit_json(rep)
     else:
-        from ..report.check_text import render_tiers
+        from ..report.tiers_text import render_tiers
         print(render_tiers(rep))
     return 0
