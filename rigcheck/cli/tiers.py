@@ -43,6 +43,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(rep)
     else:
-        from ..report.tiers_text import render_tiers
+        from ..report.check_text import render_tiers
         print(render_tiers(rep))
     return 0
