@@ -1,11 +1,22 @@
-"""Leave-one-source-out accuracy of rigcheck's speed estimates.
+"""Cross-validated accuracy of rigcheck's speed estimates, and the calibration they come from.
 
-For each source (a site, repository or issue thread), the constants are fitted to every
-other source's rows and that source's rows are predicted. Printed: median |pred/meas - 1|,
-the share within 30% and within 2x, and the share inside the predicted range, overall and
-by runtime, model kind and placement class; then the same for prefill.
+Two splits, each the way a new user meets rigcheck:
 
-    python bench/speed_accuracy.py                      # the report
+* leave one source out (LOSO): for each source (a site, repository or issue thread) the
+  constants are fitted to every other source's rows and that source's rows are predicted;
+* leave one device out (LODO): the same with every row of one lead device held out (a
+  device nobody has measured yet, the common case for a new GPU).
+
+A held-out row is predicted as ``rigcheck estimate`` would: from the training rows that
+measured the same setup (model, build, runtime, devices, placement class) when there are
+any, else by the fitted model. Printed per split: median |pred/meas - 1|, the share within
+2x (symmetric: 0.5x counts as outside), and the share inside the 80% range, overall and by
+runtime, device family and placement class; then the same for prefill. The range a row is
+judged against is the one rigcheck would print for it, with its percentiles computed from
+the other groups' held-out errors only (nested, so coverage is not in-sample).
+
+    python bench/speed_accuracy.py                      # the report (about a minute)
+    python bench/speed_accuracy.py --rows               # ... and every held-out prediction
     python bench/speed_accuracy.py --write-calibration  # also refit on all rows and write
                                                         # rigcheck/data/speed_calibration.json
 """
@@ -23,17 +34,22 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rigcheck.plan.speed import calibrate  # noqa: E402
-from rigcheck.plan.speed.evidence import catalogue_facts, facts_for_row, load_measurements, sample_of  # noqa: E402
-from rigcheck.plan.speed import DEFAULT, decode_seconds, prefill_range  # noqa: E402
+from rigcheck.plan.check.data import catalogue_facts, measurement_rows  # noqa: E402
+from rigcheck.plan.speed import (DEFAULT, anchored_mid, decode_seconds, prefill_seconds,  # noqa: E402
+                                 calibrate)
+from rigcheck.plan.speed.evidence import facts_for_row, sample_of  # noqa: E402
 from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 
+LO_Q, HI_Q = 0.10, 0.90        # the 80% interval
+MIN_CLASS = 8                  # fewer held-out errors than this: the split's overall interval
 
-def build_samples(verbose: bool = False):
+
+def build_samples(rows=None):
+    """Calibration samples of the measurement rows (those marked fit=no, or whose rig or
+    model cannot be read, are listed as skipped)."""
     from rigcheck.hardware.spec import parse_rig
     samples, skipped = [], []
-    cache = {}
-    for row in load_measurements():
+    for row in (measurement_rows() if rows is None else rows):
         if not row.fit:
             skipped.append((row, "marked fit=no"))
             continue
@@ -42,10 +58,7 @@ def build_samples(verbose: bool = False):
         except Exception as e:  # noqa: BLE001
             skipped.append((row, f"rig: {e}"))
             continue
-        key = (row.model, row.build)
-        if key not in cache:
-            cache[key] = catalogue_facts(row.model, row.build)
-        facts = facts_for_row(row, lambda m, b: cache[(m, b)])
+        facts = facts_for_row(row, catalogue_facts)
         if facts is None:
             skipped.append((row, "model/build unknown and no parameter figures"))
             continue
@@ -56,109 +69,227 @@ def build_samples(verbose: bool = False):
     return samples, skipped
 
 
-def loso(samples):
-    """(sample, predicted decode tok/s, predicted prefill tok/s or None) held out by source."""
+def fit_all(samples):
+    return calibrate.fit(samples, DEFAULT)
+
+
+# ---- one held-out prediction ---------------------------------------------------------------
+
+def t_model(s, cal) -> float:
+    return decode_seconds(s.pools, s.runtime, s.maturity, s.parallel, s.link, cal, legacy=s.legacy, arch=s.arch)
+
+
+def predict_decode(s, cal, train_by_setup) -> tuple[float, str]:
+    """(tok/s, interval class) for held-out ``s``, as rigcheck estimate would give it."""
+    t = t_model(s, cal)
+    same = [x for x in train_by_setup.get(s.setup, ()) if x.decode_tok_s]
+    if same:
+        return anchored_mid([(x.decode_tok_s, t_model(x, cal)) for x in same], t), "anchored"
+    return 1.0 / t, s.klass
+
+
+def predict_prefill(s, cal) -> float | None:
+    if not calibrate._prefill_ok(s):
+        return None
+    return 1.0 / prefill_seconds(s.prefill_flops_per_token, s.peak_flops, s.prefill_family, s.runtime,
+                                 s.offloaded_bytes, s.link_bandwidth, maturity=s.maturity, calib=cal,
+                                 device=s.device)
+
+
+@dataclasses.dataclass
+class Held:
+    s: object
+    group: str
+    dec: float | None
+    klass: str            # interval class: anchored, gpu, cpu, hybrid, multi, new_arch, disk
+    known: bool           # the lead device had rows of its own in the training fold
+    pre: float | None
+
+
+def cross_validate(samples, group_of) -> list[Held]:
     groups = defaultdict(list)
     for s in samples:
-        groups[s.source].append(s)
+        groups[group_of(s)].append(s)
     out = []
-    for src, held in groups.items():
-        train = [s for s in samples if s.source != src]
-        cal = calibrate.fit(train, DEFAULT)
-        for s in held:
-            d = 1.0 / decode_seconds(s.pools, s.runtime, s.maturity, s.parallel, s.link, cal) if s.decode_tok_s else None
-            p = None
-            if s.prefill_tok_s and s.peak_flops and s.prefill_flops_per_token > 0:
-                r = prefill_range(s.prefill_flops_per_token, s.peak_flops, s.prefill_family, s.runtime,
-                                  s.offloaded_bytes, s.link_bandwidth, maturity=s.maturity, calib=cal)
-                p = r.mid if r else None
-            out.append((s, d, p))
+    for g in sorted(groups):
+        train = [s for s in samples if group_of(s) != g]
+        cal = fit_all(train)
+        by_setup = defaultdict(list)
+        for s in train:
+            by_setup[s.setup].append(s)
+        for s in groups[g]:
+            d, k = predict_decode(s, cal, by_setup) if s.decode_tok_s else (None, s.klass)
+            out.append(Held(s, g, d, k, cal.knows_device(s.device), predict_prefill(s, cal)))
     return out
 
 
-def stats(pairs):
+def loso(samples) -> list[Held]:
+    return cross_validate(samples, lambda s: s.source)
+
+
+def lodo(samples) -> list[Held]:
+    return cross_validate(samples, lambda s: s.device or "?")
+
+
+# ---- intervals ---------------------------------------------------------------------------------
+
+def _q(v, f):
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, int(round(f * (len(v) - 1)))))]
+
+
+def intervals(pairs) -> dict:
+    """{class: (q10, q90)} of log(measured / predicted) from (class, log ratio) pairs; a
+    class with fewer than MIN_CLASS errors takes the overall interval."""
+    by = defaultdict(list)
+    for k, r in pairs:
+        by[k].append(r)
+        by["all"].append(r)
+    if not by:
+        return {}
+    allq = (_q(by["all"], LO_Q), _q(by["all"], HI_Q))
+    return {k: ((_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else allq) for k, v in by.items()}
+
+
+def decode_pairs(held, far: bool | None = None):
+    """(class, log ratio) of held-out decode predictions: the near ones (device known or
+    anchored), the far ones (device unknown, not anchored), or all (far=None)."""
+    out = []
+    for h in held:
+        if not h.dec:
+            continue
+        is_far = not h.known and h.klass != "anchored"
+        if far is None or far == is_far:
+            out.append((h.klass, math.log(h.s.decode_tok_s / h.dec)))
+    return out
+
+
+def coverage(held, near_source, far_source) -> list[bool]:
+    """Whether each held-out row lies inside the interval rigcheck would print for it, the
+    interval's percentiles taken from the other groups' errors only. near_source /
+    far_source: the held-out results whose errors make the near / far intervals."""
+    inside = []
+    for g in sorted({h.group for h in held}):
+        near = intervals(decode_pairs([h for h in near_source if h.group != g], far=False))
+        far = intervals(decode_pairs([h for h in far_source if h.group != g], far=True)) or near
+        for h in held:
+            if h.group != g or not h.dec:
+                continue
+            table = near if (h.known or h.klass == "anchored") else far
+            lo, hi = table.get(h.klass) or table.get("all", (-0.35, 0.35))
+            lo, hi = min(lo, -0.10), max(hi, 0.10)
+            inside.append(h.dec * math.exp(lo) <= h.s.decode_tok_s <= h.dec * math.exp(hi))
+    return inside
+
+
+def prefill_intervals(held, exclude=None):
+    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude``)."""
+    v = [math.log(h.s.prefill_tok_s / h.pre) for h in held if h.pre and h.group != exclude]
+    return (_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else None
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+def stats(pairs, inside=None) -> str:
+    if not pairs:
+        return "n=  0"
     errs = [abs(p / m - 1) for p, m in pairs]
     ratio = [max(p / m, m / p) for p, m in pairs]
-    if not errs:
-        return "n=0"
-    return (f"n={len(errs):3d}  median err {statistics.median(errs):5.1%}  within 30% {sum(e <= .3 for e in errs) / len(errs):5.1%}"
-            f"  within 2x {sum(r <= 2 for r in ratio) / len(ratio):5.1%}")
-
-
-def spreads(results):
-    """10th/90th percentile of log(measured/predicted) per placement class, held out."""
-    by = defaultdict(list)
-    for s, d, _ in results:
-        if d:
-            by[s.klass].append(math.log(s.decode_tok_s / d))
-            by["all"].append(math.log(s.decode_tok_s / d))
-    out = {}
-    for k, v in by.items():
-        v = sorted(v)
-        if len(v) < 5:
-            v = sorted(by["all"])
-        q = lambda f: v[min(len(v) - 1, max(0, int(round(f * (len(v) - 1)))))]  # noqa: E731
-        out[k] = (q(0.1), q(0.9))
+    out = (f"n={len(errs):4d}  median err {statistics.median(errs):5.1%}  within 2x "
+           f"{sum(r <= 2 for r in ratio) / len(ratio):5.1%}")
+    if inside is not None and inside:
+        out += f"  in 80% range {sum(inside) / len(inside):5.1%}"
     return out
+
+
+def family_of(s) -> str:
+    return calibrate._lead(s.pools)
+
+
+def report_split(name, held, near_source, far_source) -> dict:
+    inside_list = coverage(held, near_source, far_source)
+    # coverage() walks groups in order; map back to rows in the same order
+    order = [h for g in sorted({h.group for h in held}) for h in held if h.group == g and h.dec]
+    cov = dict(zip(map(id, order), inside_list))
+    rows = [h for h in held if h.dec]
+    print(f"\nDecode, {name} ({len({h.group for h in held})} groups)")
+    print(f"  overall                 {stats([(h.dec, h.s.decode_tok_s) for h in rows], inside_list)}")
+    for label, keyf in (("runtime", lambda h: h.s.runtime), ("family", lambda h: family_of(h.s)),
+                        ("class", lambda h: h.klass), ("kind", lambda h: h.s.kind)):
+        groups = defaultdict(list)
+        for h in rows:
+            groups[keyf(h)].append(h)
+        for k in sorted(groups):
+            hs = groups[k]
+            print(f"  {label:<7} {k:<15} {stats([(h.dec, h.s.decode_tok_s) for h in hs], [cov[id(h)] for h in hs])}")
+    pre = [h for h in held if h.pre]
+    pin = []
+    for h in pre:
+        iv = prefill_intervals(pre, exclude=h.group) or (-0.5, 0.5)
+        pin.append(h.pre * math.exp(min(iv[0], -0.15)) <= h.s.prefill_tok_s <= h.pre * math.exp(max(iv[1], 0.15)))
+    print(f"Prefill, {name} (rows with a known prompt length, dated 2024-06 or later)")
+    print(f"  overall                 {stats([(h.pre, h.s.prefill_tok_s) for h in pre], pin)}")
+    groups = defaultdict(list)
+    for h, i in zip(pre, pin):
+        groups[family_of(h.s)].append((h, i))
+    for k in sorted(groups):
+        print(f"  family  {k:<15} {stats([(h.pre, h.s.prefill_tok_s) for h, _ in groups[k]], [i for _, i in groups[k]])}")
+    dec_pairs = [(h.dec, h.s.decode_tok_s) for h in rows]
+    errs = sorted(abs(p / m - 1) for p, m in dec_pairs)
+    return {"n": len(rows), "median_err": round(statistics.median(errs), 4) if errs else None,
+            "within_2x": round(sum(max(p / m, m / p) <= 2 for p, m in dec_pairs) / len(dec_pairs), 4) if dec_pairs else None,
+            "coverage_80": round(sum(inside_list) / len(inside_list), 4) if inside_list else None,
+            "prefill_n": len(pre),
+            "prefill_median_err": round(statistics.median(abs(h.pre / h.s.prefill_tok_s - 1) for h in pre), 4) if pre else None,
+            "prefill_within_2x": round(sum(max(h.pre / h.s.prefill_tok_s, h.s.prefill_tok_s / h.pre) <= 2 for h in pre)
+                                       / len(pre), 4) if pre else None,
+            "prefill_coverage_80": round(sum(pin) / len(pin), 4) if pin else None}
+
+
+def calibration_from(samples, held_loso, held_lodo):
+    """The constants fitted to every row, with the intervals of the cross-validated errors:
+    near ones from LOSO (device known or anchored), far ones from LODO."""
+    cal = fit_all(samples)
+    near = intervals(decode_pairs(held_loso, far=False))
+    far = intervals(decode_pairs(held_lodo, far=True))
+    pre_near = prefill_intervals([h for h in held_loso if h.pre]) or cal.prefill_spread
+    pre_far = prefill_intervals([h for h in held_lodo if h.pre]) or pre_near
+    return dataclasses.replace(cal, spread=near, spread_far=far, prefill_spread=tuple(pre_near),
+                               prefill_spread_far=tuple(pre_far))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-calibration", action="store_true")
-    ap.add_argument("--rows", action="store_true", help="print every held-out prediction")
+    ap.add_argument("--rows", action="store_true", help="print every held-out decode prediction (LOSO)")
     args = ap.parse_args(argv)
     samples, skipped = build_samples()
     exact = sum(1 for s in samples if s.meta["exact"])
-    print(f"rows: {len(load_measurements())}; used {len(samples)} ({exact} with exact catalogue bytes, "
-          f"{len(samples) - exact} from the row's parameter figures); skipped {len(skipped)}")
+    print(f"rows: {len(measurement_rows())}; used {len(samples)} ({exact} with exact catalogue bytes, "
+          f"{len(samples) - exact} from the row's parameter figures); skipped {len(skipped)}; "
+          f"{len({s.source for s in samples})} sources, {len({s.device for s in samples})} lead devices")
     for row, why in skipped:
         print(f"  skipped: {row.model} {row.build} on {row.rig}: {why}")
-    results = loso(samples)
-    dec = [(d, s.decode_tok_s) for s, d, _ in results if d]
-    print(f"\nDecode, leave-one-source-out ({len({s.source for s in samples})} sources)")
-    print(f"  overall            {stats(dec)}")
-    for label, keyf in (("runtime", lambda s: s.runtime), ("kind", lambda s: s.kind), ("class", lambda s: s.klass),
-                        ("lead family", lambda s: calibrate._lead(s.pools))):
-        groups = defaultdict(list)
-        for s, d, _ in results:
-            if d:
-                groups[keyf(s)].append((d, s.decode_tok_s))
-        for k in sorted(groups):
-            print(f"  {label:<7} {k:<13}{stats(groups[k])}")
-    pre = [(p, s.prefill_tok_s) for s, _, p in results if p and s.meta["prefill_fit"]]
-    old = [(p, s.prefill_tok_s) for s, _, p in results if p and not s.meta["prefill_fit"]]
-    print("\nPrefill, leave-one-source-out (rows with a known prompt length, dated 2024-06 or later)")
-    print(f"  overall            {stats(pre)}")
-    print(f"  (older or prompt length unknown, not fitted: {stats(old)})")
-    groups = defaultdict(list)
-    for s, _, p in results:
-        if p and s.meta["prefill_fit"]:
-            groups[calibrate._lead(s.pools)].append((p, s.prefill_tok_s))
-    for k in sorted(groups):
-        print(f"  family  {k:<13}{stats(groups[k])}")
-    sp = spreads(results)
-    inside = 0
-    n = 0
-    for s, d, _ in results:
-        if d:
-            lo, hi = sp.get(s.klass, sp["all"])
-            lo, hi = min(lo, -0.15), max(hi, 0.15)
-            n += 1
-            inside += d * math.exp(lo) <= s.decode_tok_s <= d * math.exp(hi)
-    print(f"\nheld-out measurements inside the range (10th-90th held-out percentiles per class): {inside}/{n}")
+    held_loso = loso(samples)
+    held_lodo = lodo(samples)
+    res = {"loso": report_split("leave one source out", held_loso, held_loso, held_lodo),
+           "lodo": report_split("leave one device out", held_lodo, held_loso, held_lodo)}
     if args.rows:
-        for s, d, p in sorted(results, key=lambda x: -abs(math.log(x[0].decode_tok_s / x[1])) if x[1] else 0):
-            r = s.meta["row"]
-            print(f"  {d / s.decode_tok_s:5.2f}x  pred {d:7.1f} meas {s.decode_tok_s:7.1f}  {r.model} {r.build} {r.runtime} "
-                  f"{r.rig} {r.offload} ctx={r.context}")
+        print("\nLOSO held-out decode predictions, worst first:")
+        for h in sorted((h for h in held_loso if h.dec), key=lambda h: -abs(math.log(h.s.decode_tok_s / h.dec))):
+            r = h.s.meta["row"]
+            print(f"  {h.dec / h.s.decode_tok_s:5.2f}x  pred {h.dec:7.1f} meas {h.s.decode_tok_s:7.1f}  [{h.klass}] "
+                  f"{r.model} {r.build} {r.runtime} {r.rig} {r.offload} ctx={r.context}")
     if args.write_calibration:
-        cal = calibrate.fit(samples, DEFAULT)
-        pre_logs = sorted(math.log(s.prefill_tok_s / p) for s, _, p in results if p and s.meta["prefill_fit"])
-        pre_spread = ((pre_logs[int(0.1 * (len(pre_logs) - 1))], pre_logs[int(0.9 * (len(pre_logs) - 1))])
-                      if pre_logs else cal.prefill_spread)
-        cal = dataclasses.replace(cal, spread=dict(sp), prefill_spread=pre_spread, meta={"fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
-                    "exact_rows": exact, "fit": "rigcheck.plan.speed.calibrate.fit (log least squares with priors)",
-                    "loso_decode": stats(dec), "loso_prefill": stats(pre), "written_by": "bench/speed_accuracy.py"})
+        cal = calibration_from(samples, held_loso, held_lodo)
+        cal = dataclasses.replace(cal, meta={
+            **cal.meta, "fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
+            "exact_rows": exact, "written_by": "bench/speed_accuracy.py --write-calibration",
+            "fit": "rigcheck.plan.speed.calibrate.fit (hierarchical log least squares with priors)",
+            "interval": "80% (10th-90th percentile of cross-validated log errors per placement class)",
+            "loso_decode": stats([(h.dec, h.s.decode_tok_s) for h in held_loso if h.dec]),
+            "loso_prefill": stats([(h.pre, h.s.prefill_tok_s) for h in held_loso if h.pre]),
+            "accuracy": res})
         path = os.path.join(os.path.dirname(__file__), "..", "rigcheck", "data", "speed_calibration.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(calibration_to_json(cal), f, indent=1, sort_keys=True)

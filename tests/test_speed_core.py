@@ -9,7 +9,8 @@ import pytest
 
 from rigcheck.hardware.spec import parse_rig
 from rigcheck.plan.speed import calibrate
-from rigcheck.plan.speed.evidence import load_measurements, pools_for
+from rigcheck.plan.check.data import measurement_rows as load_measurements
+from rigcheck.plan.speed.evidence import pools_for
 from rigcheck.plan.speed import (DEFAULT, PoolRead, decode_range, decode_seconds, maturity_of,
                                  prefill_flops_per_token, prefill_range)
 from rigcheck.plan.speed.facts import facts_from_build, facts_from_params
@@ -159,8 +160,8 @@ def test_measurement_catalogue():
 
 
 def test_bundled_calibration_is_fitted():
-    from rigcheck.plan.speed.estimate import load_calibration
-    cal = load_calibration()
+    from rigcheck.plan.check.data import speed_calibration
+    cal = speed_calibration()
     assert cal.meta.get("fitted") and cal.meta.get("rows", 0) >= 150
     for (fam, kind), e in cal.eff.items():
         assert 0.05 < e <= 1.2, (fam, kind, e)
@@ -175,8 +176,8 @@ def test_leave_one_source_out_accuracy_meets_the_goal():
     import speed_accuracy as sa
     samples, _skipped = sa.build_samples()
     res = sa.loso(samples)
-    errs = [abs(d / s.decode_tok_s - 1) for s, d, _ in res if d]
-    within2 = [max(d / s.decode_tok_s, s.decode_tok_s / d) <= 2 for s, d, _ in res if d]
+    errs = [abs(h.dec / h.s.decode_tok_s - 1) for h in res if h.dec]
+    within2 = [max(h.dec / h.s.decode_tok_s, h.s.decode_tok_s / h.dec) <= 2 for h in res if h.dec]
     errs.sort()
     assert errs[len(errs) // 2] <= 0.20
     assert sum(within2) / len(within2) >= 0.90

@@ -54,6 +54,7 @@ def _auto_offload(model, build, rig, ctx: int, runtime: str = "llama.cpp") -> tu
 def run(args) -> int:
     from ..model.resolve import load_model
     from ..plan.speed.estimate import estimate, estimate_offload
+    from ..plan.check.data import speed_data
     from ..measure.store import my_measurements
     from .. import runtimes
     args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command
@@ -69,9 +70,9 @@ def run(args) -> int:
         offload, placement = _auto_offload(model, b, rig, args.ctx, args.runtime)
     try:
         if placement is not None:
-            est = estimate(placement, rig, args.runtime, args.ctx, model, b)
+            est = estimate(placement, rig, args.runtime, args.ctx, model, b, **speed_data())
         else:
-            est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload)
+            est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, **speed_data())
     except ValueError as e:
         raise InputError(str(e)) from e
     mine = my_measurements(model.id, None)
@@ -86,7 +87,9 @@ def run(args) -> int:
     from ..units import rate
     d = est.decode_tok_s
     print(f"{model.id} {b.name} on {rig.spec} ({args.runtime}, ctx {args.ctx:,}, placement {out['offload']})")
-    print(f"  decode  {rate(d.low)}-{rate(d.high)} tok/s (mid {rate(d.mid)})")
+    basis = est.inputs.get("basis")
+    print(f"  decode  {rate(d.low)}-{rate(d.high)} tok/s (mid {rate(d.mid)}; 80% range, "
+          + ("from measurements of this setup)" if basis == "measured" else "generalised by the model)"))
     if est.prefill_tok_s:
         p = est.prefill_tok_s
         print(f"  prefill {rate(p.low)}-{rate(p.high)} tok/s (mid {rate(p.mid)})")
@@ -102,5 +105,7 @@ def run(args) -> int:
         print("  measured elsewhere (nearest):")
         for e in est.evidence:
             dd = rate(e.decode_tok_s) if e.decode_tok_s else "-"
-            print(f"    {e.model} {e.build} {e.runtime} on {e.rig}: decode {dd} tok/s  [{e.source}, {e.date}]")
+            same = " (this setup)" if "same setup" in e.match else ""
+            at = f" at context {e.context:,}" if e.context else ""
+            print(f"    {e.model} {e.build} {e.runtime} on {e.rig}{same}: decode {dd} tok/s{at}  [{e.source}, {e.date}]")
     return 0

@@ -95,6 +95,7 @@ class PoolRead:
     bandwidth_bytes_s: float
     kind: str = "gpu"
     family: str = "nvidia"
+    device: str = ""          # catalogue id of the device doing the read (per-device efficiency)
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,30 @@ class Calibration:
     prefill_spread: tuple = (-0.5, 0.5)
     pcie_eff: float = 0.7
     meta: dict = field(default_factory=dict)
+    # the hierarchical part: per-device efficiency multipliers (shrunk toward 1, i.e.
+    # toward the device's family), per-runtime multipliers on the fixed per-token cost,
+    # the fixed-cost factor of runs before 2024-06, and the ranges used when the lead
+    # device has no measurement of its own (spread_far, from leave-one-device-out) or
+    # when the estimate starts from measurements of the same setup (spread['anchored']).
+    device_eff: dict = field(default_factory=dict)
+    arch_eff: dict = field(default_factory=dict)      # arch_key(arch, runtime) -> speed factor
+    fixed_rt: dict = field(default_factory=dict)
+    legacy_fixed: float = 1.0
+    spread_far: dict = field(default_factory=dict)
+    prefill_device: dict = field(default_factory=dict)
+    prefill_spread_far: tuple = ()
 
-    def eff_of(self, family: str, kind: str) -> float:
+    def eff_of(self, family: str, kind: str, device: str = "") -> float:
         if (family, kind) in self.eff:
-            return self.eff[(family, kind)]
-        if kind in ("ram", "disk"):
-            return self.eff.get(("cpu", kind), PRIOR_EFF[("cpu", kind)])
-        return PRIOR_EFF.get((family, kind), 0.7)
+            e = self.eff[(family, kind)]
+        elif kind in ("ram", "disk"):
+            e = self.eff.get(("cpu", kind), PRIOR_EFF[("cpu", kind)])
+        else:
+            e = PRIOR_EFF.get((family, kind), 0.7)
+        return e * self.device_eff.get(device, 1.0) if device else e
+
+    def knows_device(self, device: str) -> bool:
+        return bool(device) and device in self.device_eff
 
 
 # Physical priors used before (and as the anchor of) the fit. Sources: DESIGN.md "How
@@ -141,9 +159,20 @@ PRIOR_EFF = {
     ("nvidia", "gpu"): 0.8, ("amd", "gpu"): 0.7, ("intel", "gpu"): 0.6,
     ("apple", "unified"): 0.75, ("nvidia-soc", "unified"): 0.75, ("amd-soc", "unified"): 0.7,
     ("cpu", "ram"): 0.55, ("cpu", "disk"): 0.3,
+    # system RAM read by the CPU for a GPU-led token (experts / layers offloaded): the CPU
+    # threads compute on what they read while the GPU waits, so less of the rated
+    # bandwidth is reached than in a CPU-only run (issue 13: RAM offload was
+    # over-predicted ~2.5x with the CPU-only efficiency)
+    ("host", "ram"): 0.35,
+    # RAM of a two-socket node read by threads on both sockets: remote-node reads cross
+    # the socket link (issue 13: two-socket runs were over-predicted ~2.7x)
+    ("cpu-numa", "ram"): 0.25, ("host-numa", "ram"): 0.2,
     # a unified-memory pool read by the CPU (Apple CPU-only runs)
     ("cpu", "unified"): 0.5,
 }
+# A host pool that reads less than this per token (the input-embedding row llama.cpp keeps
+# on the CPU) is a lookup, not a GPU/CPU hand-over.
+HYBRID_MIN_BYTES = 1e6
 PRIOR_FIXED_S = {"nvidia": 0.003, "amd": 0.004, "intel": 0.005, "apple": 0.004,
                  "nvidia-soc": 0.004, "amd-soc": 0.005, "cpu": 0.002}
 PRIOR_MATURITY = {"mature": 1.0, "new": 0.5, "fork": 0.4}
@@ -183,43 +212,91 @@ def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str 
     return "gpu"
 
 
+def arch_key(arch: str, runtime: str) -> str:
+    """The key of an architecture's own speed factor in a runtime (Calibration.arch_eff)."""
+    return f"{arch}@{runtime}"
+
+
 def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
-                   parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT) -> float:
-    """Mid estimate of the seconds one decoded token takes (see the module docstring)."""
+                   parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
+                   legacy: bool = False, arch: str = "") -> float:
+    """Mid estimate of the seconds one decoded token takes (see the module docstring).
+    ``legacy``: a run before 2024-06 (older per-token overheads). ``arch``: the
+    architecture, for its fitted factor in this runtime (1 when it has none)."""
     pools = [p for p in pools if p.bytes_per_token > 0]
     if not pools:
         return float("nan")
     lead = _lead_family(pools)
-    fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004))
+    fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004)) * calib.fixed_rt.get(runtime, 1.0)
+    if legacy:
+        fixed *= calib.legacy_fixed
     terms = []
     for p in pools:
         if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
             raise ValueError(f"pool {p.kind} has no bandwidth")
-        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind)))
+        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device)))
     accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]
     host = [t for t, p in zip(terms, pools) if p.kind in ("ram", "disk")]
+    crossing = any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES for p in pools)
     if parallel == "tensor" and len(accel) > 1:
         body = max(accel) + sum(host) + calib.tp_s.get(link, PRIOR_TP_S.get(link, 0.004))
     else:
         body = sum(terms)
         if parallel == "layer" and len(accel) > 1:
             body += calib.hop_s * (len(accel) - 1)
-    if host and accel:
+    if crossing and accel:
         body += calib.hybrid_s
     t = fixed + body
     t *= calib.runtime.get(runtime, 1.0)
     t /= calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+    if arch:
+        t /= calib.arch_eff.get(arch_key(arch, runtime), 1.0)
     return t
 
 
+def lead_device(pools: list[PoolRead]) -> str:
+    """The device whose efficiency dominates: the first accelerator, else the CPU pool's."""
+    for p in pools:
+        if p.kind in ("gpu", "unified") and p.bytes_per_token > 0:
+            return p.device
+    for p in pools:
+        if p.bytes_per_token > 0:
+            return p.device
+    return ""
+
+
+def spread_of(calib: Calibration, klass: str, device: str) -> tuple[float, float]:
+    """The 80% interval (log ratios) of a class: the near one when the lead device has
+    measurements of its own in the fit, else the far one (leave-one-device-out)."""
+    near = calib.spread.get(klass) or calib.spread.get("all") or (-0.35, 0.35)
+    if klass == "anchored" or calib.knows_device(device) or not calib.spread_far:
+        return tuple(near)
+    return tuple(calib.spread_far.get(klass) or calib.spread_far.get("all") or near)
+
+
 def decode_range(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
-                 parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT) -> Range:
-    """Decode tokens/s for a placement given as pools; the range is the fitted spread of
-    held-out errors for this class of placement (at least +-15%)."""
-    mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib)
-    lo_q, hi_q = calib.spread.get(spread_class(pools, parallel, maturity), (-0.35, 0.35))
-    lo_q, hi_q = min(lo_q, -0.15), max(hi_q, 0.15)
+                 parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
+                 arch: str = "") -> Range:
+    """Decode tokens/s for a placement given as pools; the range is the 80% interval of
+    cross-validated errors for this class of placement (wider when the lead device has no
+    measurement of its own), at least +-10%."""
+    mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=arch)
+    lo_q, hi_q = spread_of(calib, spread_class(pools, parallel, maturity), lead_device(pools))
+    return range_around(mid, lo_q, hi_q)
+
+
+def range_around(mid: float, lo_q: float, hi_q: float, floor: float = 0.10) -> Range:
+    lo_q, hi_q = min(lo_q, -floor), max(hi_q, floor)
     return Range(mid * math.exp(lo_q), mid, mid * math.exp(hi_q))
+
+
+def anchored_mid(measured: list[tuple[float, float]], t_target: float) -> float:
+    """Decode tok/s of a setup from measurements of that same setup: each (tok/s
+    measured, model seconds per token at that measurement's context and runtime version)
+    is moved to the target by the model's ratio, and the moved values are averaged in
+    log space."""
+    logs = [math.log(m * t_row / t_target) for m, t_row in measured if m > 0 and t_row > 0]
+    return math.exp(sum(logs) / len(logs))
 
 
 # ---- prefill ------------------------------------------------------------------------
@@ -231,20 +308,31 @@ def prefill_flops_per_token(active_params: float, n_layer: int = 0, n_head: int 
     return 2.0 * active_params + 4.0 * n_layer * n_head * head_dim * (ctx / 2.0)
 
 
-def prefill_range(flops_per_token: float, peak_flops: float | None, family: str,
-                  runtime: str = "llama.cpp", offloaded_bytes: float = 0.0,
-                  link_bandwidth_bytes_s: float | None = None, ubatch: int = 512,
-                  maturity: str = "mature", calib: Calibration = DEFAULT) -> Range | None:
-    """Prefill tokens/s, or None when the device's compute peak is not known."""
-    if not peak_flops or flops_per_token <= 0:
-        return None
+def prefill_seconds(flops_per_token: float, peak_flops: float, family: str, runtime: str = "llama.cpp",
+                    offloaded_bytes: float = 0.0, link_bandwidth_bytes_s: float | None = None,
+                    ubatch: int = 512, maturity: str = "mature", calib: Calibration = DEFAULT,
+                    device: str = "") -> float:
+    """Mid estimate of the seconds one prompt token takes."""
     eff = calib.prefill_eff.get(family, PRIOR_PREFILL_EFF.get(family, 0.3))
-    eff *= calib.prefill_runtime.get(runtime, 1.0)
+    eff *= calib.prefill_runtime.get(runtime, 1.0) * calib.prefill_device.get(device, 1.0)
     t = flops_per_token / (peak_flops * eff)
     if offloaded_bytes and link_bandwidth_bytes_s:
         t += offloaded_bytes / (link_bandwidth_bytes_s * calib.pcie_eff) / ubatch
-    t /= calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
-    mid = 1.0 / t
+    return t / calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+
+
+def prefill_range(flops_per_token: float, peak_flops: float | None, family: str,
+                  runtime: str = "llama.cpp", offloaded_bytes: float = 0.0,
+                  link_bandwidth_bytes_s: float | None = None, ubatch: int = 512,
+                  maturity: str = "mature", calib: Calibration = DEFAULT, device: str = "") -> Range | None:
+    """Prefill tokens/s, or None when the device's compute peak is not known. The range is
+    the 80% interval of cross-validated errors (the leave-one-device-out one when the
+    device has no prefill measurement of its own)."""
+    if not peak_flops or flops_per_token <= 0:
+        return None
+    mid = 1.0 / prefill_seconds(flops_per_token, peak_flops, family, runtime, offloaded_bytes,
+                                link_bandwidth_bytes_s, ubatch, maturity, calib, device)
     lo_q, hi_q = calib.prefill_spread
-    lo_q, hi_q = min(lo_q, -0.25), max(hi_q, 0.25)
-    return Range(mid * math.exp(lo_q), mid, mid * math.exp(hi_q))
+    if calib.prefill_spread_far and not (device and device in calib.prefill_device):
+        lo_q, hi_q = calib.prefill_spread_far
+    return range_around(mid, lo_q, hi_q, floor=0.15)

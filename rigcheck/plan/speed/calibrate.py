@@ -1,15 +1,20 @@
 """Fit the speed constants (rigcheck.plan.speed.Calibration) to measurements. Pure numpy.
 
 Each measurement becomes a ``Sample``: the pools it read (bytes per token over rated
-bandwidth, by device family and pool kind), how the GPUs were combined, its runtime and
-architecture maturity, and the measured seconds per token. The fit minimises
+bandwidth, by device family, pool kind and device), how the GPUs were combined, its
+runtime and architecture maturity, and the measured seconds per token. The fit minimises
 
     sum_i w_i (log t_pred_i - log t_meas_i)^2 + sum_j ((theta_j - prior_j) / sigma_j)^2
 
-over the logs of the constants (Levenberg-Marquardt, numeric Jacobian). The prior term
-keeps a constant that few rows inform near its physical prior (speed.PRIOR_*), so a
-family with two rows cannot run away. ``w_i`` = (rows of that source / 4)^-1/4, capped at 1,
-so one large table counts more than a single post but does not outvote every other source.
+over the logs of the constants (Levenberg-Marquardt, analytic Jacobian). It is a
+hierarchical (partial-pooling) fit: a family's efficiency and fixed cost are pulled toward
+their physical priors (speed.PRIOR_*), and on top of them each device gets its own
+efficiency multiplier, each runtime its own fixed-cost and time multipliers and each
+architecture-in-a-runtime its own factor, all pulled toward 1 (= the family / the
+maturity level) by their prior widths ``SIGMA``. A device with five measurements thus gets
+most of its own efficiency; one with none is its family. ``w_i`` = (rows of that source /
+4)^-1/4, capped at 1, so one large table counts more than a single post but does not
+outvote every other source. The fit is deterministic (fixed start, fixed iteration).
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import (DEFAULT, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
+from . import (DEFAULT, HYBRID_MIN_BYTES, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
 SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtime": 0.5,
-         "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5}
+         "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
+         # log-scale widths of the partial-pooling effects (a device's efficiency within
+         # its family; a runtime's fixed cost; an architecture's factor within a runtime)
+         "device": 0.3, "fixed_rt": 0.7, "arch": 0.3, "prefill_device": 0.4}
 PRIOR_HYBRID_S = 0.004
 PRIOR_HOP_S = 0.0005
 # Rows measured before 2024-06 ran older runtimes (llama.cpp added CUDA graphs in 2024-05,
@@ -53,6 +61,9 @@ class Sample:
     kind: str = "dense"           # dense | moe
     legacy: bool = False          # measured before 2024-06 (older per-token overheads)
     meta: dict = field(default_factory=dict)
+    setup: str = ""               # evidence.setup_key: rows with one key measured one setup
+    device: str = ""              # the lead device (evidence.lead_device)
+    arch: str = ""
 
     @property
     def klass(self) -> str:
@@ -73,19 +84,22 @@ def _weights(samples: list[Sample]) -> np.ndarray:
     return np.array([min(1.0, (max(counts[s.source] / 4.0, 1e-9)) ** -0.25) for s in samples])
 
 
-def _lm(residual, theta0: np.ndarray, iters: int = 60) -> np.ndarray:
-    """Levenberg-Marquardt on a residual vector function (numeric Jacobian)."""
+def _lm(residual, theta0: np.ndarray, iters: int = 60, jac=None) -> np.ndarray:
+    """Levenberg-Marquardt on a residual vector function (``jac``, else a numeric Jacobian)."""
     theta = theta0.copy()
     lam = 1e-2
     r = residual(theta)
     cost = float(r @ r)
     for _ in range(iters):
-        eps = 1e-5
-        J = np.empty((r.size, theta.size))
-        for j in range(theta.size):
-            t2 = theta.copy()
-            t2[j] += eps
-            J[:, j] = (residual(t2) - r) / eps
+        if jac is not None:
+            J = jac(theta)
+        else:
+            eps = 1e-5
+            J = np.empty((r.size, theta.size))
+            for j in range(theta.size):
+                t2 = theta.copy()
+                t2[j] += eps
+                J[:, j] = (residual(t2) - r) / eps
         g = J.T @ r
         H = J.T @ J
         improved = False
@@ -108,17 +122,21 @@ def _lm(residual, theta0: np.ndarray, iters: int = 60) -> np.ndarray:
 # ---- decode ---------------------------------------------------------------------------
 
 class _DecodeDesign:
-    """The samples as arrays, so the model is a few numpy operations per evaluation."""
+    """The samples as arrays, so the model and its Jacobian are a few numpy operations."""
 
     def __init__(self, samples: list[Sample]):
         self.samples = samples
-        self.eff_keys = sorted({(p.family, p.kind) for s in samples for p in s.pools if p.bytes_per_token > 0})
+        live = [[p for p in s.pools if p.bytes_per_token > 0] for s in samples]
+        self.eff_keys = sorted({(p.family, p.kind) for ps in live for p in ps})
+        self.devs = sorted({p.device for ps in live for p in ps if p.device and p.kind != "disk"})
         self.fams = sorted({_lead(s.pools) for s in samples})
         self.rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
+        self.frts = sorted({s.runtime for s in samples} - {"llama.cpp"})
         self.mats = sorted({s.maturity for s in samples} - {"mature"})
+        self.archs = sorted({arch_key(s.arch, s.runtime) for s in samples if s.arch})
         self.links = sorted({s.link for s in samples if s.parallel == "tensor"})
         n = len(samples)
-        self.A = np.zeros((n, len(self.eff_keys)))
+        rows, coef, ei, di = [], [], [], []
         self.lead = np.zeros(n, dtype=int)
         self.legacy = np.array([1.0 if s.legacy else 0.0 for s in samples])
         self.hybrid = np.zeros(n)
@@ -126,8 +144,8 @@ class _DecodeDesign:
         self.tp = np.zeros((n, max(len(self.links), 1)))
         self.rt = np.full(n, -1)
         self.mat = np.full(n, -1)
-        for i, s in enumerate(samples):
-            pools = [p for p in s.pools if p.bytes_per_token > 0]
+        self.arch = np.full(n, -1)
+        for i, (s, pools) in enumerate(zip(samples, live)):
             accel = [p for p in pools if p.kind in ("gpu", "unified")]
             host = [p for p in pools if p.kind in ("ram", "disk")]
             if s.parallel == "tensor" and len(accel) > 1:
@@ -139,64 +157,134 @@ class _DecodeDesign:
                 if s.parallel == "layer" and len(accel) > 1:
                     self.hops[i] = len(accel) - 1
             for p in use:
-                self.A[i, self.eff_keys.index((p.family, p.kind))] += p.bytes_per_token / p.bandwidth_bytes_s
-            self.hybrid[i] = 1.0 if (host and accel) else 0.0
+                rows.append(i)
+                coef.append(p.bytes_per_token / p.bandwidth_bytes_s)
+                ei.append(self.eff_keys.index((p.family, p.kind)))
+                di.append(self.devs.index(p.device) if p.device in self.devs and p.kind != "disk" else -1)
+            self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
+                                                   for p in pools)) else 0.0
             self.lead[i] = self.fams.index(_lead(pools))
             if s.runtime in self.rts:
                 self.rt[i] = self.rts.index(s.runtime)
             if s.maturity in self.mats:
                 self.mat[i] = self.mats.index(s.maturity)
+            if s.arch:
+                self.arch[i] = self.archs.index(arch_key(s.arch, s.runtime))
+        self.p_row = np.array(rows, dtype=int)
+        self.p_c = np.array(coef)
+        self.p_e = np.array(ei, dtype=int)
+        self.p_d = np.array(di, dtype=int)
         self.t_meas = np.array([1.0 / s.decode_tok_s for s in samples])
         self.w = _weights(samples)
-        # parameter layout (all logs)
+        self.sizes = (len(self.eff_keys), len(self.devs), len(self.fams), len(self.frts), 1, 1, 1, len(self.links),
+                      len(self.rts), len(self.mats), len(self.archs))
         self.prior = np.concatenate([
             np.log([PRIOR_EFF.get(k, 0.7) for k in self.eff_keys]),
+            np.zeros(len(self.devs)),
             np.log([PRIOR_FIXED_S.get(f, 0.004) for f in self.fams]),
+            np.zeros(len(self.frts)),
             [math.log(PRIOR_HYBRID_S), math.log(PRIOR_HOP_S), math.log(PRIOR_LEGACY)],
             np.log([PRIOR_TP_S.get(k, 0.004) for k in self.links]) if self.links else np.zeros(0),
             np.zeros(len(self.rts)),
             np.log([PRIOR_MATURITY.get(m, 0.5) for m in self.mats]) if self.mats else np.zeros(0),
+            np.zeros(len(self.archs)),
         ])
         self.sigma = np.concatenate([
-            np.full(len(self.eff_keys), SIGMA["eff"]), np.full(len(self.fams), SIGMA["fixed"]),
+            np.full(len(self.eff_keys), SIGMA["eff"]), np.full(len(self.devs), SIGMA["device"]),
+            np.full(len(self.fams), SIGMA["fixed"]), np.full(len(self.frts), SIGMA["fixed_rt"]),
             [SIGMA["hybrid"], SIGMA["hop"], SIGMA["legacy"]], np.full(len(self.links), SIGMA["tp"]),
-            np.full(len(self.rts), SIGMA["runtime"]), np.full(len(self.mats), SIGMA["maturity"])])
+            np.full(len(self.rts), SIGMA["runtime"]), np.full(len(self.mats), SIGMA["maturity"]),
+            np.full(len(self.archs), SIGMA["arch"])])
 
     def split(self, th: np.ndarray):
         i = 0
         out = []
-        for n in (len(self.eff_keys), len(self.fams), 1, 1, 1, len(self.links), len(self.rts), len(self.mats)):
+        for n in self.sizes:
             out.append(np.exp(th[i:i + n]))
             i += n
         return out
 
+    @staticmethod
+    def _pick(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.where(index >= 0, np.concatenate([values, [1.0]])[index], 1.0)
+
+    def _parts(self, th: np.ndarray):
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch = self.split(th)
+        n = len(self.samples)
+        fixed_t = fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
+        pool_t = self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d))
+        body = np.bincount(self.p_row, weights=pool_t, minlength=n)
+        T = fixed_t + body + self.hybrid * hyb[0] + self.hops * hop[0]
+        tp_t = self.tp[:, :len(self.links)] * tp if len(self.links) else np.zeros((n, 0))
+        T = T + tp_t.sum(axis=1)
+        scale = self._pick(rt, self.rt) / self._pick(mat, self.mat) / self._pick(arch, self.arch)
+        return T, scale, fixed_t, pool_t, hyb, hop, tp_t
+
     def predict(self, th: np.ndarray) -> np.ndarray:
-        eff, fixed, hyb, hop, leg, tp, rt, mat = self.split(th)
-        t = fixed[self.lead] * (1.0 + self.legacy * (leg[0] - 1.0)) + self.A @ (1.0 / eff) + self.hybrid * hyb[0] + self.hops * hop[0]
-        if len(self.links):
-            t = t + self.tp[:, :len(self.links)] @ tp
-        rtf = np.where(self.rt >= 0, np.concatenate([rt, [1.0]])[self.rt], 1.0)
-        matf = np.where(self.mat >= 0, np.concatenate([mat, [1.0]])[self.mat], 1.0)
-        return t * rtf / matf
+        T, scale, *_ = self._parts(th)
+        return T * scale
 
     def residual(self, th: np.ndarray) -> np.ndarray:
         r = (np.log(self.predict(th)) - np.log(self.t_meas)) * self.w
         return np.concatenate([r, (th - self.prior) / self.sigma])
 
+    def jacobian(self, th: np.ndarray) -> np.ndarray:
+        T, _scale, fixed_t, pool_t, hyb, hop, tp_t = self._parts(th)
+        n = len(self.samples)
+        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na = self.sizes
+        J = np.zeros((n, th.size))
+        o = 0
+        rel = pool_t / T[self.p_row]
+        np.add.at(J, (self.p_row, o + self.p_e), -rel)
+        o += ne
+        m = self.p_d >= 0
+        np.add.at(J, (self.p_row[m], o + self.p_d[m]), -rel[m])
+        o += nd
+        fr = fixed_t / T
+        J[np.arange(n), o + self.lead] += fr
+        o += nf
+        has = self.rt >= 0
+        J[np.arange(n)[has], o + self.rt[has]] += fr[has]
+        o += nfr
+        J[:, o] = self.hybrid * hyb[0] / T
+        J[:, o + 1] = self.hops * hop[0] / T
+        legf = np.exp(th[o + 2])
+        J[:, o + 2] = np.where(self.legacy > 0, fr * legf / (1.0 + (legf - 1.0)), 0.0)
+        o += 3
+        for k in range(nl):
+            J[:, o + k] = tp_t[:, k] / T
+        o += nl
+        J[np.arange(n)[has], o + self.rt[has]] += 1.0
+        o += nr
+        hm = self.mat >= 0
+        J[np.arange(n)[hm], o + self.mat[hm]] -= 1.0
+        o += nm
+        ha = self.arch >= 0
+        J[np.arange(n)[ha], o + self.arch[ha]] -= 1.0
+        J *= self.w[:, None]
+        return np.vstack([J, np.diag(1.0 / self.sigma)])
+
     def to_calibration(self, th: np.ndarray, base: Calibration) -> Calibration:
-        eff, fixed, hyb, hop, leg, tp, rt, mat = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch = self.split(th)
         meta = dict(base.meta)
-        meta["legacy_fixed_factor"] = float(leg[0])
-        return Calibration(
+        counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "runtime": {}}
+        for s in self.samples:
+            for group, key in (("device", s.device), ("family", _lead(s.pools)), ("runtime", s.runtime)):
+                if key:
+                    counts[group][key] = counts[group].get(key, 0) + 1
+        meta["rows_by"] = {g: dict(sorted(c.items())) for g, c in counts.items()}
+        return replace(
+            base,
             eff={**base.eff, **{k: float(v) for k, v in zip(self.eff_keys, eff)}},
+            device_eff={k: float(v) for k, v in zip(self.devs, dev)},
+            arch_eff={k: float(v) for k, v in zip(self.archs, arch)},
             fixed_s={**base.fixed_s, **{k: float(v) for k, v in zip(self.fams, fixed)}},
-            hybrid_s=float(hyb[0]), hop_s=float(hop[0]),
+            fixed_rt={k: float(v) for k, v in zip(self.frts, frt)},
+            hybrid_s=float(hyb[0]), hop_s=float(hop[0]), legacy_fixed=float(leg[0]),
             tp_s={**base.tp_s, **{k: float(v) for k, v in zip(self.links, tp)}},
             runtime={**base.runtime, **{k: float(v) for k, v in zip(self.rts, rt)}},
             maturity={**base.maturity, **{k: float(v) for k, v in zip(self.mats, mat)}},
-            spread=dict(base.spread), prefill_eff=dict(base.prefill_eff),
-            prefill_runtime=dict(base.prefill_runtime), prefill_spread=base.prefill_spread,
-            pcie_eff=base.pcie_eff, meta=meta)
+            meta=meta)
 
 
 def fit_decode(samples: list[Sample], base: Calibration = DEFAULT) -> Calibration:
@@ -204,7 +292,7 @@ def fit_decode(samples: list[Sample], base: Calibration = DEFAULT) -> Calibratio
     if not samples:
         return base
     d = _DecodeDesign(samples)
-    th = _lm(d.residual, d.prior.copy())
+    th = _lm(d.residual, d.prior.copy(), jac=d.jacobian)
     return d.to_calibration(th, base)
 
 
@@ -221,25 +309,29 @@ def fit_prefill(samples: list[Sample], base: Calibration) -> Calibration:
         return base
     fams = sorted({s.prefill_family for s in samples})
     rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
-    n = len(samples)
+    devs = sorted({s.device for s in samples if s.device})
+    nf, nr, nd = len(fams), len(rts), len(devs)
     C = np.array([s.prefill_flops_per_token / s.peak_flops for s in samples])
     O = np.array([(s.offloaded_bytes / s.link_bandwidth / 512) if s.offloaded_bytes and s.link_bandwidth else 0.0
                   for s in samples])
     fi = np.array([fams.index(s.prefill_family) for s in samples])
     ri = np.array([rts.index(s.runtime) if s.runtime in rts else -1 for s in samples])
+    di = np.array([devs.index(s.device) if s.device in devs else -1 for s in samples])
     mat = np.array([base.maturity.get(s.maturity, 1.0) for s in samples])
     t_meas = np.array([1.0 / s.prefill_tok_s for s in samples])
     w = _weights(samples)
-    prior = np.concatenate([np.log([PRIOR_PREFILL_EFF.get(f, 0.3) for f in fams]), np.zeros(len(rts)),
+    prior = np.concatenate([np.log([PRIOR_PREFILL_EFF.get(f, 0.3) for f in fams]), np.zeros(nr), np.zeros(nd),
                             [math.log(0.7)]])
-    sigma = np.concatenate([np.full(len(fams), SIGMA["prefill_eff"]), np.full(len(rts), SIGMA["prefill_runtime"]),
-                            [SIGMA["pcie"]]])
+    sigma = np.concatenate([np.full(nf, SIGMA["prefill_eff"]), np.full(nr, SIGMA["prefill_runtime"]),
+                            np.full(nd, SIGMA["prefill_device"]), [SIGMA["pcie"]]])
+
+    def pick(v, idx):
+        return np.where(idx >= 0, np.concatenate([v, [1.0]])[idx], 1.0)
 
     def predict(th):
-        eff = np.exp(th[:len(fams)])[fi]
-        rtf = np.where(ri >= 0, np.concatenate([np.exp(th[len(fams):len(fams) + len(rts)]), [1.0]])[ri], 1.0)
+        eff = np.exp(th[:nf])[fi] * pick(np.exp(th[nf:nf + nr]), ri) * pick(np.exp(th[nf + nr:nf + nr + nd]), di)
         pcie = math.exp(th[-1])
-        return (C / (eff * rtf) + O / pcie) / mat
+        return (C / eff + O / pcie) / mat
 
     def residual(th):
         return np.concatenate([(np.log(predict(th)) - np.log(t_meas)) * w, (th - prior) / sigma])
@@ -247,9 +339,9 @@ def fit_prefill(samples: list[Sample], base: Calibration) -> Calibration:
     th = _lm(residual, prior.copy())
     return replace(
         base,
-        prefill_eff={**base.prefill_eff, **{f: float(math.exp(v)) for f, v in zip(fams, th[:len(fams)])}},
-        prefill_runtime={**base.prefill_runtime,
-                         **{r: float(math.exp(v)) for r, v in zip(rts, th[len(fams):len(fams) + len(rts)])}},
+        prefill_eff={**base.prefill_eff, **{f: float(math.exp(v)) for f, v in zip(fams, th[:nf])}},
+        prefill_runtime={**base.prefill_runtime, **{r: float(math.exp(v)) for r, v in zip(rts, th[nf:nf + nr])}},
+        prefill_device={d: float(math.exp(v)) for d, v in zip(devs, th[nf + nr:nf + nr + nd])},
         pcie_eff=float(math.exp(th[-1])))
 
 

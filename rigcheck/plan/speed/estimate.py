@@ -1,32 +1,42 @@
-"""The speed Estimate of a placement: decode and prefill ranges with their evidence.
+"""The speed Estimate of a placement: decode and prefill ranges with their evidence (pure).
 
-This module joins the pure arithmetic (``speed``) to the bundled data: the fitted
-constants (``rigcheck/data/speed_calibration.json``, written by
-``bench/speed_accuracy.py --write-calibration``) and the measurement catalogue (evidence).
+The callers pass the data: the fitted constants (a Calibration, from
+rigcheck/data/speed_calibration.json, written by ``bench/speed_accuracy.py
+--write-calibration``) and the measurement rows (evidence). rigcheck/plan/check/data.py
+loads both once; nothing here reads a file.
 
-    estimate(placement, rig, runtime, ctx, model, build) -> Estimate
-    estimate_offload(model, build, rig, runtime, ctx, offload="none") -> Estimate
+    estimate(placement, rig, runtime, ctx, model, build, calib=..., rows=...) -> Estimate
+    estimate_offload(model, build, rig, runtime, ctx, offload="none", calib=..., rows=...) -> Estimate
+
+When rows measured the same setup (model, build, runtime, devices, placement class) the
+decode estimate starts from them, moved to the asked context (and from an older runtime
+generation) by the model's own ratio, with the range the cross-validated errors of such
+anchored estimates give. Otherwise it is the fitted physical model (per-device efficiency
+where the device has measurements, else its family's), and the notes say what it was
+generalised from.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
-from .evidence import DEFAULT_DISK_BW, EvidenceRow, load_measurements, nearest, pools_for
+from .evidence import DEFAULT_DISK_BW, EvidenceRow, host_family, nearest, pools_for, setup_key
 from .. import modes
-from . import (DEFAULT, Calibration, PoolRead, Range, decode_range, device_family, maturity_of,
-                    prefill_flops_per_token, prefill_range)
+from . import (Calibration, PoolRead, Range, anchored_mid, decode_seconds, device_family,
+               lead_device, maturity_of, prefill_flops_per_token, prefill_range, range_around, spread_class,
+               spread_of)
 from .facts import ModelFacts, facts_from_build
 
 
 UNKNOWN_CPU_WIDEN = 1.5
+KV_DEFAULT_BYTES = 2.0      # the KV read of ModelFacts is at F16
 
 
 @dataclass
 class Estimate:
     """decode_tok_s / prefill_tok_s: Range (prefill None when the device's compute peak is
-    unknown). evidence: nearest measured rows (with source). inputs: what went in."""
+    unknown). evidence: nearest measured rows (with source). inputs: what went in, with
+    ``basis``: 'measured' (from measurements of this setup) or 'model' (generalised)."""
 
     decode_tok_s: Range
     prefill_tok_s: Range | None
@@ -45,6 +55,11 @@ def calibration_to_json(cal: Calibration) -> dict:
         "spread": {k: list(v) for k, v in cal.spread.items()},
         "prefill_eff": cal.prefill_eff, "prefill_runtime": cal.prefill_runtime,
         "prefill_spread": list(cal.prefill_spread), "pcie_eff": cal.pcie_eff, "meta": cal.meta,
+        "device_eff": dict(sorted(cal.device_eff.items())), "arch_eff": dict(sorted(cal.arch_eff.items())),
+        "fixed_rt": dict(sorted(cal.fixed_rt.items())), "legacy_fixed": cal.legacy_fixed,
+        "spread_far": {k: list(v) for k, v in cal.spread_far.items()},
+        "prefill_device": dict(sorted(cal.prefill_device.items())),
+        "prefill_spread_far": list(cal.prefill_spread_far),
     }
 
 
@@ -56,33 +71,74 @@ def calibration_from_json(d: dict) -> Calibration:
         spread={k: tuple(v) for k, v in d.get("spread", {}).items()},
         prefill_eff=d.get("prefill_eff", {}), prefill_runtime=d.get("prefill_runtime", {}),
         prefill_spread=tuple(d.get("prefill_spread", (-0.5, 0.5))), pcie_eff=d.get("pcie_eff", 0.7),
-        meta=d.get("meta", {}))
-
-
-@functools.lru_cache(maxsize=1)
-def load_calibration() -> Calibration:
-    """The bundled fitted constants, or the physical priors when the file is missing."""
-    from ... import catalogue
-    d = catalogue.speed_calibration()
-    return DEFAULT if d is None else calibration_from_json(d)
+        meta=d.get("meta", {}), device_eff=d.get("device_eff", {}), arch_eff=d.get("arch_eff", {}),
+        fixed_rt=d.get("fixed_rt", {}), legacy_fixed=d.get("legacy_fixed", 1.0),
+        spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
+        prefill_device=d.get("prefill_device", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())))
 
 
 # ---- estimates -------------------------------------------------------------------------------
 
-def _finish(facts: ModelFacts, pools: list[PoolRead], parallel: str, link: str, runtime: str, ctx: int,
+def _kv_scale(cache_type: str | None) -> float:
+    """KV bytes per element at the cache type memory sizing chose, over the F16 of ModelFacts."""
+    if not cache_type:
+        return 1.0
+    try:
+        from ...quant.types import storage_type
+        return storage_type(cache_type).bpw / 8 / KV_DEFAULT_BYTES
+    except Exception:  # noqa: BLE001 - a cache type the table does not know reads as F16
+        return 1.0
+
+
+def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -> str:
+    by = calib.meta.get("rows_by", {})
+    dev = lead_device(pools)
+    fam = next((p.family for p in pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0), "cpu")
+    fam_word = {"cpu": "CPU-only", "nvidia": "NVIDIA GPU", "amd": "AMD GPU", "intel": "Intel GPU",
+                "apple": "Apple Silicon", "nvidia-soc": "NVIDIA SoC", "amd-soc": "AMD SoC"}.get(fam, fam)
+    n_dev = by.get("device", {}).get(dev, 0)
+    n_fam = by.get("family", {}).get(fam, 0)
+    n_rt = by.get("runtime", {}).get(runtime, 0)
+    own = (f"{dev}'s own efficiency from {n_dev} of its measurements" if calib.knows_device(dev) and n_dev
+           else f"{dev or 'this device'} has no measurement of its own: its family's efficiency, range widened")
+    return (f"no measurement of this setup: generalised from {n_fam} measurements on {fam_word} devices "
+            f"({own}) and {n_rt} with {runtime}")
+
+
+def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
             lead: str, peak: float | None, offloaded: float, link_bw: float | None, rig, model_id: str,
-            offload_class: str, calib: Calibration, notes: list[str], extra: dict) -> Estimate:
+            build_name: str, offload_word: str, calib: Calibration, rows, notes: list[str], extra: dict) -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
-    dec = decode_range(pools, runtime, maturity, parallel, link, calib)
+    pools = pools_at(ctx)
+    t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch)
+    setup = setup_key(model_id, build_name, runtime, rig, offload_word)
+    same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
+    klass = spread_class(pools, parallel, maturity)
+    if same:
+        measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context), runtime, maturity, parallel, link, calib,
+                                                    legacy=r.date < "2024-06", arch=facts.arch)) for r in same]
+        mid = anchored_mid(measured, t_mid)
+        dec = range_around(mid, *spread_of(calib, "anchored", ""))
+        ctxs = sorted({r.context for r in same})
+        basis = "measured"
+        notes.append(f"from {len(same)} measurement{'s' if len(same) > 1 else ''} of this setup "
+                     f"(same model, build, runtime and devices; measured at context "
+                     f"{', '.join(f'{c:,}' for c in ctxs)}, moved to {ctx:,} by the model's ratio)")
+    else:
+        mid = 1.0 / t_mid
+        dec = range_around(mid, *spread_of(calib, klass, lead_device(pools)))
+        basis = "model"
+        notes.append(_generalised_note(calib, pools, runtime))
     cpu = rig.node.cpu
-    if lead == "cpu" and (cpu is None or cpu.verified == "detected"):
+    if lead == "cpu" and (cpu is None or cpu.verified == "detected") and basis == "model":
         # CPU decode of small models can be compute-bound, and an unknown CPU gives no
         # compute figure; a detected RAM bandwidth is a one-thread copy test. Both widen
         # the range by x1.5 each way.
         dec = Range(dec.low / UNKNOWN_CPU_WIDEN, dec.mid, dec.high * UNKNOWN_CPU_WIDEN)
         notes.append("CPU not in the catalogue: its compute limit is unknown, so the range is widened x1.5")
     flops = prefill_flops_per_token(facts.active_params, facts.n_layer, facts.n_head, facts.head_dim, min(ctx, 4096) or 512)
-    pre = prefill_range(flops, peak, lead, runtime, offloaded, link_bw, maturity=maturity, calib=calib)
+    pre = prefill_range(flops, peak, lead, runtime, offloaded, link_bw, maturity=maturity, calib=calib,
+                        device=lead_device(pools))
     if pre is None:
         notes.append("prefill not estimated: the device's FP16 compute peak is not in the catalogue")
     if maturity != "mature":
@@ -91,13 +147,17 @@ def _finish(facts: ModelFacts, pools: list[PoolRead], parallel: str, link: str, 
                      f"{calib.maturity.get(maturity, 1):.2f} of a mature runtime, fitted on this "
                      "architecture's measurements")
     devs = {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
-    ev = nearest(load_measurements(), model_id, devs, runtime, offload_class)
+    ev = nearest(rows, model_id, devs, runtime, offload_word, setup=setup, build=build_name)
+    notes.extend(_disagreements(ev, dec, ctx))
     inputs = {
-        "pools": [{"kind": p.kind, "family": p.family, "bytes_per_token": int(p.bytes_per_token),
-                   "bandwidth_bytes_s": p.bandwidth_bytes_s, "efficiency": calib.eff_of(p.family, p.kind)}
+        "basis": basis, "setup": setup, "same_setup_rows": len(same),
+        "pools": [{"kind": p.kind, "family": p.family, "device": p.device, "bytes_per_token": int(p.bytes_per_token),
+                   "bandwidth_bytes_s": p.bandwidth_bytes_s, "efficiency": calib.eff_of(p.family, p.kind, p.device)}
                   for p in pools],
         "parallel": parallel, "link": link, "runtime": runtime, "maturity": maturity, "context": ctx,
-        "active_weight_bytes": int(facts.active_weight_bytes), "kv_read_bytes": int(facts.kv_read(ctx)),
+        "spread_class": "anchored" if same else klass, "model_tok_s": 1.0 / t_mid,
+        "active_weight_bytes": int(facts.active_weight_bytes), "kv_read_bytes": int(sum(
+            p.bytes_per_token for p in pools) - facts.active_weight_bytes),
         "active_params": int(facts.active_params), "prefill_flops_per_token": flops, "peak_flops": peak,
         "calibration": {"fitted": calib.meta.get("fitted", False), "rows": calib.meta.get("rows"),
                         "accuracy": calib.meta.get("loso_decode")},
@@ -106,25 +166,42 @@ def _finish(facts: ModelFacts, pools: list[PoolRead], parallel: str, link: str, 
     return Estimate(dec, pre, ev, inputs, notes)
 
 
-def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4096, offload: str = "none",
-                     calib: Calibration | None = None) -> Estimate:
+def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[str]:
+    """Why a measurement of this very setup, shown beside the estimate, lies outside its range."""
+    out = []
+    for e in evidence:
+        if "same setup" not in e.match or not e.decode_tok_s or dec.contains(e.decode_tok_s):
+            continue
+        why = []
+        if e.context and (e.context > 2 * ctx or ctx > 2 * e.context):
+            why.append(f"it was measured at context {e.context:,}, this estimate is at {ctx:,} (the KV read "
+                       "per token grows with the context)")
+        note = (e.notes or "").lower()
+        if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):
+            why.append("it used speculative decoding, which the estimate does not assume")
+        if not why:
+            why.append("measurements of this setup disagree with each other; the estimate is their context-adjusted "
+                       "mean")
+        out.append(f"the measured {e.decode_tok_s:.4g} tok/s ({e.source}, {e.date}) lies outside this range: "
+                   + "; ".join(why))
+    return out
+
+
+def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4096, offload: str = "none", *,
+                     calib: Calibration, rows=()) -> Estimate:
     """Estimate for a placement written as an offload word (none, split, tp, cpu,
     experts=ram[:A/B], layers=ram:A/B, mmap), the same words the measurement catalogue uses."""
-    calib = calib or load_calibration()
     facts = facts_from_build(model, build)
     lay = pools_for(facts, rig, offload, ctx)
-    return _finish(facts, lay.pools, lay.parallel, lay.link, runtime, ctx, lay.lead_family, lay.peak_flops,
-                   lay.offloaded_bytes, lay.link_bandwidth, rig, model.id, offload, calib, list(lay.notes),
-                   {"offload": offload})
+    return _finish(facts, lambda c: pools_for(facts, rig, offload, c).pools, lay.parallel, lay.link, runtime, ctx,
+                   lay.lead_family, lay.peak_flops, lay.offloaded_bytes, lay.link_bandwidth, rig, model.id,
+                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload})
 
 
-
-
-def estimate(placement, rig, runtime: str, ctx: int, model, build, calib: Calibration | None = None) -> Estimate:
+def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=()) -> Estimate:
     """Estimate for a Placement (rigcheck.plan.placement): each PoolUse becomes a pool that
-    reads its ``active_bytes_per_token`` plus its KV at ``ctx``, at the bandwidth of the
-    device (or RAM, or disk) behind it."""
-    calib = calib or load_calibration()
+    reads its ``active_bytes_per_token`` plus its KV at ``ctx`` (at the placement's cache
+    type), at the bandwidth of the device (or RAM, or disk) behind it."""
     facts = facts_from_build(model, build)
     mode = getattr(placement, "mode", "gpu")
     if mode == "no_fit":
@@ -133,27 +210,38 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, calib: Calibr
     uses = list(getattr(placement, "placement", []) or [])
     accel = [d for n in rig.nodes for d in n.gpus]
     kv_total = sum(getattr(u, "kv_bytes", 0) or 0 for u in uses)
-    kv_read = facts.kv_read(ctx)
-    pools: list[PoolRead] = []
-    gi = 0
+    kv_scale = _kv_scale(getattr(placement, "cache_type", None))
+    cpu_id = node.cpu.id if node.cpu else ""
+    hybrid = any(u.kind in ("gpu", "unified") for u in uses) and mode != "cpu"
     offloaded = 0.0
     for u in uses:
-        kind = u.kind
-        b = float(getattr(u, "active_bytes_per_token", 0) or 0)
-        if kv_total:
-            b += kv_read * (getattr(u, "kv_bytes", 0) or 0) / kv_total
-        if kind in ("gpu", "unified") and (accel or kind == "unified"):
-            dev = _device_of(u, accel, gi, node)
-            gi += 1
-            fam = device_family(dev.vendor, dev.kind) if mode != "cpu" else "cpu"
-            pools.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu", fam))
-        elif kind == "ram":
-            pools.append(PoolRead(b, node.ram_bandwidth_bytes_s, "ram", "cpu"))
+        if u.kind == "ram":
             offloaded += float(getattr(u, "weight_bytes", 0) or getattr(u, "used_bytes", 0) or 0)
-        elif kind == "disk":
-            pools.append(PoolRead(b, getattr(u, "bandwidth_bytes_s", None) or DEFAULT_DISK_BW, "disk", "cpu"))
-    if mode == "cpu":
-        pools = [PoolRead(p.bytes_per_token, p.bandwidth_bytes_s, p.kind, "cpu") for p in pools]
+
+    def pools_at(c: int) -> list[PoolRead]:
+        kv_read = facts.kv_read(c) * kv_scale
+        out: list[PoolRead] = []
+        gi = 0
+        for u in uses:
+            b = float(getattr(u, "active_bytes_per_token", 0) or 0)
+            if kv_total:
+                b += kv_read * (getattr(u, "kv_bytes", 0) or 0) / kv_total
+            if u.kind in ("gpu", "unified") and (accel or u.kind == "unified"):
+                dev = _device_of(u, accel, gi, node)
+                gi += 1
+                if mode == "cpu":
+                    out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu", "cpu", dev.id))
+                else:
+                    out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu",
+                                        device_family(dev.vendor, dev.kind), dev.id))
+            elif u.kind == "ram":
+                out.append(PoolRead(b, node.ram_bandwidth_bytes_s, "ram", host_family(node, hybrid),
+                                    cpu_id))
+            elif u.kind == "disk":
+                out.append(PoolRead(b, getattr(u, "bandwidth_bytes_s", None) or DEFAULT_DISK_BW, "disk", "cpu"))
+        return out
+
+    pools = pools_at(ctx)
     n_acc = sum(1 for p in pools if p.kind in ("gpu", "unified"))
     parallel = getattr(placement, "parallel", None) or ("layer" if n_acc > 1 else "single")
     if parallel not in ("single", "layer", "tensor"):
@@ -167,8 +255,10 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, calib: Calibr
     else:
         peak = accel[0].fp16_flops if accel else None
     link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else 32.0e9
-    return _finish(facts, pools, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
-                   rig, model.id, (modes.mode(mode).offload or "none"), calib, [], {"mode": mode})
+    word = modes.mode(mode).offload or "none"
+    return _finish(facts, pools_at, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
+                   rig, model.id, build.name, word, calib, rows, [],
+                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)})
 
 
 def _device_of(use, accel, index, node):

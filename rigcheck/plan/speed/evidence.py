@@ -1,19 +1,20 @@
 """The measurement catalogue (rigcheck/data/measurements.csv) and what a row means.
 
-``load_measurements()`` reads the bundled rows. ``pools_for()`` turns model facts, a Rig,
-an offload description and a context into the pools a decoded token reads (pure).
-``sample_of()`` makes a calibration Sample of a row, given resolvers for model facts and
-rigs, and ``nearest()`` ranks rows as evidence for an estimate.
+``rows_from_dicts()`` makes MeasuredRows of the catalogue's dicts (the orchestration reads
+the file: rigcheck/plan/check/data.py). ``pools_for()`` turns model facts, a Rig, an offload
+description and a context into the pools a decoded token reads. ``sample_of()`` makes a
+calibration Sample of a row, ``nearest()`` ranks rows as evidence for an estimate and
+``same_setup()`` picks the rows that measured exactly the setup being estimated. Pure: no
+module here reads a file.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass, field
 
-from . import PoolRead, device_family, maturity_of, prefill_flops_per_token
+from . import PoolRead, device_family, lead_device, maturity_of, prefill_flops_per_token
 from .facts import ModelFacts, facts_from_build, facts_from_params
 
 # Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
@@ -57,6 +58,10 @@ class MeasuredRow:
     weights_gb: float | None = None
     fit: bool = True
     origin: str = "catalogue"          # catalogue | mine (the user's own measurement)
+    # filled by the loader that parsed the rig (rigcheck.plan.check.data): the devices the
+    # rig names and the setup key (evidence.setup_key); empty when the rig did not parse
+    devices: frozenset = frozenset()
+    setup: str = ""
 
     @property
     def source_group(self) -> str:
@@ -73,11 +78,10 @@ def _f(text: str) -> float | None:
     return float(text) if text else None
 
 
-@functools.lru_cache(maxsize=1)
-def load_measurements() -> tuple[MeasuredRow, ...]:
-    from ... import catalogue
+def rows_from_dicts(dicts) -> tuple[MeasuredRow, ...]:
+    """MeasuredRows of the measurement catalogue's rows (dicts of strings)."""
     out = []
-    for r in catalogue.measurements():
+    for r in dicts:
         out.append(MeasuredRow(
             model=r["model"].strip(), build=r["build"].strip(), runtime=r["runtime"].strip(),
             version=r["version"].strip(), rig=r["rig"].strip(), offload=r["offload"].strip() or "none",
@@ -112,6 +116,14 @@ def _share(spec: str) -> float:
     return min(int(m.group(1)) / int(m.group(2)), 1.0)
 
 
+def host_family(node, hybrid: bool) -> str:
+    """The efficiency family of system RAM read by the CPU: in a CPU-only run (``cpu``) or
+    for a GPU-led token whose experts/layers sit in RAM (``host``); ``-numa`` on a node
+    with more than one socket."""
+    base = "host" if hybrid else "cpu"
+    return base + "-numa" if (getattr(node, "sockets", 1) or 1) > 1 else base
+
+
 def _accelerators(rig) -> list:
     return [d for node in rig.nodes for d in node.gpus]
 
@@ -127,12 +139,13 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
     notes: list[str] = []
     host_bw = node.ram_bandwidth_bytes_s
     unified = [d for d in node.devices if d.unified]
+    cpu_id = node.cpu.id if node.cpu else ""
     if off in ("cpu", "mmap") or not accel:
         if unified:
             dev = unified[0]
-            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu")]
+            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu", dev.id)]
         else:
-            pools = [PoolRead(active + kv, host_bw, "ram", "cpu")]
+            pools = [PoolRead(active + kv, host_bw, "ram", host_family(node, False), cpu_id)]
         if off == "mmap":
             # the always-read weights stay in the page cache; routed experts (or, for a
             # dense model, the rest of the weights) share what RAM is left
@@ -142,7 +155,7 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
             miss = max(0.0, 1.0 - max(ram - always, 0.0) / streamed) if streamed else 0.0
             from_disk = miss * (active - always)
             p = pools[0]
-            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, "cpu"),
+            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device),
                      PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
             notes.append(f"{miss:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)")
         cpu = node.cpu
@@ -162,9 +175,9 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
     n = len(accel)
     fam = device_family(accel[0].vendor, accel[0].kind)
     kind = "unified" if accel[0].unified else "gpu"
-    pools = [PoolRead(on_accel / n, d.bandwidth_bytes_s, kind, device_family(d.vendor, d.kind)) for d in accel]
+    pools = [PoolRead(on_accel / n, d.bandwidth_bytes_s, kind, device_family(d.vendor, d.kind), d.id) for d in accel]
     if host_bytes:
-        pools.append(PoolRead(host_bytes, host_bw, "ram", "cpu"))
+        pools.append(PoolRead(host_bytes, host_bw, "ram", host_family(node, True), cpu_id))
     multi_node = len(rig.nodes) > 1
     if off == "tp" and n > 1:
         parallel = "tensor"
@@ -212,6 +225,8 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   peak_flops=lay.peak_flops, prefill_family=lay.lead_family, offloaded_bytes=lay.offloaded_bytes,
                   link_bandwidth=lay.link_bandwidth, source=row.source_group,
                   key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
+                  setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
+                  device=lead_device(lay.pools), arch=facts.arch,
                   kind="moe" if facts.moe else "dense", legacy=row.date < "2024-06",
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
 
@@ -237,37 +252,32 @@ class EvidenceRow:
     origin: str = "catalogue"
 
 
-@functools.lru_cache(maxsize=1024)
-def _devices_of(spec: str) -> frozenset[str]:
-    from ...hardware.spec import parse_rig
-    try:
-        rig = parse_rig(spec)
-    except Exception:  # noqa: BLE001 - a row whose rig we cannot read still counts by model
-        return frozenset()
-    return frozenset({d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set()))
-
-
-def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload_class: str = "none",
-            k: int = 5) -> list[EvidenceRow]:
-    """Rank rows by how much they share with the estimate: same model (and build family),
-    same device, same runtime, same kind of placement. Ties: newer first."""
+def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload: str = "none",
+            k: int = 5, setup: str = "", build: str = "") -> list[EvidenceRow]:
+    """Rank rows by how much they share with the estimate: the same setup (model, build,
+    runtime, devices, placement class: ``setup``), same model (and build), same device,
+    same runtime, same kind of placement. Ties: newer first."""
     scored = []
     mid = (model_id or "").lower()
+    want = offload_class(offload)
     for r in rows:
         score = 0.0
         parts = []
+        if setup and r.setup == setup:
+            score += 10
+            parts.append("same setup")
         if r.model.lower() == mid:
             score += 4
             parts.append("model")
-        devs = _devices_of(r.rig)
-        if devs & device_ids:
+            if build and r.build.lower() == build.lower():
+                score += 1
+        if r.devices & device_ids:
             score += 3
             parts.append("device")
         if r.runtime == runtime:
             score += 1
             parts.append("runtime")
-        rc = "offload" if r.offload not in ("none", "split", "tp") else "gpu"
-        if rc == ("offload" if offload_class not in ("none", "split", "tp") else "gpu"):
+        if offload_class(r.offload) == want:
             score += 0.5
         if score < 3:
             continue
@@ -280,20 +290,36 @@ def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload_cla
     return out
 
 
-def catalogue_facts(model_id: str, build_name: str) -> ModelFacts | None:
-    """Exact facts from the model catalogue and build recipes, or None when either does not
-    know the name (the caller then falls back to the row's own figures)."""
-    try:
-        from ...model.resolve import load_model
-        from ...quant.recipes import build as make_build
-    except ImportError:
-        return None
-    try:
-        model = load_model(model_id)
-        b = make_build(model, build_name)
-    except Exception:  # noqa: BLE001 - unknown id/build, or a family not written yet
-        return None
-    return facts_from_build(model, b)
+def offload_class(offload: str) -> str:
+    """gpu (all on the accelerators, however split) | cpu | offload (experts/layers in
+    RAM) | mmap: what must agree for two runs to count as the same setup."""
+    off = (offload or "none").strip().lower()
+    if off in ("none", "split", "tp", "gpu", "multi_gpu", "unified", ""):
+        return "gpu"
+    if off in ("cpu", "cpu_only"):
+        return "cpu"
+    if off.startswith("mmap"):
+        return "mmap"
+    return "offload"
+
+
+def devices_key(rig, offload: str = "none") -> str:
+    """The devices that did the work, as a sorted multiset of ids: the GPUs (or the CPU
+    and its sockets for a CPU-only run; the GPUs and the CPU when RAM takes part)."""
+    oc = offload_class(offload)
+    gpus = sorted(d.id for n in rig.nodes for d in n.gpus) if oc != "cpu" else []
+    cpus = []
+    if oc != "gpu" or not gpus:
+        cpus = [f"{n.sockets}x {n.cpu.id}" if n.sockets > 1 else n.cpu.id for n in rig.nodes if n.cpu]
+        if not cpus and oc == "cpu":
+            cpus = sorted(d.id for n in rig.nodes for d in n.devices if d.unified)
+    return ",".join(gpus + cpus)
+
+
+def setup_key(model: str, build: str, runtime: str, rig, offload: str) -> str:
+    """model|build|runtime|devices|placement class: rows with one key measured one setup."""
+    return "|".join([(model or "").lower(), (build or "").lower(), runtime or "", devices_key(rig, offload),
+                     offload_class(offload)])
 
 
 def rel_error(pred: float, meas: float) -> float:
