@@ -1,6 +1,9 @@
-"""rigcheck builds MODEL: the standard builds of a model with their exact sizes."""
+"""rigcheck builds MODEL: the standard builds of a model with their exact sizes; for a
+Hugging Face Hub repo, the files really published there too (read from their headers)."""
 
 from __future__ import annotations
+
+import os
 
 from .. import units
 from ..model.resolve import load_model
@@ -10,30 +13,57 @@ from ..report.table import table
 
 def register(sub):
     p = sub.add_parser(
-        "builds", help="the standard builds of a model with exact sizes",
+        "builds", help="the standard builds of a model with exact sizes; a Hub repo's published files",
         description="The builds people download for MODEL (llama.cpp types, community and ds4 mixes, "
-                    "MXFP4, the native checkpoint, MLX), each with its exact size and bits per weight.",
+                    "MXFP4, the native checkpoint, MLX), each with its exact size and bits per weight. "
+                    "For a Hugging Face Hub repo (org/name), every GGUF file published there (split "
+                    "parts joined) is listed with the exact bytes and types its headers give, marked "
+                    "published; for a base repo, the files of the GGUF repos quantized from it too.",
         epilog="Examples:\n"
                "  rigcheck builds deepseek-v4-flash\n"
                "  rigcheck builds qwen3-30b-a3b --json\n"
-               "  rigcheck builds model.gguf\n")
-    p.add_argument("model", help="catalogue id, .gguf, config.json or model folder")
+               "  rigcheck builds model.gguf\n"
+               "  rigcheck builds unsloth/gpt-oss-20b-GGUF        # what is really there\n"
+               "  rigcheck builds openai/gpt-oss-20b --offline     # from the cache only\n")
+    p.add_argument("model", help="catalogue id, Hub repo (org/name[@rev][:file-or-tag]), .gguf, config.json "
+                                 "or model folder")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--offline", action="store_true",
+                   help="use only rigcheck's Hub cache and the bundled catalogue (as HF_HUB_OFFLINE=1)")
     return p
 
 
-def rows(model) -> list[dict]:
-    out = []
+def _row(b, published: bool) -> dict:
+    files = list(b.meta.get("files") or []) if published else []
+    r = {"build": b.name, "recipe": b.recipe, "container": b.container, "file_bytes": b.file_bytes,
+         "file_gb": round(b.file_bytes / 1e9, 3), "file_gib": round(b.file_bytes / 2**30, 3),
+         "bits_per_weight": round(b.bits_per_weight, 4), "header_estimated": b.header_estimated,
+         "published": published, "files": files, "notes": list(b.notes)}
+    if published and b.meta.get("repo"):
+        r["repo"] = b.meta["repo"]
+    return r
+
+
+def published(model) -> list:
+    """The published builds of a Hub model (none for other sources)."""
+    from ..model.sources import hub_models
+    return hub_models.published_builds(model) if hub_models.is_hub_model(model) else []
+
+
+def rows(model, published_builds=None) -> list[dict]:
+    pub = published(model) if published_builds is None else published_builds
+    out = [_row(b, True) for b in pub]
     for name in recipes.standard_builds(model):
+        if name == "native" and any(b.recipe == "native" for b in pub):
+            continue          # the published checkpoint stands for it
         b = recipes.build(model, None if name == "file" else name)
-        out.append({"build": b.name, "recipe": b.recipe, "container": b.container, "file_bytes": b.file_bytes,
-                    "file_gb": round(b.file_bytes / 1e9, 3), "file_gib": round(b.file_bytes / 2**30, 3),
-                    "bits_per_weight": round(b.bits_per_weight, 4), "header_estimated": b.header_estimated,
-                    "notes": list(b.notes)})
+        out.append(_row(b, False))
     return out
 
 
 def run(args) -> int:
+    if getattr(args, "offline", False):
+        os.environ["HF_HUB_OFFLINE"] = "1"
     model = load_model(args.model)
     rs = rows(model)
     if args.json:
@@ -41,11 +71,24 @@ def run(args) -> int:
         emit_json({"model": model.id, "builds": rs})
         return 0
     print(f"{model.id}: standard builds (GB = 10^9 bytes, GiB = 2^30 bytes)")
-    print(table([[r["build"], units.gb(r["file_bytes"]), units.gib(r["file_bytes"]), f"{r['bits_per_weight']:.2f}",
-                  r["recipe"]] for r in rs], ["build", "GB", "GiB", "bpw", "recipe"], "lrrrl"))
+    any_pub = any(r["published"] for r in rs)
+    head = ["build", "GB", "GiB", "bpw", "recipe"] + (["", "files"] if any_pub else [])
+    body = []
+    for r in rs:
+        row = [r["build"], units.gb(r["file_bytes"]), units.gib(r["file_bytes"]), f"{r['bits_per_weight']:.2f}",
+               r["recipe"]]
+        if any_pub:
+            fs = r["files"]
+            where = "" if not fs else (fs[0]["path"] if len(fs) == 1 else f"{fs[0]['path']} (+{len(fs) - 1} parts)")
+            row += ["published" if r["published"] else "computed", where]
+        body.append(row)
+    print(table(body, head, "lrrrl" + ("ll" if any_pub else "")))
     for r in rs:
         for n in r["notes"]:
             if not n.startswith(("GGUF metadata estimated", "above 50 GB", "safetensors headers")):
                 print(f"note ({r['build']}): {n}")
+    if any_pub:
+        print("published: a file in the repo, sized from its headers (exact); computed: what rigcheck's recipe "
+              "would make.")
     print("GGUF metadata is estimated for models without a GGUF; files above 50 GB are usually split into shards.")
     return 0

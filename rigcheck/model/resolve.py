@@ -16,6 +16,11 @@ def load_model(ref: str) -> Model:
         raise InputError("no model given: name a catalogue id (see 'rigcheck models') or a file")
     if os.path.exists(ref):
         return _load_path(ref)
+    from .sources import hub                        # org/name[@rev][:file-or-tag]: the Hub
+    hub_ref = hub.parse_ref(ref)
+    if hub_ref and not hub_ref.repo.lower().endswith((".gguf", ".safetensors", ".json")):
+        from .sources.hub_models import load
+        return load(hub_ref)
     from . import catalog
     card = catalog.card(ref)        # raises UnknownNameError with the closest ids
     return catalog.model_of(card)

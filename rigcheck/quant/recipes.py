@@ -33,7 +33,8 @@ def build_names() -> list[str]:
 def standard_builds(model: Model) -> list[str]:
     """The builds people actually download for this model, smallest last in each family."""
     moe = model.moe is not None and model.moe.n_expert > 1
-    out = ["file"] if model.source == "gguf" else []
+    # a GGUF read from the Hub has no local file: its published builds are listed by the caller
+    out = ["file"] if model.source == "gguf" and model.meta.get("path") else []
     out += STANDARD_GGUF
     if moe:
         out += ["IQ2_XS-XL", "MXFP4_MOE"]
@@ -182,6 +183,8 @@ def _mix_build(model: Model, name: str, mix: mixes.Mix, include: list[bool], rec
 
 def _file_build(model: Model) -> Build:
     hdr = gguf_header(model)
+    if hdr is None:
+        raise InputError(f"{model.id} has no local GGUF file to take as is; name a build (see 'rigcheck builds')")
     from ..model.sources.gguf import header_bytes
     types = [t.dtype for t in model.tensors]
     notes = []

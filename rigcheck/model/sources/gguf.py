@@ -3,7 +3,10 @@
 Reads only the header (metadata and tensor infos), never tensor data, and checks every
 count and length against the bytes that are actually in the file before using it, so a
 damaged or hostile header cannot make us read or allocate without bound. Large arrays
-(the tokenizer) are skipped and recorded as their element count and byte size.
+(the tokenizer) are skipped and recorded as their element count and byte size. Work is
+bounded by rigcheck.limits, not by the file: header bytes, keys, tensors, name, string
+and array lengths, elements per tensor and seconds per parse; only a regular file is
+opened. Duplicate keys or tensor names are refused, as llama.cpp's gguf.cpp refuses them.
 Layout: ggml-org/ggml include/gguf.h and src/gguf.cpp (GGUF v2/v3).
 """
 
@@ -13,15 +16,17 @@ import os
 import struct
 from dataclasses import dataclass, field
 
+from ... import limits
 from ...errors import FormatError
 from ...quant.types import GGML_BY_ID, StorageType
+from ...text import shown
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4
-MAX_STRING = 1 << 26          # 64 MiB: no real key or value comes near this
+MAX_STRING = limits.STRING_BYTES
 SMALL_ARRAY = 4096            # arrays up to this many elements are kept as values
-MAX_NAME = 1 << 16
+MAX_NAME = limits.NAME_BYTES
 
 # value types: id -> (struct format, size)
 _SCALARS = {0: ("<B", 1), 1: ("<b", 1), 2: ("<H", 2), 3: ("<h", 2), 4: ("<I", 4), 5: ("<i", 4),
@@ -81,13 +86,17 @@ class GGUFHeader:
 class _Reader:
     """Reads a byte range of the file in chunks, never past its end."""
 
-    def __init__(self, f, size: int, path: str):
-        self.f, self.size, self.path = f, size, path
+    def __init__(self, f, size: int, path: str, chunk: int = 1 << 20):
+        self.f, self.size, self.path, self.chunk = f, size, path, chunk
         self.pos = 0
         self.buf = b""
         self.buf_start = 0
+        self.deadline = limits.Deadline(path, "GGUF header")
 
     def need(self, n: int, what: str) -> None:
+        if self.pos + n > limits.GGUF_HEADER_BYTES and self.pos + n <= self.size:
+            raise FormatError(f"{shown(self.path, 300)}: damaged GGUF: {shown(what)} would take the header past "
+                              f"{limits.GGUF_HEADER_BYTES:,} bytes; no real GGUF header is that large")
         if n < 0 or self.pos + n > self.size:
             raise FormatError(f"{self.path}: truncated or damaged GGUF: {what} needs {n} bytes at offset "
                               f"{self.pos}, but the file has {self.size} bytes")
@@ -97,7 +106,7 @@ class _Reader:
         end = self.pos + n
         if not (self.buf_start <= self.pos and end <= self.buf_start + len(self.buf)):
             self.f.seek(self.pos)
-            self.buf = self.f.read(max(n, 1 << 20))
+            self.buf = self.f.read(max(n, self.chunk))
             self.buf_start = self.pos
         out = self.buf[self.pos - self.buf_start:end - self.buf_start]
         self.pos = end
@@ -138,6 +147,9 @@ def _read_value(r: _Reader, vtype: int, key: str):
     if vtype == T_ARRAY:
         etype = r.scalar("<i", 4, key + " element type")
         count = r.u64(key + " count")
+        if count > limits.ARRAY_ITEMS:
+            raise FormatError(f"{r.path}: damaged GGUF: array {key} claims {count:,} elements "
+                              f"(the limit is {limits.ARRAY_ITEMS:,})")
         if etype in _SCALARS:
             size = _SCALARS[etype][1]
             r.need(count * size, f"array {key}")
@@ -155,21 +167,25 @@ def _read_value(r: _Reader, vtype: int, key: str):
                 return [r.string(f"{key}[{i}]") for i in range(count)]
             for i in range(count):
                 r.skip_string(key)
+                if not i & 0xFFFF:
+                    r.deadline.check()
             return ArrayInfo(etype, count, r.pos - start)
         raise FormatError(f"{r.path}: damaged GGUF: array {key} has element type {etype}")
     raise FormatError(f"{r.path}: damaged GGUF: key {key} has value type {vtype}")
 
 
-def read_header(path: str | os.PathLike) -> GGUFHeader:
-    """Read a GGUF file's header. Raises FormatError on anything inconsistent."""
+def read_header(path: str | os.PathLike, fileobj=None, size: int | None = None,
+                chunk: int = 1 << 20) -> GGUFHeader:
+    """Read a GGUF file's header. Raises FormatError on anything inconsistent.
+    ``fileobj`` and ``size`` read from an open file-like object instead (a remote file
+    read by ranges, rigcheck.model.sources.hub); ``chunk`` is the read-ahead."""
     path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        f = open(path, "rb")
-    except OSError as e:
-        raise FormatError(f"{path}: cannot open: {e.strerror}") from None
+    if fileobj is None:
+        f, size = limits.open_regular(path, "GGUF file")     # a regular file, never a FIFO or device
+    else:
+        f = fileobj
     with f:
-        r = _Reader(f, size, path)
+        r = _Reader(f, size, path, chunk)
         magic = r.read(4, "magic") if size >= 4 else b""
         if magic != GGUF_MAGIC:
             raise FormatError(f"{path}: not a GGUF file (magic {magic!r}, expected b'GGUF')")
@@ -182,11 +198,19 @@ def read_header(path: str | os.PathLike) -> GGUFHeader:
         if n_kv * 14 > size - r.pos or n_tensors * 33 > size - r.pos:
             raise FormatError(f"{path}: damaged GGUF: the header claims {n_tensors} tensors and {n_kv} "
                               f"metadata keys, more than a {size}-byte file can hold")
+        if n_tensors > limits.TENSORS or n_kv > limits.GGUF_KEYS:
+            raise FormatError(f"{path}: damaged GGUF: the header claims {n_tensors:,} tensors and {n_kv:,} "
+                              f"metadata keys (the limits are {limits.TENSORS:,} and {limits.GGUF_KEYS:,}; "
+                              "real files have a few thousand and about 50)")
         metadata: dict = {}
         kv_bytes: dict = {}
-        for _ in range(n_kv):
+        for i in range(n_kv):
             start = r.pos
             key = r.string("metadata key", MAX_NAME)
+            if key in metadata:
+                raise FormatError(f"{path}: damaged GGUF: metadata key '{key}' appears twice")
+            if not i & 0x3F:
+                r.deadline.check()
             vtype = r.scalar("<i", 4, key + " type")
             metadata[key] = _read_value(r, vtype, key)
             kv_bytes[key] = r.pos - start
@@ -194,9 +218,16 @@ def read_header(path: str | os.PathLike) -> GGUFHeader:
         if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
             raise FormatError(f"{path}: damaged GGUF: general.alignment {alignment!r} is not a power of two")
         tensors = []
+        seen: set[str] = set()
         for i in range(n_tensors):
             start = r.pos
             name = r.string(f"tensor {i} name", MAX_NAME)
+            if name in seen:
+                raise FormatError(f"{path}: damaged GGUF: tensor name '{name}' appears twice (tensor {i}); "
+                                  "llama.cpp refuses such a file")
+            seen.add(name)
+            if not i & 0x3FF:
+                r.deadline.check()
             n_dims = r.u32(f"{name} n_dims")
             if not 1 <= n_dims <= MAX_DIMS:
                 raise FormatError(f"{path}: damaged GGUF: tensor {name} has {n_dims} dimensions")
@@ -206,7 +237,7 @@ def read_header(path: str | os.PathLike) -> GGUFHeader:
             st = GGML_BY_ID.get(type_id)
             if st is None:
                 raise FormatError(f"{path}: tensor {name} has ggml type id {type_id}, unknown to rigcheck")
-            if any(d > size * 8 for d in ne):
+            if any(d > size * 8 for d in ne) or _prod(ne) > limits.TENSOR_ELEMENTS:
                 raise FormatError(f"{path}: damaged GGUF: tensor {name} has dimensions {ne}")
             tensors.append(GGUFTensorInfo(name, ne, st, offset, r.pos - start))
         data_offset = -(-r.pos // alignment) * alignment
@@ -217,6 +248,13 @@ def read_header(path: str | os.PathLike) -> GGUFHeader:
             raise FormatError(f"{path}: truncated or damaged GGUF: tensor {t.name} ({t.nbytes} bytes at data "
                               f"offset {t.offset}) lies beyond the end of the {size}-byte file")
     return hdr
+
+
+def _prod(ne) -> int:
+    n = 1
+    for d in ne:
+        n *= d
+    return n
 
 
 def header_bytes(hdr: GGUFHeader) -> int:

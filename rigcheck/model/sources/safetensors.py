@@ -49,12 +49,14 @@ class STensor:
         return math.prod(self.shape)
 
 
-def read_header(path: str | os.PathLike) -> tuple[dict, list[STensor]]:
-    """(__metadata__, tensors) of one .safetensors file. Raises FormatError."""
+def read_header(path: str | os.PathLike, fileobj=None, size: int | None = None) -> tuple[dict, list[STensor]]:
+    """(__metadata__, tensors) of one .safetensors file. Raises FormatError. ``fileobj``
+    and ``size`` read from an open file-like object instead (a remote file read by ranges)."""
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        f = open(path, "rb")
+        if fileobj is None:
+            size = os.path.getsize(path)
+        f = fileobj or open(path, "rb")
     except OSError as e:
         raise InputError(f"{path}: cannot open: {e.strerror}") from None
     with f:

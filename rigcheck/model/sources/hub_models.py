@@ -1,0 +1,394 @@
+"""Models and published builds from a Hugging Face Hub repo, read header-only.
+
+* A GGUF repo: every ``.gguf`` file (split files ``-00001-of-0000N`` joined) is a
+  published build with its exact bytes and per-tensor types, read from its headers.
+  ``org/name:Q4_K_M`` or ``org/name:file.gguf`` picks one; otherwise the model is the
+  highest-precision file's.
+* A safetensors repo: config.json + every shard's header give the exact tensor
+  inventory and dtypes (a family module's inventory with the checkpoint dtypes attached,
+  or the generic family for an architecture rigcheck has no module for); the ``native``
+  build is the published checkpoint with its exact bytes.
+* ``gguf_repos_of(repo)``: the GGUF repos quantized from a base repo (the Hub's model
+  tree, ``base_model:quantized:org/name``; plus ``$RIGCHECK_GGUF_PUBLISHERS``, a
+  comma-separated list of publishers whose ``{publisher}/{name}-GGUF`` repos are tried).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, replace
+
+from ...errors import FormatError, InputError, UnknownNameError
+from ..model import Model
+from . import hub
+from .hub import HubError, HubRef, RepoFile, RepoInfo
+
+_SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.I)
+_TAG = re.compile(r"(?:^|[-_.])((?:UD-)?(?:I?Q\d[A-Z0-9_]*|BF16|F16|F32|FP16|MXFP4(?:_MOE)?|TQ\d_\d))$", re.I)
+MAX_CONFIG = 16 << 20
+MAX_PUBLISHED = 64        # GGUF files (or split sets) read per repo
+
+
+@dataclass(frozen=True)
+class GGUFSet:
+    """One published GGUF: a file, or the parts of a split file in order."""
+
+    name: str                  # the quant tag (Q4_K_M, UD-Q4_K_XL, BF16) or the file stem
+    parts: tuple[RepoFile, ...]
+
+    @property
+    def path(self) -> str:
+        return self.parts[0].path
+
+    @property
+    def listed_bytes(self) -> int:
+        return sum(p.size for p in self.parts)
+
+
+def _stem(path: str) -> str:
+    base = os.path.basename(path)
+    m = _SPLIT.match(base)
+    return m.group(1) if m else base[:-5] if base.lower().endswith(".gguf") else base
+
+
+def quant_tag(path: str) -> str:
+    """'gpt-oss-20b-Q4_K_M.gguf' -> 'Q4_K_M'; a name with no tag gives its stem."""
+    stem = _stem(path)
+    m = _TAG.search(stem)
+    if m:
+        return m.group(1).upper().replace("FP16", "F16")
+    folder = os.path.dirname(path)
+    m = _TAG.search(os.path.basename(folder)) if folder else None
+    return m.group(1).upper() if m else stem
+
+
+def gguf_sets(info: RepoInfo) -> list[GGUFSet]:
+    """The repo's GGUF files, split parts joined (a set missing a part is left out).
+    Multimodal projector files (mmproj) are not builds of the model and are skipped."""
+    singles, splits = [], {}
+    for f in info.files:
+        if not f.path.lower().endswith(".gguf") or "mmproj" in os.path.basename(f.path).lower():
+            continue
+        m = _SPLIT.match(os.path.basename(f.path))
+        if m:
+            key = (os.path.dirname(f.path), m.group(1), int(m.group(3)))
+            splits.setdefault(key, {})[int(m.group(2))] = f
+        else:
+            singles.append(GGUFSet(quant_tag(f.path), (f,)))
+    sets = list(singles)
+    for (folder, stem, n), parts in splits.items():
+        if sorted(parts) == list(range(1, n + 1)):
+            sets.append(GGUFSet(quant_tag(parts[1].path), tuple(parts[i] for i in range(1, n + 1))))
+    names = [s.name for s in sets]
+    out = []
+    for s in sets:       # the same tag twice (two folders, two variants): name them by path
+        out.append(s if names.count(s.name) == 1 else replace(s, name=_stem(s.path)))
+    return sorted(out, key=lambda s: -s.listed_bytes)
+
+
+def select(sets: list[GGUFSet], selector: str, repo: str) -> GGUFSet:
+    low = selector.lower()
+    for s in sets:
+        if any(p.path.lower() == low or os.path.basename(p.path).lower() == low for p in s.parts):
+            return s
+    for s in sets:
+        if s.name.lower() == low:
+            return s
+    # Ollama / llama.cpp -hf spell tags without the UD- prefix or in lower case
+    for s in sets:
+        if s.name.lower().removeprefix("ud-") == low.removeprefix("ud-"):
+            return s
+    raise UnknownNameError(f"file or quant tag in {repo}", selector, [s.name for s in sets] +
+                           [p.path for s in sets for p in s.parts][:40])
+
+
+# ---- headers ----------------------------------------------------------------------
+
+def gguf_header(ref_repo: str, info: RepoInfo, f: RepoFile):
+    from .gguf import read_header
+
+    def parse(src, size, label):
+        return read_header(label, fileobj=src, size=size, chunk=hub.READ_CHUNK)
+    return hub.read_remote(ref_repo, info, f, parse)
+
+
+def safetensors_header(ref_repo: str, info: RepoInfo, f: RepoFile):
+    from .safetensors import read_header
+
+    def parse(src, size, label):
+        return read_header(label, fileobj=src, size=size)
+    return hub.read_remote(ref_repo, info, f, parse)
+
+
+def _joined_header(repo: str, info: RepoInfo, s: GGUFSet):
+    """One GGUFHeader for a set: the first part's metadata, every part's tensors, the
+    sizes summed; plus the per-part headers."""
+    from .gguf import GGUFHeader
+    heads = [gguf_header(repo, info, p) for p in s.parts]
+    first = heads[0]
+    if len(heads) > 1:
+        count = first.get("split.count")
+        if count not in (None, len(heads)):
+            raise FormatError(f"{repo}/{s.path}: split.count says {count} parts, the repo has {len(heads)}")
+    tensors = [t for h in heads for t in h.tensors]
+    joined = GGUFHeader(f"{repo}/{s.path}", sum(h.file_size for h in heads), first.version, dict(first.metadata),
+                        dict(first.kv_bytes), tensors, first.alignment, first.data_offset,
+                        [p.path for p in s.parts])
+    return joined, heads
+
+
+def _header_file_bytes(heads) -> int:
+    """A set's size from its headers alone: each part's padded header, then its tensors
+    each padded to the alignment."""
+    from ...quant.build import pad
+    total = 0
+    for h in heads:
+        total += h.data_offset + sum(pad(t.nbytes, h.alignment) for t in h.tensors)
+    return total
+
+
+def _model_of_set(repo: str, info: RepoInfo, s: GGUFSet) -> tuple[Model, list]:
+    from .gguf_model import model_from_header
+    joined, heads = _joined_header(repo, info, s)
+    m = model_from_header(joined, model_id=repo)
+    meta = {"hub": {"repo": repo, "revision": info.revision, "sha": info.sha, "file": s.path},
+            "file_size": joined.file_size}
+    return replace(m, meta=meta), heads
+
+
+def published_gguf_build(repo: str, info: RepoInfo, s: GGUFSet):
+    """The Build a published GGUF is: its tensors' exact types and bytes, its real header
+    sizes; ``meta['files']`` lists the parts with their bytes."""
+    from ...quant.build import make_build
+    model, heads = _model_of_set(repo, info, s)
+    header = sum(h.data_offset for h in heads)
+    b = make_build(model, [t.dtype for t in model.tensors], name=s.name, header_bytes=header,
+                   header_estimated=False, container="gguf", recipe="published", align=heads[0].alignment,
+                   meta={})
+    from_headers = _header_file_bytes(heads)
+    notes = []
+    if from_headers != s.listed_bytes:
+        notes.append(f"the Hub lists {s.listed_bytes:,} bytes, the headers give {from_headers:,}")
+    if len(s.parts) > 1:
+        notes.append(f"published in {len(s.parts)} parts")
+    files = [{"path": p.path, "bytes": p.size} for p in s.parts]
+    read = sum(hub.header_bytes_read(f"{repo}/{p.path}") for p in s.parts)
+    return replace(b, file_bytes=from_headers, notes=tuple(notes),
+                   meta={"published": True, "repo": repo, "files": files, "header_bytes_read": read})
+
+
+# ---- safetensors repos ------------------------------------------------------------
+
+def _read_small(repo: str, info: RepoInfo, f: RepoFile, what: str) -> dict:
+    if f.size > MAX_CONFIG:
+        raise FormatError(f"{repo}/{f.path}: {f.size:,} bytes is too large for {what}")
+
+    def parse(src, size, label):
+        raw = src.read(size)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise FormatError(f"{label}: not valid JSON ({e})") from None
+        if not isinstance(data, dict):
+            raise FormatError(f"{label}: {what} must hold a JSON object")
+        return data
+    return hub.read_remote(repo, info, f, parse)
+
+
+def _shards(repo: str, info: RepoInfo) -> list[RepoFile]:
+    """The safetensors shards of the checkpoint at the repo's top level (an index names
+    them; otherwise every top-level .safetensors file)."""
+    idx = info.file("model.safetensors.index.json")
+    top = [f for f in info.files if f.path.endswith(".safetensors") and "/" not in f.path]
+    if idx is not None:
+        wm = _read_small(repo, info, idx, "a safetensors index").get("weight_map")
+        if not isinstance(wm, dict):
+            raise FormatError(f"{repo}/{idx.path}: a safetensors index needs a 'weight_map' object")
+        names = sorted(set(map(str, wm.values())))
+        out = []
+        for n in names:
+            f = info.file(n)
+            if f is None:
+                raise HubError(f"{repo}: the index names shard {n}, which the repo does not hold")
+            out.append(f)
+        return out
+    return sorted(top, key=lambda f: f.path)
+
+
+def _safetensors_model(repo: str, info: RepoInfo) -> Model:
+    from dataclasses import replace as rep
+
+    from ..families import FAMILIES, build_model, model_type_of
+    from .safetensors import attach
+    cfg_file = info.file("config.json")
+    config = _read_small(repo, info, cfg_file, "config.json") if cfg_file else None
+    shards = _shards(repo, info)
+    stensors = []
+    shard_rows = []
+    for f in shards:
+        meta, ts = safetensors_header(repo, info, f)
+        stensors += [rep(t, file=f.path) for t in ts]
+        shard_rows.append({"path": f.path, "bytes": f.size, "header_bytes": f.size - sum(t.nbytes for t in ts),
+                           "header_bytes_read": hub.header_bytes_read(f"{repo}/{f.path}")})
+    if config is None:
+        from .safetensors import generic_model
+        model = generic_model(stensors, repo)
+        model = rep(model, meta=dict(model.meta, not_inferred=["config.json (the repo has none): no attention "
+                                                                 "layout, context or MoE facts"]))
+    else:
+        try:
+            known = model_type_of(config) in FAMILIES
+        except (InputError, UnknownNameError):
+            known = False
+        if known:
+            model = attach(build_model(config, repo), stensors)
+        else:
+            from ..families import generic
+            model = generic.build(config, repo, stensors)
+            from ..families import STORAGE_KEYS
+            model = rep(model, meta=dict(model.meta, **{k: config[k] for k in STORAGE_KEYS if config.get(k)}))
+        q = config.get("quantization_config")
+        if isinstance(q, dict):
+            model = rep(model, meta=dict(model.meta, quantization_config=q))
+    hubmeta = {"repo": repo, "revision": info.revision, "sha": info.sha, "shards": shard_rows,
+               "checkpoint_bytes": sum(f.size for f in shards),
+               "quant_method": str((config or {}).get("quantization_config", {}).get("quant_method", ""))
+               if isinstance((config or {}).get("quantization_config"), dict) else ""}
+    return rep(model, id=repo, meta=dict(model.meta, hub=hubmeta))
+
+
+def published_native(model: Model):
+    """The checkpoint as published: the native build's types, with the exact bytes of
+    the shards (data and headers) from the Hub; ``meta['files']`` lists the shards."""
+    from ...quant import recipes
+    h = model.meta.get("hub") or {}
+    shards = h.get("shards") or []
+    if not shards:
+        return None
+    try:
+        b = recipes.build(model, "native")
+    except InputError:
+        return None
+    exact = sum(s["bytes"] for s in shards)
+    heads = sum(s["header_bytes"] for s in shards)
+    notes = [f"the published checkpoint: {len(shards)} safetensors file(s), {exact:,} bytes"]
+    if abs(b.file_bytes - exact) > 0.005 * exact:
+        notes.append(f"rigcheck's reading of the format gives {b.file_bytes:,} bytes")
+    q = h.get("quant_method")
+    if q:
+        notes.append(f"quantization_config: {q}")
+    return replace(b, file_bytes=exact, header_bytes=heads, header_estimated=False, notes=tuple(notes),
+                   meta={"published": True, "repo": h.get("repo"),
+                         "files": [{"path": s["path"], "bytes": s["bytes"]} for s in shards]})
+
+
+# ---- the entry points -------------------------------------------------------------
+
+def load(ref: HubRef) -> Model:
+    """A Model from a Hub reference."""
+    info = hub.repo_info(ref.repo, ref.revision)
+    sets = gguf_sets(info)
+    if ref.selector:
+        if not sets:
+            raise InputError(f"{ref.repo} has no GGUF files, so ':{ref.selector}' names nothing; "
+                             f"try {ref.repo} alone")
+        model, _ = _model_of_set(ref.repo, info, select(sets, ref.selector, ref.repo))
+        return model
+    has_st = any(f.path.endswith(".safetensors") and "/" not in f.path for f in info.files)
+    if has_st:
+        return _safetensors_model(ref.repo, info)
+    if sets:
+        model, _ = _model_of_set(ref.repo, info, _representative(sets))
+        return model
+    if info.file("config.json"):
+        from ..families import build_model
+        cfg = _read_small(ref.repo, info, info.file("config.json"), "config.json")
+        m = build_model(cfg, ref.repo)
+        return replace(m, meta=dict(m.meta, hub={"repo": ref.repo, "revision": info.revision, "sha": info.sha}))
+    raise InputError(f"{ref.repo} holds neither safetensors nor GGUF files nor a config.json: not a model "
+                     "rigcheck can read")
+
+
+_PRECISION = ["F32", "BF16", "F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M"]
+
+
+def _representative(sets: list[GGUFSet]) -> GGUFSet:
+    for tag in _PRECISION:
+        for s in sets:
+            if s.name.upper() == tag:
+                return s
+    return sets[0]
+
+
+def is_hub_model(model: Model) -> bool:
+    return isinstance(model.meta.get("hub"), dict)
+
+
+def published_builds(model: Model) -> list:
+    """The builds published for a Hub model: every GGUF of its repo (a GGUF repo) or of
+    the GGUF repos quantized from it (a base repo), and its native checkpoint."""
+    h = model.meta.get("hub") or {}
+    repo = h.get("repo")
+    if not repo:
+        return []
+    out = []
+    if model.source == "gguf":
+        out += repo_builds(repo, h.get("revision"))
+    else:
+        nat = published_native(model)
+        if nat is not None:
+            out.append(nat)
+        for other in gguf_repos_of(repo):
+            try:
+                out += repo_builds(other, None, prefix=True)
+            except HubError:
+                continue
+    return out
+
+
+def repo_builds(repo: str, revision: str | None, prefix: bool = False) -> list:
+    info = hub.repo_info(repo, None if revision in (None, "main") else revision)
+    out = []
+    for s in gguf_sets(info)[:MAX_PUBLISHED]:
+        b = published_gguf_build(repo, info, s)
+        if prefix:
+            b = replace(b, name=f"{repo.split('/')[0]}:{b.name}")
+        out.append(b)
+    return out
+
+
+def gguf_repos_of(repo: str) -> list[str]:
+    """GGUF repos quantized from ``repo``: the Hub's model tree, then the publishers in
+    $RIGCHECK_GGUF_PUBLISHERS. Offline: the ones found before (cached)."""
+    cache = os.path.join(hub.cache_dir(), "tree", repo.replace("/", "--") + ".json")
+    if hub.offline():
+        try:
+            with open(cache) as f:
+                return [r for r in json.load(f) if isinstance(r, str)]
+        except (OSError, ValueError):
+            return []
+    found: list[str] = []
+    try:
+        from huggingface_hub import HfApi
+        for m in HfApi(endpoint=hub.endpoint()).list_models(filter=f"base_model:quantized:{repo}", limit=50):
+            if "gguf" in m.id.lower() or "gguf" in (getattr(m, "tags", None) or []):
+                found.append(m.id)
+    except Exception:        # the tree is a courtesy: the base repo's own answer stands
+        pass
+    name = repo.split("/", 1)[1]
+    for pub in filter(None, (p.strip() for p in os.environ.get("RIGCHECK_GGUF_PUBLISHERS", "").split(","))):
+        cand = f"{pub}/{name}-GGUF"
+        if cand in found:
+            continue
+        try:
+            if any(f.path.endswith(".gguf") for f in hub.repo_info(cand).files):
+                found.append(cand)
+        except HubError:
+            continue
+    try:
+        hub._write_atomic(cache, json.dumps(found).encode())
+    except OSError:
+        pass
+    return found
