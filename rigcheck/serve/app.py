@@ -1,0 +1,248 @@
+"""The FastAPI application: the page, its assets and the JSON API.
+
+Each report is built by the function the CLI's ``--json`` uses (``cli.check.check_report``,
+``cli.tiers.tiers_report``, ``cli.models.rows``, ``cli.rigs.rigs_json``, ``cli.rig.rig_json``)
+and encoded by ``report.jsonout.to_plain``, so the field names are the CLI's. Checks and tier
+tables are cached on the normalized query (:mod:`.cache`). Errors are ``{"error": "..."}``
+with a 4xx status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..errors import InputError, RigcheckError, UnknownNameError
+from . import queries, schemas
+from .cache import LRU
+from .guard import LOCAL_HOSTS, Guard
+
+log = logging.getLogger("rigcheck.serve")
+STATIC = Path(__file__).with_name("static")
+PAGE_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+
+
+def plotly_js() -> Path:
+    """plotly.min.js from the installed plotly package (served offline; never a CDN)."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+class Answer(Exception):
+    """An error answer: HTTP status and one line."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _encode(obj) -> bytes:
+    from ..report.jsonout import to_plain
+    return json.dumps(to_plain(obj), separators=(",", ":")).encode()
+
+
+def _status_of(e: Exception) -> int:
+    if isinstance(e, UnknownNameError):
+        return 404
+    if isinstance(e, InputError):
+        return 400
+    return 422
+
+
+def _compute(fn) -> tuple[int, bytes]:
+    """(status, body) of a report builder: the JSON, or the error line of a RigcheckError, or of
+    a bug (logged here with its traceback; the browser gets one line)."""
+    try:
+        return 200, _encode(fn())
+    except RigcheckError as e:
+        return _status_of(e), json.dumps({"error": str(e)}).encode()
+    except Exception as e:  # noqa: BLE001 - a bug in rigcheck: one line out, the traceback in the log
+        log.exception("internal error")
+        return 422, json.dumps({"error": f"rigcheck could not evaluate this query (internal error: "
+                                         f"{type(e).__name__}: {e}); please report it"}).encode()
+
+
+def _respond(status_body: tuple[int, bytes]) -> Response:
+    status, body = status_body
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tuple[str, ...] | None = None,
+               cache_size: int = 512):
+    """The ASGI app. ``rate``/``burst``: the per-client limit on /api/ (None: no limit);
+    ``allowed_hosts``: the Host names answered (None: any; 'rigcheck serve' on 127.0.0.1
+    passes the local names)."""
+    app = FastAPI(title="rigcheck", version=__version__,
+                  description="The hardware reality check for local LLMs, as a JSON API. Field names are "
+                              "those of the CLI's --json. Models are catalogue ids, aliases or Hub ids; rigs "
+                              "are specs or catalogue ids; never file paths.",
+                  docs_url=None, redoc_url=None)
+    cache = LRU(cache_size)
+    app.state.cache = cache
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(x) for x in err.get("loc", ()) if x != "query")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        return _error(400, "bad query: " + "; ".join(parts) + " (see /openapi.json)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        msg = {404: f"no such page: {request.url.path} (the API is under /api/, the page at /)",
+               405: f"{request.method} is not allowed here: the API takes GET"}.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code if exc.status_code < 500 else 422, msg)
+
+    @app.exception_handler(Exception)
+    async def _any(request: Request, exc: Exception):
+        log.error("internal error on %s", request.url.path, exc_info=exc)
+        return _error(422, f"rigcheck could not answer this request (internal error: {type(exc).__name__}); "
+                           "please report it")
+
+    # ---- the page ---------------------------------------------------------------------
+
+    index_html = (STATIC / "index.html").read_bytes()
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return Response(index_html, media_type="text/html; charset=utf-8",
+                        headers={"cache-control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        if name == "plotly.min.js":
+            return Response(plotly_js().read_bytes(), media_type="text/javascript",
+                            headers={"cache-control": "max-age=86400"})
+        if name not in PAGE_FILES:
+            return _error(404, f"no such asset: {name}")
+        return Response((STATIC / name).read_bytes(), media_type=PAGE_FILES[name],
+                        headers={"cache-control": "no-cache"})
+
+    # ---- the API ----------------------------------------------------------------------
+
+    # fresh Query objects per parameter: FastAPI records a parameter's name on its FieldInfo
+    def Model():
+        return Query(..., max_length=queries.MAX_VALUE, description="catalogue id, alias or Hub id (owner/name)",
+                     examples=["deepseek-v4-flash"])
+
+    def Rig():
+        return Query("", max_length=queries.MAX_VALUE,
+                     description="rig spec or catalogue id (see /api/rigs); empty: this machine",
+                     examples=["rtx-5090+128GB"])
+
+    def Ctx():
+        return Query(None, ge=1, le=queries.MAX_CTX, description="context length in tokens "
+                     "(default 32768, or the model's maximum)", examples=[32768])
+
+    def Runtime():
+        return Query("", max_length=40, description="evaluate only builds this runtime loads; empty: each "
+                     "build's own", examples=["llama.cpp"])
+
+    @app.get("/api/meta", responses=schemas.responses(schemas.META), summary="What the page draws with")
+    def meta():
+        from .. import runtimes
+        from ..report.html import page_pieces
+        return JSONResponse(dict(page_pieces(), runtimes=runtimes.names(), version=__version__,
+                                 ctx_min=512, ctx_max=queries.MAX_CTX))
+
+    @app.get("/api/models", responses=schemas.responses(schemas.MODELS), summary="rigcheck models --json")
+    def models():
+        def build():
+            from ..cli.models import rows
+            return rows()
+        return _respond(cache.get_or_compute(("models",), lambda: _compute(build)))
+
+    @app.get("/api/rigs", responses=schemas.responses(schemas.RIGS), summary="rigcheck rigs --json")
+    def rigs(kind: str = Query("", max_length=10, description="gpu, soc, cpu, link or tier; empty: all")):
+        if kind not in ("", "gpu", "soc", "cpu", "link", "tier"):
+            return _error(400, f"unknown kind '{kind[:20]}': use gpu, soc, cpu, link or tier")
+
+        def build():
+            from ..cli.rigs import rigs_json
+            return rigs_json(kind or None)
+        return _respond(cache.get_or_compute(("rigs", kind), lambda: _compute(build)))
+
+    @app.get("/api/rig", responses=schemas.responses(schemas.RIG), summary="rigcheck rig SPEC --json")
+    def rig(spec: str = Rig()):
+        def build():
+            from ..cli.rig import rig_json
+            return rig_json(queries.load_rig(spec)[0])
+        return _respond(_compute(build))
+
+    @app.get("/api/check", responses=schemas.responses(schemas.CHECK),
+             summary="rigcheck check MODEL --rig RIG --ctx N --runtime RT --json (with the decode curve)")
+    def check(model: str = Model(), rig: str = Rig(), ctx: int | None = Ctx(), runtime: str = Runtime()):
+        def key_and_build():
+            m = queries.load_model(model)
+            r, rig_key = queries.load_rig(rig)
+            rt = queries.runtime_name(runtime)
+            from ..memory.kv import resolve_ctx
+            n = resolve_ctx(m, queries.ctx_value(ctx))
+            return ("check", m.id, m.source, rig_key, n, rt), m, r, n, rt
+        try:
+            key, m, r, n, rt = key_and_build()
+        except RigcheckError as e:
+            return _error(_status_of(e), str(e))
+
+        def build():
+            from ..cli.check import check_report
+            return check_report(m, r, ctx=n, runtime=rt, curve=True)
+        return _respond(cache.get_or_compute(key, lambda: _compute(build)))
+
+    @app.get("/api/tiers", responses=schemas.responses(schemas.TIERS),
+             summary="rigcheck tiers MODEL --ctx N --runtime RT --json")
+    def tiers(model: str = Model(), ctx: int | None = Ctx(), runtime: str = Runtime()):
+        try:
+            m = queries.load_model(model)
+            rt = queries.runtime_name(runtime)
+            from ..memory.kv import resolve_ctx
+            n = resolve_ctx(m, queries.ctx_value(ctx))
+        except RigcheckError as e:
+            return _error(_status_of(e), str(e))
+
+        def build():
+            from ..cli.tiers import tiers_report
+            return tiers_report(m, ctx=n, runtime=rt)
+        return _respond(cache.get_or_compute(("tiers", m.id, m.source, n, rt), lambda: _compute(build)))
+
+    return Guard(app, rate=rate, burst=burst, allowed_hosts=allowed_hosts)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8731, *, open_browser: bool = False, rate: float | None = 50.0,
+          quiet: bool = False) -> None:
+    """Run the app under uvicorn until interrupted."""
+    import uvicorn
+    local = host in ("127.0.0.1", "localhost", "::1")
+    if not local:
+        print(f"rigcheck serve: warning: listening on {host}, not 127.0.0.1: anyone who can reach this "
+              f"machine on port {port} can use the page", file=sys.stderr)
+    app = create_app(rate=rate, allowed_hosts=LOCAL_HOSTS if local else None)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    url = f"http://{'[::1]' if host == '::1' else host}:{port}/"
+    if open_browser:
+        import threading
+        import webbrowser
+
+        def _open():
+            import time
+            while not server.started:
+                time.sleep(0.05)
+            webbrowser.open(url)
+        threading.Thread(target=_open, daemon=True).start()
+    if not quiet:
+        print(f"rigcheck serve: {url}  (Ctrl-C stops it)", file=sys.stderr)
+    server.run()

@@ -1,0 +1,136 @@
+"""What the browser may name, checked before anything is computed.
+
+A model is a catalogue id, an alias or a Hugging Face Hub id (``owner/name``); a rig is a
+spec or a catalogue id; neither is ever a file path (the page runs on the user's machine
+and must not be a way to make rigcheck read local files). Every refusal is an InputError
+with one line saying what is wrong and what to try.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+from ..errors import InputError, UnknownNameError
+
+MAX_VALUE = 200           # characters in one query value
+MAX_CTX = 1 << 24         # tokens: bounded work (the page's slider stops at the model's maximum)
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:-]*$")
+_RIG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+,:x-]*$")
+_FILE_SUFFIXES = (".gguf", ".json", ".safetensors", ".bin", ".pt", ".pth", ".txt", ".toml", ".csv")
+
+
+def looks_like_path(text: str) -> bool:
+    t = text.strip().lower()
+    return (t.startswith(("/", "~", ".", "\\", "file:")) or "\\" in t or ".." in t or "\x00" in t
+            or bool(re.match(r"^[a-z]:", t)) or t.endswith(_FILE_SUFFIXES) or t.count("/") > 1)
+
+
+def _bounded(what: str, text: str) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be text")
+    text = text.strip()
+    if len(text) > MAX_VALUE:
+        raise InputError(f"{what} is too long ({len(text)} characters; {MAX_VALUE} at most)")
+    if any(ord(c) < 32 for c in text):
+        raise InputError(f"{what} contains control characters")
+    return text
+
+
+def model_ref(text: str) -> str:
+    """A model reference the page may ask for, or InputError."""
+    text = _bounded("model", text)
+    if not text:
+        raise InputError("no model given: name a catalogue id or alias (see /api/models), "
+                         "e.g. model=deepseek-v4-flash")
+    if looks_like_path(text):
+        raise InputError(f"'{text}' looks like a file path: the web page reads catalogue ids and Hub ids "
+                         "(owner/name), never files; run 'rigcheck check FILE' for a local file")
+    if "/" in text:
+        if not _HUB_ID.match(text):
+            raise InputError(f"'{text}' is neither a catalogue id nor a Hub id (owner/name)")
+    elif not _NAME.match(text):
+        raise InputError(f"'{text}' is not a model name: use letters, digits, '-', '_', '.' "
+                         "(see /api/models)")
+    return text
+
+
+def load_model(text: str):
+    """The Model for a reference checked by :func:`model_ref`: a catalogue card (id, alias or
+    the card's Hub repo), else a Hub id through the library's one model loader, but only when
+    no local file or folder of that name exists (the loader would read it)."""
+    from ..model import catalog
+    ref = model_ref(text)
+    try:
+        return catalog.model_of(catalog.card(ref))
+    except UnknownNameError:
+        if "/" not in ref:
+            raise
+    if os.path.exists(ref):
+        raise InputError(f"'{ref}' names a local path here: the web page never reads files")
+    from ..model.resolve import load_model as _load
+    return _load(ref)
+
+
+def rig_spec(text: str | None) -> str:
+    """A rig spec the page may ask for ('' means this machine), or InputError."""
+    if text is None:
+        return ""
+    text = _bounded("rig", text)
+    if not text:
+        return ""
+    if looks_like_path(text) or "/" in text:
+        raise InputError(f"'{text}' looks like a file path: a rig is a spec like rtx-5090+128GB "
+                         "or a catalogue id (see /api/rigs)")
+    if not _RIG.match(text):
+        raise InputError(f"'{text}' is not a rig spec: write e.g. rtx-5090+128GB, m4-max-128 "
+                         "or '2x rtx-3090+64GB ddr4-3200'")
+    return text
+
+
+_detected = None
+_detect_lock = threading.Lock()
+
+
+def this_machine():
+    """This machine as detected, once per process (detection runs tools and reads /proc)."""
+    global _detected
+    with _detect_lock:
+        if _detected is None:
+            from ..hardware import detect
+            _detected = detect()
+        return _detected
+
+
+def load_rig(text: str | None):
+    """(rig, key): the Rig and its canonical spec ('this machine' for the detected one)."""
+    spec = rig_spec(text)
+    if not spec:
+        return this_machine(), "this machine"
+    from ..hardware import format_rig, parse_rig
+    rig = parse_rig(spec)
+    return rig, format_rig(rig)
+
+
+def ctx_value(ctx: int | None) -> int | None:
+    if ctx is None:
+        return None
+    if ctx <= 0:
+        raise InputError(f"ctx must be a positive number of tokens, not {ctx}")
+    if ctx > MAX_CTX:
+        raise InputError(f"ctx {ctx:,} is beyond what the page checks ({MAX_CTX:,} tokens at most)")
+    return ctx
+
+
+def runtime_name(text: str | None) -> str | None:
+    """The canonical runtime name ('' or None: each build's own runtime)."""
+    if text is None:
+        return None
+    text = _bounded("runtime", text)
+    if not text:
+        return None
+    from .. import runtimes
+    return runtimes.get(text).name
