@@ -45,6 +45,9 @@ def build_parser() -> tuple[Parser, dict]:
     )
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"rigcheck {__version__}")
+    parser.add_argument("--offline", dest="offline_all", action="store_true",
+                        help="never reach the Hugging Face Hub: rigcheck's Hub cache and the bundled catalogue only "
+                             "(as HF_HUB_OFFLINE=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     runners = {}
     for name in COMMANDS:
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv and "home" in runners:
         argv = ["home"]
     args = parser.parse_args(argv)
+    if getattr(args, "offline_all", False) or getattr(args, "offline", False):
+        os.environ["HF_HUB_OFFLINE"] = "1"
     if not args.command:
         if "check" in runners:
             args = parser.parse_args(["check"])

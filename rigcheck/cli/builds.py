@@ -92,3 +92,19 @@ def run(args) -> int:
               "would make.")
     print("GGUF metadata is estimated for models without a GGUF; files above 50 GB are usually split into shards.")
     return 0
+
+
+def with_published(model, names: list[str] | None = None):
+    """For 'check': a Hub model's published builds, then the recipe builds whose names
+    no published file takes (None for other models: check makes its own builds)."""
+    pub = published(model)
+    if not pub:
+        return None
+    from ..plan.check.evaluate import make_builds
+    want = {n.lower() for n in names} if names else None
+    if want is not None:
+        pub = [b for b in pub if b.name.lower() in want or b.name.split(":")[-1].lower() in want]
+    taken = {b.name.lower() for b in pub}
+    made = [b for b in make_builds(model, names) if b.name.lower() not in taken
+            and not (b.recipe == "native" and any(p.recipe == "native" for p in pub))]
+    return pub + made

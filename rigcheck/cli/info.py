@@ -21,24 +21,64 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="catalogue id or alias (see 'rigcheck models'), config.json, model folder, .gguf, "
                         ".safetensors or model.safetensors.index.json")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--offline", action="store_true",
+                   help="use only rigcheck's Hub cache and the bundled catalogue (as HF_HUB_OFFLINE=1)")
     return p
 
 
 def run(args) -> int:
     from ..model.resolve import load_model
     from ..model.summary import summary
+    if getattr(args, "offline", False):
+        import os
+        os.environ["HF_HUB_OFFLINE"] = "1"
     model = load_model(args.model)
     card = None
     if model.source == "catalogue":
         from ..model.catalog import card as get_card
         card = get_card(model.id)
     rep = summary(model, card)
+    rep.update(hub_facts(model))
     if args.json:
         from . import emit_json
         emit_json(rep)
     else:
         print(render(rep))
     return 0
+
+
+def hub_facts(model) -> dict:
+    """A Hub repo's own facts: repo, revision, commit, the file read or the shards with
+    their bytes, and what the generic family could not infer."""
+    out = {}
+    h = model.meta.get("hub")
+    if isinstance(h, dict):
+        out["hub"] = {k: h[k] for k in ("repo", "revision", "sha", "file", "checkpoint_bytes", "quant_method")
+                      if h.get(k) not in (None, "")}
+        if h.get("shards"):
+            out["hub"]["files"] = [{"path": s["path"], "bytes": s["bytes"]} for s in h["shards"]]
+    if model.meta.get("not_inferred"):
+        out["not_inferred"] = list(model.meta["not_inferred"])
+    if model.meta.get("unmatched"):
+        out["checkpoint_tensors_not_in_inventory"] = len(model.meta["unmatched"])
+    return out
+
+
+def _render_hub(rep: dict) -> list[str]:
+    from .. import units
+    lines = []
+    h = rep.get("hub")
+    if h:
+        what = h.get("file") or (f"{len(h['files'])} safetensors file(s), {units.gb(h['checkpoint_bytes'])}"
+                                 if h.get("files") else "config.json")
+        lines.append(f"Hub: {h['repo']} at {h.get('revision', 'main')} (commit {h.get('sha', '?')[:12]}): {what}"
+                     + (f", quantization {h['quant_method']}" if h.get("quant_method") else ""))
+    for n in rep.get("not_inferred") or []:
+        lines.append(f"could not infer: {n}")
+    if rep.get("checkpoint_tensors_not_in_inventory"):
+        lines.append(f"note: {rep['checkpoint_tensors_not_in_inventory']} checkpoint tensor(s) are not in the "
+                     "family's inventory")
+    return lines
 
 
 def render(rep: dict) -> str:
@@ -84,4 +124,5 @@ def render(rep: dict) -> str:
         lines.append(f"model card says: {', '.join(said)}  ({st.get('source', '')})")
     if card:
         lines.append(f"config: {card['config_source']} (checked {card['checked']})")
+    lines += _render_hub(rep)
     return "\n".join(lines)
