@@ -41,6 +41,8 @@ def _row(b, published: bool) -> dict:
          "published": published, "files": files, "notes": list(b.notes)}
     if published and b.meta.get("repo"):
         r["repo"] = b.meta["repo"]
+    if published and "header_bytes_read" in b.meta:
+        r["header_bytes_read"] = b.meta["header_bytes_read"]       # 0 when answered from the cache
     return r
 
 

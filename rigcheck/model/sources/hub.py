@@ -120,6 +120,7 @@ class ReadStats:
     """Bytes received per file (the body bytes of every range answer) and requests made."""
 
     bytes_by_file: dict = field(default_factory=dict)
+    last_read: dict = field(default_factory=dict)
     requests: int = 0
     cached: int = 0
 
@@ -364,6 +365,16 @@ def _info_of(repo: str, rev: str, data: dict, from_cache: bool) -> RepoInfo:
     return RepoInfo(repo, rev, str(data.get("sha") or ""), tuple(files), tuple(base), from_cache)
 
 
+def cached_info(repo: str, revision: str | None = None) -> RepoInfo | None:
+    """The listing kept in the cache (no request), or None."""
+    rev = revision or "main"
+    try:
+        with open(_api_cache(repo, rev), "rb") as f:
+            return _info_of(repo, rev, json.loads(f.read()).get("data"), True)
+    except (OSError, ValueError, AttributeError, HubError):
+        return None
+
+
 def repo_info(repo: str, revision: str | None = None) -> RepoInfo:
     """The repo's files (sizes, ETags) at a revision: from the Hub, revalidated by ETag
     against the cache; offline, from the cache alone."""
@@ -482,13 +493,16 @@ def read_remote(repo: str, info: RepoInfo, f: RepoFile, parse):
         out = parse(src, f.size, label)
     finally:
         PROGRESS.done()
+        STATS.last_read[label] = src.received
     if f.etag and (data is None or len(src.prefix) > len(data)):
         _write_atomic(_head_cache(repo, f), bytes(src.prefix))
     return out
 
 
 def header_bytes_read(label: str) -> int:
-    return STATS.bytes_by_file.get(label, 0)
+    """Bytes received for a file ('org/name/path') the last time its header was read
+    (0 when the cache answered)."""
+    return STATS.last_read.get(label, 0)
 
 
 def check_error(e: Exception) -> RigcheckError:

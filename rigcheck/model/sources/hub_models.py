@@ -106,12 +106,22 @@ def select(sets: list[GGUFSet], selector: str, repo: str) -> GGUFSet:
 
 # ---- headers ----------------------------------------------------------------------
 
+_HEADERS: dict = {}          # (repo, path, etag, size) -> GGUFHeader, within one process
+
+
 def gguf_header(ref_repo: str, info: RepoInfo, f: RepoFile):
     from .gguf import read_header
+    key = (ref_repo, f.path, f.etag, f.size)
+    if f.etag and key in _HEADERS:
+        return _HEADERS[key]
 
     def parse(src, size, label):
         return read_header(label, fileobj=src, size=size, chunk=hub.READ_CHUNK)
-    return hub.read_remote(ref_repo, info, f, parse)
+    hdr = hub.read_remote(ref_repo, info, f, parse)
+    if len(_HEADERS) > 256:
+        _HEADERS.clear()
+    _HEADERS[key] = hdr
+    return hdr
 
 
 def safetensors_header(ref_repo: str, info: RepoInfo, f: RepoFile):
@@ -335,7 +345,7 @@ def published_builds(model: Model) -> list:
         return []
     out = []
     if model.source == "gguf":
-        out += repo_builds(repo, h.get("revision"))
+        out += repo_builds(repo, h.get("revision"), sha=h.get("sha"))
     else:
         nat = published_native(model)
         if nat is not None:
@@ -348,8 +358,13 @@ def published_builds(model: Model) -> list:
     return out
 
 
-def repo_builds(repo: str, revision: str | None, prefix: bool = False) -> list:
-    info = hub.repo_info(repo, None if revision in (None, "main") else revision)
+def repo_builds(repo: str, revision: str | None, prefix: bool = False, sha: str | None = None) -> list:
+    """Every published GGUF of a repo; ``sha``: the commit this run already listed (the
+    cached listing of that commit is used without asking again)."""
+    rev = None if revision in (None, "main") else revision
+    info = hub.cached_info(repo, rev) if sha else None
+    if info is None or info.sha != sha:
+        info = hub.repo_info(repo, rev)
     out = []
     for s in gguf_sets(info)[:MAX_PUBLISHED]:
         b = published_gguf_build(repo, info, s)
