@@ -31,6 +31,10 @@ FAMILIES: dict[str, str] = {
     "mixtral": "mixtral",
     "phi3": "phi3",
     "minimax_m2": "minimax_m2",
+    "qwen3_5": "qwen3_5",
+    "qwen3_5_moe": "qwen3_5",
+    "gemma4": "gemma4",
+    "gemma4_text": "gemma4",
 }
 
 ARCHITECTURES: dict[str, str] = {
@@ -50,6 +54,12 @@ ARCHITECTURES: dict[str, str] = {
     "MixtralForCausalLM": "mixtral",
     "Phi3ForCausalLM": "phi3",
     "MiniMaxM2ForCausalLM": "minimax_m2",
+    "Qwen3_5ForConditionalGeneration": "qwen3_5",
+    "Qwen3_5ForCausalLM": "qwen3_5",
+    "Qwen3_5MoeForConditionalGeneration": "qwen3_5_moe",
+    "Qwen3_5MoeForCausalLM": "qwen3_5_moe",
+    "Gemma4ForConditionalGeneration": "gemma4",
+    "Gemma4ForCausalLM": "gemma4_text",
 }
 
 

@@ -96,4 +96,7 @@ def build_dense(config: dict, model_id: str, *, family: str, arch: str, qkv_bias
 
 
 def build(config: dict, model_id: str) -> Model:
+    if isinstance(config, dict) and config.get("max_position_embeddings") is None:
+        # LlamaConfig's default; LLaMA 1 conversions leave the key out (or write max_sequence_length)
+        config = dict(config, max_position_embeddings=2048)
     return build_dense(config, model_id, family="llama", arch="llama")

@@ -1,0 +1,178 @@
+"""The new family modules (qwen3_5 for Qwen3.5/3.6/3.8 dense and MoE, gemma4) against the
+real llama.cpp (llama-cpp-python 0.3.36).
+
+For a small config of each shape, the family's tensor inventory is written as a GGUF with
+the ``gguf`` package (every tensor under the name and shape the family gives it, the
+hyperparameters llama.cpp's converter writes for that architecture) and loaded by
+llama.cpp in a child process. llama.cpp refuses a file with a missing tensor, a tensor of
+the wrong shape or a tensor it does not use ("wrong number of tensors"), so a load that
+succeeds means the inventory is exactly the one its loader (src/models/qwen35.cpp,
+qwen35moe.cpp, gemma4.cpp) expects. The KV and recurrent-state buffers llama.cpp then
+allocates are compared with rigcheck's llama.cpp cache model for the same Model.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import llamacpp_probe
+import synth
+from rigcheck.memory import kv_llamacpp
+from rigcheck.model.families import build_model
+from rigcheck.model.model import AttnKind
+
+MiB = 2**20
+LIN4 = ["linear_attention"] * 3 + ["full_attention"]
+SW6 = ["sliding_attention"] * 5 + ["full_attention"]
+
+
+def _qwen35(moe: bool, mtp: int = 0) -> dict:
+    text = {"model_type": "qwen3_5_moe_text" if moe else "qwen3_5_text", "hidden_size": 256,
+            "num_hidden_layers": 8, "layer_types": LIN4 * 2, "full_attention_interval": 4,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "vocab_size": 512,
+            "linear_num_key_heads": 2, "linear_num_value_heads": 4, "linear_key_head_dim": 32,
+            "linear_value_head_dim": 32, "linear_conv_kernel_dim": 4, "mtp_num_hidden_layers": mtp,
+            "max_position_embeddings": 4096, "tie_word_embeddings": False, "rms_norm_eps": 1e-6}
+    if moe:
+        text.update(num_experts=8, num_experts_per_tok=2, moe_intermediate_size=128,
+                    shared_expert_intermediate_size=160)
+    else:
+        text.update(intermediate_size=544)
+    return {"architectures": ["Qwen3_5MoeForConditionalGeneration" if moe else "Qwen3_5ForConditionalGeneration"],
+            "model_type": "qwen3_5_moe" if moe else "qwen3_5", "text_config": text}
+
+
+def _gemma4(moe: bool, per_layer: int = 0, shared_kv: int = 0) -> dict:
+    text = {"model_type": "gemma4_text", "hidden_size": 256, "num_hidden_layers": 12, "layer_types": SW6 * 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "num_global_key_value_heads": 1,
+            "head_dim": 64, "global_head_dim": 128, "attention_k_eq_v": True, "intermediate_size": 544,
+            "vocab_size": 512, "sliding_window": 64, "max_position_embeddings": 4096,
+            "hidden_size_per_layer_input": per_layer, "num_kv_shared_layers": shared_kv,
+            "tie_word_embeddings": True, "rms_norm_eps": 1e-6}
+    if moe:
+        text.update(enable_moe_block=True, num_experts=8, top_k_experts=2, moe_intermediate_size=128)
+    return {"architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4", "text_config": text}
+
+
+def _write(path, model, config: dict) -> None:
+    """The model's tensors as a GGUF with the hyperparameters llama.cpp's converter writes."""
+    text = config["text_config"]
+    w = synth._W(path, model.arch, "F16", seed=7)
+    g = w.w
+    L = text["num_hidden_layers"]
+    n_all = L + model.n_mtp_layers
+    g.add_context_length(text["max_position_embeddings"])
+    g.add_embedding_length(text["hidden_size"])
+    g.add_block_count(n_all)
+    g.add_head_count(text["num_attention_heads"])
+    g.add_layer_norm_rms_eps(text["rms_norm_eps"])
+    g.add_rope_freq_base(10000.0)
+    g.add_vocab_size(text["vocab_size"])
+    if model.arch.startswith("qwen35"):
+        g.add_feed_forward_length(text.get("intermediate_size") or text["moe_intermediate_size"])
+        g.add_head_count_kv(text["num_key_value_heads"])
+        g.add_key_length(text["head_dim"])
+        g.add_value_length(text["head_dim"])
+        g.add_rope_dimension_count(text["head_dim"] // 4)
+        g.add_rope_dimension_sections([11, 11, 10, 0])
+        g.add_ssm_conv_kernel(text["linear_conv_kernel_dim"])
+        g.add_ssm_state_size(text["linear_key_head_dim"])
+        g.add_ssm_group_count(text["linear_num_key_heads"])
+        g.add_ssm_time_step_rank(text["linear_num_value_heads"])
+        g.add_ssm_inner_size(text["linear_value_head_dim"] * text["linear_num_value_heads"])
+        g.add_full_attention_interval(text["full_attention_interval"])
+        if model.n_mtp_layers:
+            g.add_nextn_predict_layers(model.n_mtp_layers)
+        if model.moe:
+            g.add_expert_count(text["num_experts"])
+            g.add_expert_used_count(text["num_experts_per_tok"])
+            g.add_expert_feed_forward_length(text["moe_intermediate_size"])
+            g.add_expert_shared_feed_forward_length(text["shared_expert_intermediate_size"])
+    else:
+        swa = [t == "sliding_attention" for t in text["layer_types"]]
+        g.add_feed_forward_length(text["intermediate_size"])
+        g.add_head_count_kv([text["num_key_value_heads"] if s else text["num_global_key_value_heads"] for s in swa])
+        g.add_key_length(text["global_head_dim"])
+        g.add_value_length(text["global_head_dim"])
+        g.add_key_length_swa(text["head_dim"])
+        g.add_value_length_swa(text["head_dim"])
+        g.add_rope_dimension_count(text["global_head_dim"])
+        g.add_rope_dimension_count_swa(text["head_dim"])
+        g.add_sliding_window(text["sliding_window"])
+        g.add_sliding_window_pattern(swa)
+        g.add_shared_kv_layers(text["num_kv_shared_layers"])
+        g.add_embedding_length_per_layer_input(text["hidden_size_per_layer_input"])
+        g.add_final_logit_softcapping(30.0)
+        if model.moe:
+            g.add_expert_count(text["num_experts"])
+            g.add_expert_used_count(text["top_k_experts"])
+            g.add_expert_feed_forward_length(text["moe_intermediate_size"])
+    w.vocab(text["vocab_size"])
+    for t in model.tensors:
+        if len(t.shape) == 1 or "norm" in t.name or "ssm_conv1d" in t.name or t.name.endswith("ffn_gate_inp.weight"):
+            w.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
+        else:
+            w.mat(t.name, *t.shape)
+    w.close()
+
+
+CASES = {
+    "qwen3.5 dense": (_qwen35(False), "qwen35"),
+    "qwen3.5 dense + MTP": (_qwen35(False, mtp=1), "qwen35"),
+    "qwen3.5 MoE": (_qwen35(True), "qwen35moe"),
+    "qwen3.5 MoE + MTP": (_qwen35(True, mtp=1), "qwen35moe"),
+    "gemma4 dense": (_gemma4(False), "gemma4"),
+    "gemma4 MoE": (_gemma4(True), "gemma4"),
+    "gemma4 per-layer input + shared KV": (_gemma4(False, per_layer=32, shared_kv=6), "gemma4"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_llamacpp_loads_the_inventory_and_sizes_the_cache_alike(case, tmp_path):
+    config, arch = CASES[case]
+    model = build_model(config, "synthetic")
+    assert model.arch == arch
+    path = str(tmp_path / "m.gguf")
+    _write(path, model, config)
+    n_ctx, n_ubatch = 1024, 256
+    got = llamacpp_probe.measure({"path": path, "n_ctx": n_ctx, "type": "f16", "flash_attn": True,
+                                  "n_ubatch": n_ubatch, "n_batch": n_ubatch})
+    kc = kv_llamacpp.kv_cache(model, got["params"]["n_ctx"], n_seq_max=got["params"]["n_seq_max"],
+                              kv_unified=got["params"]["kv_unified"], n_batch=got["params"]["n_batch"],
+                              n_ubatch=got["params"]["n_ubatch"], swa_full=got["params"]["swa_full"],
+                              flash_attn=True)
+    kv = sum(p.bytes for p in kc.parts if p.name != "recurrent") / MiB
+    rs = sum(p.bytes for p in kc.parts if p.name == "recurrent") / MiB
+    tol = 0.006 * (1 + sum(got["lines"].values()))
+    assert abs(got["kv"] - kv) <= tol, f"{case}: llama.cpp KV {got['kv']:.3f} MiB, rigcheck {kv:.3f} MiB"
+    assert abs(got["rs"] - rs) <= tol, f"{case}: llama.cpp RS {got['rs']:.3f} MiB, rigcheck {rs:.3f} MiB"
+    assert got["kv"] > 0
+
+
+def test_qwen3_5_layout_follows_layer_types():
+    m = build_model(_qwen35(True, mtp=1), "x")
+    kinds = [layer.kind for layer in m.layers]
+    assert kinds == [AttnKind.LINEAR] * 3 + [AttnKind.FULL] + [AttnKind.LINEAR] * 3 + [AttnKind.FULL]
+    lin = m.layers[0]
+    assert (lin.state_r, lin.state_s) == (3 * (2 * 2 * 32 + 4 * 32), 32 * 4 * 32)
+    assert m.n_mtp_layers == 1 and all(t.mtp for t in m.tensors if t.layer == 8)
+    assert {t.name for t in m.tensors if t.layer == 8} >= {"blk.8.nextn.eh_proj.weight", "blk.8.attn_q.weight"}
+
+
+def test_gemma4_full_layers_use_the_global_heads():
+    m = build_model(_gemma4(False), "x")
+    full, swa = m.layers[5], m.layers[0]
+    assert (full.kind, full.n_head_kv, full.head_dim_k) == (AttnKind.FULL, 1, 128)
+    assert (swa.kind, swa.n_head_kv, swa.head_dim_k, swa.window) == (AttnKind.SWA, 2, 64, 64)
+    names = {t.name for t in m.tensors}
+    assert "blk.5.attn_v.weight" not in names and "blk.0.attn_v.weight" in names   # k_eq_v on full layers only
+    shared = build_model(_gemma4(False, per_layer=32, shared_kv=6), "x")
+    assert [layer.kind for layer in shared.layers[-6:]] == [AttnKind.NONE] * 6
+
+
+def test_layer_types_of_the_wrong_length_is_one_clear_error():
+    from rigcheck.errors import InputError
+    cfg = _qwen35(False)
+    cfg["text_config"]["layer_types"] = LIN4
+    with pytest.raises(InputError, match="layer_types"):
+        build_model(cfg, "x")

@@ -1,0 +1,168 @@
+"""Regenerate a bundled model card from a Hugging Face Hub repository.
+
+    python tools/card_from_hub.py Qwen/Qwen3.6-35B-A3B --out rigcheck/data/models/qwen3.6-35b-a3b.json
+    python tools/card_from_hub.py google/gemma-4-31B-it@<commit>          # print to stdout
+
+Reads config.json only (never a weight file) and the repository's model info (licence
+from its card metadata or ``license:`` tag, the resolved commit, the creation date) with
+huggingface_hub, so its endpoint (``HF_ENDPOINT``), token (``HF_TOKEN``) and cache
+conventions apply. The card's ``source`` is the config's blob URL on the Hub and
+``checked`` today's date; the release date is the repository's creation date on the Hub
+(marked in ``provenance_note``, as the model card's own date is not machine-readable).
+Fields a person adds by hand (``aliases``, ``stated``, ``quality``) are kept from an
+existing card at ``--out``. The card is built through rigcheck's families before it is
+written, so a config no family reads fails here with one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+
+HAND_KEPT = ("aliases", "stated", "quality", "license_source", "released_source", "provenance_note",
+             "license_verified", "released_verified")
+
+
+class CardError(Exception):
+    """A problem with the repository or its config, said in one line."""
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def display_name(repo_name: str) -> str:
+    """'Qwen3.6-35B-A3B' -> 'Qwen3.6 35B A3B' (the catalogue's display style)."""
+    return " ".join(part for part in repo_name.replace("_", "-").split("-") if part)
+
+
+def _licence(info) -> str:
+    card = getattr(info, "card_data", None) or getattr(info, "cardData", None) or {}
+    value = card.get("license") if hasattr(card, "get") else None
+    if not value:
+        value = next((t.split(":", 1)[1] for t in (info.tags or []) if t.startswith("license:")), "")
+    return str(value or "")
+
+
+def fetch(repo: str, revision: str | None = None) -> tuple[dict, object]:
+    """The repository's config.json (as a dict) and its model info, read through huggingface_hub."""
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError, HfHubHTTPError,
+                                        RepositoryNotFoundError, RevisionNotFoundError)
+    try:
+        info = HfApi(endpoint=_endpoint()).model_info(repo, revision=revision)
+        path = hf_hub_download(repo, "config.json", revision=info.sha or revision, endpoint=_endpoint())
+    except GatedRepoError:
+        raise CardError(f"{repo} is gated: accept its terms on the Hub and set HF_TOKEN") from None
+    except RepositoryNotFoundError:
+        raise CardError(f"{repo}: no such repository on {_endpoint()} (check the spelling, or set HF_TOKEN "
+                        "for a private one)") from None
+    except RevisionNotFoundError:
+        raise CardError(f"{repo}: no revision {revision!r}") from None
+    except EntryNotFoundError:
+        raise CardError(f"{repo} has no config.json (a GGUF-only repository has no card to make)") from None
+    except HfHubHTTPError as e:
+        raise CardError(f"{repo}: the Hub answered {getattr(e.response, 'status_code', '?')}; try again later") \
+            from None
+    except OSError as e:
+        raise CardError(f"{repo}: could not reach {_endpoint()} ({e.__class__.__name__}); check the network "
+                        "or HF_ENDPOINT") from None
+    with open(path, encoding="utf-8") as f:
+        try:
+            config = json.load(f)
+        except json.JSONDecodeError as e:
+            raise CardError(f"{repo}: config.json is not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(config, dict):
+        raise CardError(f"{repo}: config.json is not a JSON object")
+    return config, info
+
+
+def make_card(repo: str, config: dict, info, *, card_id: str | None = None, name: str | None = None,
+              today: dt.date | None = None, previous: dict | None = None) -> dict:
+    """A card (catalog.py's format) for ``repo`` from its config and model info."""
+    from rigcheck.errors import RigcheckError
+    from rigcheck.model.families import build_model, model_type_of
+
+    repo_name = repo.split("/", 1)[-1]
+    cid = (card_id or repo_name).lower()
+    try:
+        family = model_type_of(config)
+        model = build_model(config, cid)
+    except RigcheckError as e:
+        raise CardError(f"{repo}: {e}") from None
+    today = today or dt.date.today()
+    created = getattr(info, "created_at", None)
+    sha = getattr(info, "sha", None) or ""
+    endpoint = _endpoint()
+    card = {
+        "id": cid,
+        "name": name or display_name(repo_name),
+        "hf_repo": repo,
+        "aliases": [],
+        "family": family,
+        "license": _licence(info),
+        "released": created.date().isoformat() if created else "",
+        "source": f"https://huggingface.co/{repo}/blob/main/config.json",
+        "checked": today.isoformat(),
+        "source_note": (f"config.json at commit {sha} read with huggingface_hub from {endpoint} "
+                        f"by tools/card_from_hub.py; {model.total_params / 1e9:.2f}B parameters as rigcheck "
+                        "counts them"),
+        "license_source": f"https://huggingface.co/{repo}",
+        "released_source": f"{endpoint}/api/models/{repo}",
+        "provenance_note": "licence from the repository's card metadata; release date is the repository's "
+                           "creation date on the Hub (createdAt), not a date the publisher states",
+        "config": config,
+    }
+    if not card["license"]:
+        card["license_verified"] = False
+    if not card["released"]:
+        card["released_verified"] = False
+    for key in HAND_KEPT:
+        if previous and key in previous and (key in ("aliases", "stated", "quality") or key not in card):
+            card[key] = previous[key]
+    return card
+
+
+def _split_ref(ref: str) -> tuple[str, str | None]:
+    repo, _, revision = ref.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise CardError(f"'{ref}' is not a Hub repository id: write it as org/name (or org/name@revision)")
+    return repo, revision or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="card_from_hub.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("repo", help="org/name or org/name@revision")
+    ap.add_argument("--out", help="write the card here (default: print it)")
+    ap.add_argument("--id", dest="card_id", help="card id (default: the repository name, lower-case)")
+    ap.add_argument("--name", help="display name (default: from the repository name)")
+    args = ap.parse_args(argv)
+    try:
+        repo, revision = _split_ref(args.repo)
+        previous = None
+        if args.out and os.path.exists(args.out):
+            with open(args.out, encoding="utf-8") as f:
+                previous = json.load(f)
+        config, info = fetch(repo, revision)
+        card = make_card(repo, config, info, card_id=args.card_id or (previous or {}).get("id"),
+                         name=args.name or (previous or {}).get("name"), previous=previous)
+    except CardError as e:
+        print(f"card_from_hub: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(card, indent=1, ensure_ascii=False) + "\n"
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"wrote {args.out} ({card['family']}, {card['id']})")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())
