@@ -22,10 +22,6 @@ import json
 import os
 import sys
 
-HAND_KEPT = ("aliases", "stated", "quality", "license_source", "released_source", "provenance_note",
-             "license_verified", "released_verified")
-
-
 class CardError(Exception):
     """A problem with the repository or its config, said in one line."""
 
@@ -121,9 +117,17 @@ def make_card(repo: str, config: dict, info, *, card_id: str | None = None, name
         card["license_verified"] = False
     if not card["released"]:
         card["released_verified"] = False
-    for key in HAND_KEPT:
-        if previous and key in previous and (key in ("aliases", "stated", "quality") or key not in card):
-            card[key] = previous[key]
+    if previous:
+        for key in ("aliases", "stated", "quality"):
+            if key in previous:
+                card[key] = previous[key]
+        for fact in ("license", "released"):       # the Hub says nothing: keep the sourced value
+            if not card[fact] and previous.get(fact):
+                for key in (fact, f"{fact}_source", f"{fact}_verified"):
+                    card.pop(key, None)
+                    if key in previous:
+                        card[key] = previous[key]
+                card["provenance_note"] += f"; {fact} kept from the previous card"
     return card
 
 
