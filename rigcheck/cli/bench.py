@@ -13,6 +13,7 @@ EPILOG = """Examples:
   rigcheck bench model.gguf --prefill 512 --decode 128 --repeats 3
   rigcheck bench --server http://127.0.0.1:8080          # llama-server, Ollama, LM Studio, vLLM, SGLang
   rigcheck bench --server http://127.0.0.1:11434 --model qwen3:8b
+  rigcheck bench --server http://127.0.0.1:8080 --timeout 900   # a slow model: 15 minutes per request
   rigcheck bench --list
   rigcheck bench --list --json
 
@@ -21,6 +22,12 @@ one transaction per repeat: an interrupted bench keeps the repeats it finished.
 llama.cpp runs in a child process: if it crashes (a build that uses CPU instructions this
 machine cannot run dies with SIGILL), bench says so in one line, exits 2, and stores nothing
 unless repeats were finished before the crash.
+--server: every request has an overall deadline (--timeout, default 300 s), and a repeat is
+stored only if it is physically plausible (at least 8 tokens streamed and counted, spread
+over at least 20 ms, a token count the server's own usage agrees with, below 20,000 tok/s);
+a misbehaving server gets one line, exit status 2, and nothing stored.
+If the store cannot be used (damaged, locked, from a newer rigcheck, read-only), bench says
+so in one line and exits 2; 'check' and 'estimate' go on without your measurements.
 'rigcheck estimate' shows them beside its predictions.
 """
 
@@ -37,6 +44,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, metavar="R", help="repeats (default 3)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp (default: its own)")
     p.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (default all)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --server: the overall deadline of each request (default 300)")
     p.add_argument("--list", action="store_true", help="show stored results")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
@@ -45,9 +54,13 @@ def register(subparsers) -> argparse.ArgumentParser:
 class Progress:
     """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
 
-    def __init__(self, label: str, stream=None):
+    def __init__(self, label: str, stream=None, force: bool = False):
         self.label = label
         self.stream = stream or sys.stderr
+        try:
+            self.shown = force or self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.shown = False
         self.last = 0.0
         self.open = False    # a bar is on the line, not ended yet
 
@@ -59,6 +72,8 @@ class Progress:
             self.open = False
 
     def __call__(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
         now = time.monotonic()
         if done < total and now - self.last < 0.1:
             return
@@ -77,6 +92,18 @@ def _check_counts(args) -> None:
         v = getattr(args, name)
         if v < 1 or v > 1_000_000:
             raise InputError(f"--{name} must be between 1 and 1,000,000 (got {v})")
+    if args.server:
+        from ..measure import serverbench
+        if args.decode < serverbench.MIN_TOKENS:
+            raise InputError(f"--decode {args.decode}: a server bench needs at least {serverbench.MIN_TOKENS} "
+                             "tokens to time")
+        t = serverbench.DEFAULT_TIMEOUT_S if args.timeout is None else args.timeout
+        if not 0 < t <= serverbench.MAX_TIMEOUT_S:      # also refuses nan
+            raise InputError(f"--timeout must be more than 0 and at most {serverbench.MAX_TIMEOUT_S:,.0f} seconds "
+                             f"(got {args.timeout})")
+        args.timeout = t
+    elif args.timeout is not None:
+        raise InputError("--timeout is for --server (a file bench runs llama.cpp here, with no deadline)")
 
 
 def _rig_spec() -> str:
@@ -148,21 +175,37 @@ def _file(args, store) -> int:
 
 def _server(args, store) -> int:
     from ..measure import serverbench
-    info = serverbench.probe(args.server, args.model)
-    conn = store.connect()
+    info = serverbench.probe(args.server, args.model, timeout=args.timeout)
+    conn = store.connect()        # a store that cannot be written says so before anything is measured
     from ..measure.describe import catalogue_id
-    run_id = store.start_run(conn, kind="server", target=info.url, model=info.model,
-                             model_id=catalogue_id(info.model), build=None, runtime=info.runtime,
-                             runtime_version=info.version, rig=_rig_spec(), prefill_tokens=args.prefill,
-                             decode_tokens=args.decode, repeats=args.repeats)
+    run_id, kept = None, 0
     prog = Progress(f"bench {info.model}")
-    for i in range(args.repeats):
-        prog(i, args.repeats)
-        s = serverbench.stream(info, args.prefill, args.decode)
-        store.add_sample(conn, run_id, decode_tok_s=s.decode_tok_s, ttft_s=s.ttft_s, tokens=s.tokens)
-    prog(args.repeats, args.repeats)
-    result = next(r for r in store.list_runs(conn) if r.id == run_id)
-    conn.close()
+    try:
+        for i in range(args.repeats):
+            prog(i, args.repeats)
+            try:
+                s = serverbench.stream(info, args.prefill, args.decode, timeout=args.timeout)
+            except InputError as e:
+                prog.end()
+                if run_id is None:
+                    raise
+                raise InputError(f"{e} (the {kept} repeat(s) measured before are kept as run {run_id})") from e
+            # the run is stored with its first plausible repeat: a server that fails at once leaves nothing
+            if run_id is None:
+                run_id = store.start_run(conn, kind="server", target=info.url, model=info.model,
+                                         model_id=catalogue_id(info.model), build=None, runtime=info.runtime,
+                                         runtime_version=info.version, rig=_rig_spec(), prefill_tokens=args.prefill,
+                                         decode_tokens=args.decode, repeats=args.repeats,
+                                         extra={"timeout_s": args.timeout})
+            store.add_sample(conn, run_id, decode_tok_s=s.decode_tok_s, ttft_s=s.ttft_s, tokens=s.tokens)
+            kept += 1
+        prog(args.repeats, args.repeats)
+        result = next(r for r in store.list_runs(conn) if r.id == run_id)
+    except BaseException:
+        prog.end()
+        raise
+    finally:
+        conn.close()
     return _show([result], args.json)
 
 
@@ -180,10 +223,11 @@ def _show(runs, as_json: bool) -> int:
         return 0
     from ..report.table import table
     from ..units import gb
+    from ..measure.serverbench import shown
     rows = []
-    for r in runs:
-        rows.append([str(r.id), r.created[:16], (r.model_id or r.model or "?")[:32], r.build or "-",
-                     f"{r.runtime or '?'}", r.rig or "?", f"{r.repeats}/{r.repeats_planned or r.repeats}",
+    for r in runs:     # text read back from the store is escaped and cut before it is printed
+        rows.append([str(r.id), shown(r.created, 16), shown(r.model_id or r.model or "?", 32), shown(r.build or "-", 20),
+                     shown(r.runtime or "?", 20), shown(r.rig or "?", 60), f"{r.repeats}/{r.repeats_planned or r.repeats}",
                      _fmt(r.prefill_tok_s), _fmt(r.decode_tok_s),
                      "-" if not r.ttft_s else f"{r.ttft_s['median'] * 1000:.0f} ms",
                      gb(r.peak_rss_bytes) if r.peak_rss_bytes else "-"])
