@@ -121,6 +121,10 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
         return Response(index_html, media_type="text/html; charset=utf-8",
                         headers={"cache-control": "no-cache"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str):
         if name == "plotly.min.js":
@@ -246,3 +250,32 @@ def serve(host: str = "127.0.0.1", port: int = 8731, *, open_browser: bool = Fal
     if not quiet:
         print(f"rigcheck serve: {url}  (Ctrl-C stops it)", file=sys.stderr)
     server.run()
+
+
+class Background:
+    """A real uvicorn server for this app in a thread on 127.0.0.1 (port 0: a free one), for the
+    browser test and the load bench: ``with Background(app) as url: ...``."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+        import uvicorn
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                    access_log=False, lifespan="off"))
+        self.thread = None
+
+    def __enter__(self) -> str:
+        import threading
+        import time
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)

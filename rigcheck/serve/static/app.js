@@ -24,14 +24,14 @@ function el(tag, attrs, ...kids) {
     else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
     else n.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const kid of kids.flat()) {
+  for (const kid of kids.flat(Infinity)) {
     if (kid === null || kid === undefined || kid === false) continue;
     n.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
   return n;
 }
 
-function fill(id, ...kids) { const n = $(id); n.replaceChildren(...kids.flat().filter(Boolean)); return n; }
+function fill(id, ...kids) { const n = $(id); n.replaceChildren(...kids.flat(Infinity).filter(Boolean)); return n; }
 const noteText = (x) => (x && typeof x === "object" ? (x.text || x.code || "") : String(x ?? ""));
 const gb = (b, d = 1) => (b === null || b === undefined ? "-" : `${(b / 1e9).toFixed(d)} GB`);
 const gib = (b, d = 1) => (b === null || b === undefined ? "-" : `${(b / 2 ** 30).toFixed(d)} GiB`);
@@ -143,6 +143,7 @@ const validateSpec = debounce(async (spec) => {
 }, 300);
 
 function setupControls() {
+  $("controls").addEventListener("submit", (ev) => ev.preventDefault());
   const model = $("model");
   model.value = state.model;
   model.addEventListener("change", () => {
