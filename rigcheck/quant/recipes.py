@@ -122,6 +122,9 @@ def build(model: Model, name: str | None = None, *, include_mtp: bool = False,
         return _with_notes(b, [f"{cname}: {where}"])
     if "=" in key:
         return _mix_build(model, key, mixes.parse(key), include, "mix")
+    pub = _publisher_spec(model, low)
+    if pub is not None:
+        return _publisher_build(model, *pub, include)
     try:
         ft = llamacpp.ftype(key)
     except UnknownNameError:
@@ -174,6 +177,29 @@ def _llamacpp_build(model: Model, ft: llamacpp.FType, include: list[bool], imatr
     elif used_im:
         notes.append("planned as made with an importance matrix")
     return _finish_gguf(model, ft.name, p.types, "llama.cpp", notes)
+
+
+def _publisher_spec(model: Model, low: str):
+    """(name, spec) of a build an architecture's publishers ship differently from stock
+    llama-quantize (the family's ``publisher_builds`` hook), or None."""
+    own = families.hook(model, "publisher_builds")
+    if own is None:
+        return None
+    for name, spec in own(model).items():
+        if name.lower() == low:
+            return name, spec
+    return None
+
+
+def _publisher_build(model: Model, name: str, spec: dict, include: list[bool]) -> Build:
+    """llama-quantize's plan for the spec's file type, then the tensors the publishers keep
+    as they are (``spec['keep'](tensor)`` gives their type) set back."""
+    stock = _llamacpp_build(model, llamacpp.ftype(spec["ftype"]), include, None)
+    keep = spec["keep"]
+    types = [None if ty is None else (keep(t) or ty) for t, ty in zip(model.tensors, stock.types)]
+    notes = [spec.get("note", "")] if spec.get("note") else []
+    notes.append(f"stock llama-quantize {spec['ftype']}: {stock.file_bytes:,} bytes")
+    return _finish_gguf(model, name, types, "llama.cpp", notes)
 
 
 def _mix_build(model: Model, name: str, mix: mixes.Mix, include: list[bool], recipe: str) -> Build:

@@ -88,3 +88,35 @@ def build(config: dict, model_id: str) -> Model:
     moe = MoE(E, c.num_experts_per_tok, 0, I)
     return make_model(model_id, "gpt_oss", "gpt-oss", inv, layers, n_vocab=V, n_embd=D,
                       n_ctx_train=c.max_position_embeddings, moe=moe, tied=c.tie_word_embeddings)
+
+
+# ---- builds as publishers ship them -----------------------------------------------------
+#
+# The checkpoint's routed experts are MXFP4, and llama.cpp's converter copies them into the
+# GGUF as MXFP4. Stock llama-quantize then re-quantizes them to the file type's K-quants
+# (with --allow-requantize): a Q4_K_M of gpt-oss-120b becomes 87.85 GB. The GGUFs people
+# download keep the experts in MXFP4 and quantize only the rest by the file type's rules:
+# unsloth's gpt-oss-120b Q4_K_M is 62.8 GB, its gpt-oss-20b Q4_K_M 11.6 GB and F16 13.8 GB
+# (https://huggingface.co/unsloth/gpt-oss-120b-GGUF/tree/main/Q4_K_M,
+#  https://huggingface.co/unsloth/gpt-oss-20b-GGUF/tree/main, read 2026-12-02).
+
+PUBLISHED_FTYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "F16")
+
+
+def _keep_mxfp4(t) -> str | None:
+    """The routed experts' weights stay in the checkpoint's MXFP4; the rest is the recipe's."""
+    return "MXFP4" if t.is_expert and len(t.shape) == 3 else None
+
+
+def publisher_builds(model: Model) -> dict:
+    """Builds named '<file type>-MXFP4': llama-quantize's rules for the file type, with the
+    routed experts kept in MXFP4, as unsloth publishes gpt-oss (sizes above)."""
+    note = ("routed experts kept in MXFP4 (the checkpoint's own format), the rest by llama-quantize's "
+            "{ft} rules: what unsloth/gpt-oss-*-GGUF publish as {ft}")
+    return {f"{ft}-MXFP4": {"ftype": ft, "keep": _keep_mxfp4, "note": note.format(ft=ft)}
+            for ft in PUBLISHED_FTYPES}
+
+
+def extra_builds(model: Model) -> list[str]:
+    """The most downloaded of them, beside the stock recipes."""
+    return ["Q4_K_M-MXFP4"]
