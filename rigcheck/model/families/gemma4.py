@@ -7,7 +7,8 @@ heads of ``head_dim``; full layers ``num_global_key_value_heads`` heads of
 llama.cpp still caches both). ``enable_moe_block`` adds a routed MoE beside the dense FFN
 of every layer (the dense FFN acts as the shared expert). ``hidden_size_per_layer_input``
 (E2B/E4B) adds per-layer input embeddings; ``num_kv_shared_layers`` last layers reuse an
-earlier layer's cache and hold no KV of their own.
+earlier layer's cache and hold no KV of their own (nor k/v projections or k_norm: the
+checkpoints leave them out, and llama.cpp's loader makes them optional on those layers).
 
 Per layer ``blk.N.`` (HF ``model.language_model.layers.N.``), as llama.cpp's converter
 (conversion/gemma.py Gemma4Model) writes it and src/models/gemma4.cpp loads it:
@@ -101,12 +102,15 @@ def build(config: dict, model_id: str) -> Model:
         hd, kv = (c.head_dim, c.num_key_value_heads) if swa else (ghd, gkv)
         inv.blk(i, "attn_norm.weight", (D,), p + "input_layernorm.weight")
         inv.blk(i, "attn_q.weight", (H * hd, D), a + "q_proj.weight")
-        inv.blk(i, "attn_k.weight", (kv * hd, D), a + "k_proj.weight")
-        if swa or not c.attention_k_eq_v:
+        own_kv = i < first_shared            # KV-shared layers ship no k/v projections or k_norm
+        if own_kv:
+            inv.blk(i, "attn_k.weight", (kv * hd, D), a + "k_proj.weight")
+        if own_kv and (swa or not c.attention_k_eq_v):
             inv.blk(i, "attn_v.weight", (kv * hd, D), a + "v_proj.weight")
         inv.blk(i, "attn_output.weight", (D, H * hd), a + "o_proj.weight")
         inv.blk(i, "attn_q_norm.weight", (hd,), a + "q_norm.weight")
-        inv.blk(i, "attn_k_norm.weight", (hd,), a + "k_norm.weight")
+        if own_kv:
+            inv.blk(i, "attn_k_norm.weight", (hd,), a + "k_norm.weight")
         inv.blk(i, "post_attention_norm.weight", (D,), p + "post_attention_layernorm.weight")
         inv.blk(i, "layer_output_scale.weight", (1,), p + "layer_scalar")
         ff = 2 * F if c.use_double_wide_mlp and i >= first_shared else F
