@@ -8,6 +8,8 @@ SGLang's own default leaves room for activations and CUDA graphs (about 0.85 on 
 from __future__ import annotations
 
 from ..memory import kv_sglang
+from ..memory.buffers import sglang_mem_fraction_static
+from ..memory.kv import is_v4
 from ..memory.rules import RuntimeMemory
 
 from . import Runtime, join, split_flags
@@ -42,3 +44,96 @@ RUNTIME = Runtime(
     memory=MEMORY,
     default_for=(),
 )
+
+
+# ---- several GPUs and nodes (rigcheck.plan.check.cluster reads these) --------------------
+
+class Cluster:
+    """SGLang across GPUs and nodes (docs.sglang.ai advanced_features/server_arguments and
+    the DeepSeek / large-scale-EP deployment guides; lmsys.org blog 2025-05-05).
+
+    Layouts: ``--tp`` over every GPU of every node (``--nnodes N --node-rank R
+    --dist-init-addr HEAD:PORT``, one launch per node, no Ray), pipeline parallel across
+    nodes (``--pp-size``), expert parallel for MoE (``--ep`` = the TP size), and
+    data-parallel attention (``--dp D --enable-dp-attention``: attention TP size = tp / dp,
+    each DP rank its own KV pool) for latent-KV MoE models (DeepSeek-style MLA / V4), where
+    server_args.py says it is supported.
+
+    KV pool per GPU (model_runner.py ``profile_max_num_token``): mem_fraction_static x
+    total - weights, in token cells; the default fraction by its own rule
+    (rigcheck.memory.buffers.sglang_mem_fraction_static, which grows the reserve with tp x pp).
+    """
+
+    runtime = "sglang"
+    flags = "sglang-0.5.5"                 # tests/fixtures/cli_flags/<flags>.json
+    image = "lmsysorg/sglang:latest"
+    port = 30000
+    dist_port = 20000
+
+    def layouts(self, *, nodes: int, gpus_per_node: int, moe: bool, latent_kv: bool) -> list[dict]:
+        g, n = int(gpus_per_node), int(nodes)
+        out: list[dict] = []
+
+        def add(tp, pp=1, dp=1, ep=False):
+            d = dict(tp=tp, pp=pp, dp=dp, ep=tp if ep else 1, dp_attention=dp > 1,
+                     attn_tp=tp // dp, gpus=tp * pp)
+            if d not in out:
+                out.append(d)
+
+        add(g * n)
+        if n > 1:
+            add(g, n)
+        if moe:
+            add(g * n, ep=True)
+            if latent_kv and g * n > 1:
+                add(g * n, dp=g * n, ep=True)
+        return out
+
+    def cache_types(self, model) -> tuple[str, ...]:
+        """The KV dtypes a cluster plan tries, in order (V4: fp8 entries)."""
+        return ("fp8_e4m3",) if is_v4(model) else ("auto", "fp8_e4m3")
+
+    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str) -> int:
+        return kv_sglang.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp).bytes
+
+    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
+        frac = sglang_mem_fraction_static(gpu_bytes, tp=layout["tp"], pp=layout["pp"])
+        return int(gpu_bytes * frac) - weights_bytes, {"mem_fraction_static": frac}
+
+    def serve_args(self, *, repo: str, layout: dict, ctx: int, settings: dict, nodes: int,
+                   gpus_per_node: int, cache_type: str, trust_remote_code: bool, rank="0",
+                   head: str = "HEAD_IP", quantization: str | None = None) -> list:
+        args: list = ["python", "-m", "sglang.launch_server", "--model-path", repo, "--tp", layout["tp"]]
+        if layout["pp"] > 1:
+            args += ["--pp-size", layout["pp"]]
+        if layout["dp"] > 1:
+            args += ["--dp", layout["dp"], "--enable-dp-attention"]
+        if layout["ep"] > 1:
+            args += ["--ep", layout["ep"]]
+        if nodes > 1:
+            args += ["--nnodes", nodes, "--node-rank", rank, "--dist-init-addr", f"{head}:{self.dist_port}"]
+        args += ["--context-length", ctx, "--mem-fraction-static", f"{settings['mem_fraction_static']:.2f}"]
+        if cache_type not in ("", "auto"):
+            args += ["--kv-cache-dtype", cache_type]
+        if quantization:
+            args += ["--quantization", quantization]
+        if trust_remote_code:
+            args += ["--trust-remote-code"]
+        return args
+
+    def commands(self, **kw) -> dict[str, str]:
+        """One launch per node (the same command, its own --node-rank)."""
+        nodes = kw["nodes"]
+        if nodes == 1:
+            return {"serve": join(self.serve_args(**kw))}
+        return {f"node {r}" + (" (head)" if r == 0 else ""): join(self.serve_args(rank=r, **kw))
+                for r in range(nodes)}
+
+    def k8s(self, **kw) -> tuple[str, str]:
+        """(leader, worker) container commands for a LeaderWorkerSet: LWS sets
+        LWS_LEADER_ADDRESS and LWS_WORKER_INDEX (0 on the leader) in every pod."""
+        cmd = join(self.serve_args(rank="$(LWS_WORKER_INDEX)", head="$(LWS_LEADER_ADDRESS)", **kw))
+        return cmd, cmd
+
+
+CLUSTER = Cluster()

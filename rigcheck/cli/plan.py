@@ -1,0 +1,125 @@
+"""rigcheck plan: parallel layouts of one model on a multi-GPU or multi-node rig (vLLM, SGLang)."""
+
+from __future__ import annotations
+
+EPILOG = """Examples:
+  rigcheck plan deepseek-v4-pro --rig "2 nodes x 8x h200 ib-400g"
+  rigcheck plan deepseek-r1 --rig "2 nodes x 8x h100 ib-400g" --runtime sglang --ctx 32768 --concurrency 64
+  rigcheck plan kimi-k2-instruct --rig "2 nodes x 8x h200 ib-400g" --json
+  rigcheck plan deepseek-v4-flash --rig "2 nodes x dgx-spark 200gbe"
+  rigcheck plan llama-3.1-70b-instruct --rig "2x rtx-4090" --build awq-int4 \\
+      --repo hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4 --ctx 8192
+  rigcheck plan deepseek-v4-pro --rig "2 nodes x 8x h200 ib-400g" --k8s   # LeaderWorkerSet YAML
+
+Each layout: tensor parallel (TP) within a node, pipeline parallel (PP) across nodes, expert
+parallel (EP) and data-parallel attention (DP) where the runtime has them; per-GPU weights,
+the KV pool by the runtime's own rule (vLLM: gpu_memory_utilization x memory - weights -
+activations - CUDA graphs; SGLang: mem_fraction_static), the maximum concurrency at the
+context (as vLLM logs it at start-up), decode tok/s per user and in aggregate at 1, 8 and
+--concurrency users, time to first token, and the commands (Ray for vLLM across nodes).
+Commands use HEAD_IP for the head node's address: replace it. Sizes in GB (10^9 bytes).
+"""
+
+
+def register(sub):
+    p = sub.add_parser("plan", help="multi-GPU / multi-node layouts on vLLM and SGLang: KV room, users, speed, commands",
+                       description="Parallel layouts of MODEL on a multi-GPU or multi-node RIG for vLLM and SGLang, "
+                                   "best first, with their commands.", epilog=EPILOG)
+    p.add_argument("model", help="catalogue id or alias (see 'rigcheck models'), or a config.json path")
+    p.add_argument("--rig", required=True, help="rig spec, e.g. '2 nodes x 8x h200 ib-400g' or '4x h200'")
+    p.add_argument("--runtime", help="vllm or sglang (default: both)")
+    p.add_argument("--ctx", type=int, help="context length per request, tokens (default 32768, or the model's maximum)")
+    p.add_argument("--concurrency", type=int, help="users at once for the aggregate figures (default 32)")
+    p.add_argument("--prompt", type=int, help="prompt length for the time to first token (default: the context)")
+    p.add_argument("--build", choices=("native", "fp8", "awq-int4"),
+                   help="the checkpoint: native (the card's repo, default), fp8 (--quantization fp8 at load), "
+                        "awq-int4 (a published AWQ checkpoint: give --repo)")
+    p.add_argument("--repo", help="the Hub repo the commands load (default: the model card's)")
+    p.add_argument("--k8s", action="store_true", help="also print a Kubernetes LeaderWorkerSet manifest (multi-node)")
+    p.add_argument("--all", action="store_true", help="list every layout, also those that do not fit")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    return p
+
+
+def plan_report(args) -> dict:
+    from ..hardware import parse_rig
+    from ..model.resolve import load_model
+    from ..plan.check.cluster import plan
+    model = load_model(args.model)
+    rig = _rig(args.rig, parse_rig)
+    return plan(model, rig, ctx=args.ctx, concurrency=args.concurrency, runtime=args.runtime,
+                build=args.build, repo=args.repo, prompt=args.prompt, k8s=args.k8s)
+
+
+_LINK_LIKE = ("ib", "nvlink", "pcie", "tb", "thunderbolt", "roce", "eth")
+
+
+def _rig(spec: str, parse_rig):
+    """The rig; a misspelt link gets the link ids as suggestions (the spec parser takes an
+    unknown word for a device)."""
+    import re
+    from ..errors import UnknownNameError
+    from ..hardware.catalog import links
+    try:
+        return parse_rig(spec)
+    except UnknownNameError as e:
+        name = getattr(e, "name", "") or ""
+        if name.startswith(_LINK_LIKE) or re.fullmatch(r"\d+g(be|bit|b/s)?", name):
+            ids = [ln.id for ln in links()]
+            raise UnknownNameError("link", name, ids, hint="links: " + ", ".join(ids)) from None
+        raise
+
+
+def render(p: dict, show_all: bool = False) -> str:
+    from .. import units
+    from ..report.table import table
+    r = p["rig"]
+    link = r["interconnect"]
+    out = [f"rigcheck plan: {p['model']} ({p['build']}, {units.gb(p['build_weights_bytes'])} of weights) on {r['spec']}",
+           f"  {r['nodes']} node(s) x {r['gpus_per_node']} {r['gpu_name']} ({units.gib(r['gpu_memory_bytes'], 1)} each); "
+           f"within a node: {link['within_node'] or '-'}; between nodes: {link['between_nodes'] or '-'}",
+           f"  context {p['ctx']:,} tokens per request; {p['concurrency']} users for the aggregate; "
+           f"TTFT for a {p['prompt_tokens']:,}-token prompt", ""]
+    c = str(p["concurrency"])
+    rows = []
+    for L in p["layouts"]:
+        if not L["fits"] and not show_all:
+            continue
+        u, a = L["decode_tok_s_per_user"], L["decode_tok_s_aggregate"]
+        rows.append([L["runtime"], L["label"], f"{L['gpus']}/{L['nodes']}", units.gb(L["per_gpu_weights_bytes"], 1),
+                     units.gb(max(0, L["kv_pool_bytes_per_gpu"]), 1), f"{L['kv_capacity_tokens']:,}",
+                     f"{L['max_concurrency']:.2f}x", f"{units.rate(u['1'])} / {units.rate(u['8'])} / {units.rate(u[c])}",
+                     f"{units.rate(a['8'])} / {units.rate(a[c])}", f"{L['ttft_s']:.2f}",
+                     "yes" if L["fits"] else "no"])
+    if rows:
+        out.append(table(rows, ["runtime", "layout", "GPUs/nodes", "weights/GPU", "KV/GPU", "KV tokens",
+                                f"users @{p['ctx'] // 1024}K", f"tok/s per user @1/8/{c}", f"aggregate @8/{c}",
+                                "TTFT s", "fits"], "llrrrrrrrrl"))
+    else:
+        out.append("no layout fits (--all lists them)")
+    out.append("  KV/GPU = the runtime's KV pool per GPU; users = requests of the full context that fit at once "
+               "(vLLM's 'Maximum concurrency'); decode = mid estimates")
+    best = next((L for L in p["layouts"] if L["fits"]), None)
+    if best:
+        out += ["", f"Best: {best['label']} on {best['runtime']} ({best['gpus']} GPUs); "
+                    f"decode {units.rate(best['decode_range_1_user']['low'])}-{units.rate(best['decode_range_1_user']['high'])} "
+                    f"tok/s for one user", "Commands:"]
+        for where, cmd in best["commands"].items():
+            out.append(f"  # {where}")
+            out.extend(f"  {line}" for line in cmd.splitlines())
+        if best.get("k8s"):
+            out += ["", "Kubernetes (LeaderWorkerSet):", best["k8s"]]
+    if p["notes"]:
+        out.append("")
+        out.extend(f"note: {n}" for n in p["notes"])
+    return "\n".join(out)
+
+
+def run(args) -> int:
+    from . import emit_json
+    p = plan_report(args)
+    if args.json:
+        emit_json(p)
+    else:
+        print(render(p, args.all))
+    return 0
