@@ -155,7 +155,7 @@ def _regular_or_absent(path: Path) -> bool:
     """True if the file exists (a regular file, or a link to one); False if it does not."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as e:
         raise _cannot_open(path, e.strerror or type(e).__name__) from e
@@ -182,6 +182,7 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as e:
         raise _from_sqlite(path, e, writing=True) from e
+    conn.text_factory = _text_factory
     try:
         version = _user_version(conn)
         if version > SCHEMA_VERSION:
@@ -332,6 +333,10 @@ def _spread(values: list) -> dict | None:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def _text_factory(b: bytes) -> str:
+    return b.decode("utf-8", "replace")     # damaged text is read as text, not raised
+
+
 def _open_for_reading(path: Path) -> sqlite3.Connection | None:
     """A read-only connection, or None when there is no store yet. Never creates or migrates."""
     if not _regular_or_absent(path):
@@ -339,6 +344,7 @@ def _open_for_reading(path: Path) -> sqlite3.Connection | None:
     uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        conn.text_factory = _text_factory
         try:
             _user_version(conn)
             return conn
@@ -349,6 +355,7 @@ def _open_for_reading(path: Path) -> sqlite3.Connection | None:
             if os.access(os.path.dirname(os.path.abspath(path)) or ".", os.W_OK):
                 raise
             conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S)
+            conn.text_factory = _text_factory
             _user_version(conn)
             return conn
     except sqlite3.Error as e:
@@ -376,6 +383,8 @@ def list_runs(conn: sqlite3.Connection | None = None) -> list[StoredRun]:
         raise _from_sqlite(path, e, writing=False) from e
     except OSError as e:
         raise _from_os(path, e, writing=False) from e
+    except (ValueError, OverflowError) as e:     # a value sqlite itself cannot hand over
+        raise _damaged(path, f"{type(e).__name__}: {str(e)[:80]}") from e
     except MemoryError as e:
         raise _damaged(path, "too large to read") from e
 
