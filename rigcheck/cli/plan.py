@@ -35,6 +35,9 @@ def register(sub):
                    help="the checkpoint: native (the card's repo, default), fp8 (--quantization fp8 at load), "
                         "awq-int4 (a published AWQ checkpoint: give --repo)")
     p.add_argument("--repo", help="the Hub repo the commands load (default: the model card's)")
+    p.add_argument("--kv-cache-dtype", dest="cache_type",
+                   help="size the KV cache in this dtype (vLLM: auto, fp8...; SGLang: auto, fp8_e4m3...); "
+                        "default: the model's dtype, then 8-bit where that does not fit")
     p.add_argument("--k8s", action="store_true", help="also print a Kubernetes LeaderWorkerSet manifest (multi-node)")
     p.add_argument("--all", action="store_true", help="list every layout, also those that do not fit")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -48,7 +51,8 @@ def plan_report(args) -> dict:
     model = load_model(args.model)
     rig = _rig(args.rig, parse_rig)
     return plan(model, rig, ctx=args.ctx, concurrency=args.concurrency, runtime=args.runtime,
-                build=args.build, repo=args.repo, prompt=args.prompt, k8s=args.k8s)
+                build=args.build, repo=args.repo, prompt=args.prompt, k8s=args.k8s,
+                cache_type=args.cache_type)
 
 
 _LINK_LIKE = ("ib", "nvlink", "pcie", "tb", "thunderbolt", "roce", "eth")

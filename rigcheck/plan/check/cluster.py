@@ -449,8 +449,10 @@ def _platform(rig) -> str:
 
 def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None = None,
          runtime: str | None = None, build: str | None = None, repo: str | None = None,
-         prompt: int | None = None, k8s: bool = False, calib=None) -> dict:
-    """Every supported layout of ``model`` on ``rig``, best first (see the module doc)."""
+         prompt: int | None = None, k8s: bool = False, cache_type: str | None = None, calib=None) -> dict:
+    """Every supported layout of ``model`` on ``rig``, best first (see the module doc).
+    ``cache_type``: size the KV cache in this dtype only (default: the model's dtype, then
+    8-bit where that does not fit)."""
     from ... import runtimes
     from ...memory.kv import check_count, is_v4, resolve_ctx
     from ...quant import recipes
@@ -500,6 +502,18 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
     latent = is_v4(model) or any(la.kind in (AttnKind.MLA, AttnKind.DSA) for la in model.layers)
     users = sorted(set(DECODE_USERS) | {conc})
 
+    def cache_for(rules) -> tuple[str, ...]:
+        if not cache_type:
+            return rules.cache_types(model)
+        from ...memory.cachetypes import check_cache_type
+        from ... import runtimes as rts
+        valid = rts.get(rules.runtime).memory.cache_types
+        same = {"fp8": "fp8_e4m3", "fp8_e4m3": "fp8"}          # the runtimes spell the 8-bit cache differently
+        want = cache_type.strip().lower()
+        if want not in valid and same.get(want) in valid:
+            want = same[want]
+        return (check_cache_type(rules.runtime, want, valid),)
+
     def run(b: Build) -> list[dict]:
         sh = shape_of(model, b)
         dev = _device(rig, sh.low_precision)
@@ -508,7 +522,7 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             for lay in rules.layouts(nodes=nodes, gpus_per_node=g, moe=moe, latent_kv=latent):
                 if lay["gpus"] > nodes * g:
                     continue
-                for ct in rules.cache_types(model):      # the model's dtype first, then an 8-bit cache
+                for ct in cache_for(rules):              # the model's dtype first, then an 8-bit cache
                     r = evaluate_layout(rules, model, sh, dev, links, lay, ctx=ctx, nodes=nodes, gpus_per_node=g,
                                         users=users, prompt=prompt, calib=calib, cache_type=ct)
                     if r["fits"]:

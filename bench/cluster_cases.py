@@ -1,0 +1,151 @@
+"""Multi-GPU / multi-node plans against published figures (issue 15).
+
+    python bench/cluster_cases.py
+
+Each case runs `rigcheck plan` arithmetic (rigcheck.plan.check.cluster) for one model on one
+rig, picks the layout the published figure used, and prints rigcheck's KV capacity, maximum
+concurrency and decode/TTFT next to what the source reports, with the ratio. Nothing here
+is fitted to these figures: they are printed to show where the plan is right and where it
+misses (and why, where known).
+"""
+
+from __future__ import annotations
+
+from rigcheck.hardware import parse_rig
+from rigcheck.model.resolve import load_model
+from rigcheck.plan.check import cluster
+
+# model, rig, plan keywords, which layout (runtime, match), published figures, source, note
+CASES = [
+    dict(name="V4-Pro on 2x8 H200 (SGLang recipe: TP16 + DP16 attention, DeepEP)",
+         model="deepseek-v4-pro", rig="2 nodes x 8x h200 ib-400g", kw=dict(ctx=86016, concurrency=32, prompt=8192),
+         pick=("sglang", dict(dp_attention=True)),
+         published={"fits at ctx": True},
+         source="sgl-project/sglang docs_new/src/snippets/configs/deepseek-ai/deepseek-v4-benchmarks.jsx and the "
+                "cookbook cells (H200 Pro FP8 multi-2 low-latency: --tp 16 --dp 16 --enable-dp-attention; no speed "
+                "figures published for multi-2); NVIDIA Dynamo DeepSeek-V4-Pro recipe (docs.nvidia.com/dynamo/"
+                "recipes/deepseek-v4-pro): H200 max_model_len 86016 'capped by HBM'",
+         note="the recipe's layout is listed and fits at the recipe's context; there is no published speed for it"),
+    dict(name="V4-Pro on 8x H200, SGLang TP8 (native FP4 experts): KV room",
+         model="deepseek-v4-pro", rig="8x h200", kw=dict(ctx=9216, concurrency=64, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=8, ep=1, dp=1)),
+         published={"max concurrency": 15},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 pro fp4 balanced single): "
+                "'KV fits only ~15 concurrent requests' at ISL 8192 / OSL 1024",
+         note="a large miss: rigcheck counts V4's compressed entries (about 56 MB per 9K request), SGLang holds far "
+              "more per request (its V4 pools and per-request state are not modelled); vLLM issue #51041 and "
+              "tonyd2wild/...-2x-DGX-Spark #57 report the same kind of fixed per-request cost in vLLM's V4 cache"),
+    dict(name="V4-Flash on 4x H200 (SGLang low-latency: TP4)",
+         model="deepseek-v4-flash", rig="4x h200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=4, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 3.28, "tok/s per user @16": 1000 / 8.99, "TTFT s": 0.178},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 flash fp8 low-latency single, "
+                "random 8192/1024): TPOT 3.28 ms at concurrency 1, 8.99 ms at 16; TTFT 178 ms",
+         note="the published run uses EAGLE speculative decoding (3 steps) and FP8 experts; rigcheck plans plain "
+              "decoding of the native FP4-expert checkpoint, so its per-user figure is expected to be 2-3x lower"),
+    dict(name="V4-Flash on 8x RTX PRO 6000 (PCIe 5)",
+         model="deepseek-v4-flash", rig="8x rtx-pro-6000 pcie5-x16", kw=dict(ctx=65536, concurrency=10, prompt=128),
+         pick=("vllm", dict(tp=8, ep=1, dp=1)),
+         published={},
+         source="no published 8-GPU figure found (vllm-project/recipes #600 asks for one; vllm #56700 is V4.1); "
+                "see the 2-GPU row below",
+         note="plan only"),
+    dict(name="V4-Flash on 2x RTX PRO 6000 Max-Q (vLLM TP2, the nearest published run)",
+         model="deepseek-v4-flash", rig="2x rtx-pro-6000-max-q pcie5-x16", kw=dict(ctx=8192, concurrency=10, prompt=128,
+                                                                                    runtime="vllm"),
+         pick=("vllm", dict(tp=2, ep=1, dp=1)),
+         published={"tok/s per user @10": 1000 / 81.22, "aggregate @10": 93.08, "tok/s per user @1": 37.8},
+         source="vllm-project/vllm PR #40852 (DeepSeek V4 on RTX Pro 6000 SM120, 2026-04-25, a POC branch): "
+                "concurrency 10, 128/128 tokens: TPOT 81.22 ms, output 93.08 tok/s; 'BS1 peak 37.8 tok/s'",
+         note="a first SM120 port (Triton fallbacks); rigcheck's 'new' maturity factor for V4 in vLLM is fitted on "
+              "later, faster kernels"),
+    dict(name="DeepSeek-R1 on 2x8 H100 (SGLang TP16 over InfiniBand)",
+         model="deepseek-r1", rig="2 nodes x 8x h100 ib-400g", kw=dict(ctx=4096, concurrency=8, prompt=128,
+                                                                      runtime="sglang"),
+         pick=("sglang", dict(tp=16, ep=1, dp=1)),
+         published={"tok/s per user @1": 43.25, "TTFT s": 0.180},
+         source="tenstorrent/tt-inference-server issue #356 (2025-07-09): DeepSeek-R1-0528 on 16 H100, SGLang + "
+                "InfiniBand, ISL/OSL 128/128 at concurrency 1: TPOT 23.1 ms (43.25 tok/s), TTFT 179.7 ms; "
+                "sgl-project/sglang issue #3656 (2025-02): 19 tok/s SGLang, 30 tok/s vLLM on 2x8 H100",
+         note=""),
+    dict(name="Kimi K2 on 16x H200 at 128K (the deploy guide's smallest unit)",
+         model="kimi-k2-instruct", rig="2 nodes x 8x h200 ib-400g", kw=dict(ctx=131072, concurrency=8, prompt=1024,
+                                                                           runtime="vllm"),
+         pick=("vllm", dict(tp=16, ep=1, dp=1)),
+         published={"fits at ctx": True},
+         source="moonshotai/Kimi-K2 docs/deploy_guidance.md: 'The smallest deployment unit for Kimi-K2 FP8 weights "
+                "with 128k seqlen on mainstream H200 or H20 platform is a cluster with 16 GPUs' (TP16 or DP+EP)",
+         note="checked both ways: fits on 16 H200, not on 8 (next row)"),
+    dict(name="Kimi K2 on 8x H200 at 128K (should not fit)",
+         model="kimi-k2-instruct", rig="8x h200", kw=dict(ctx=131072, concurrency=8, prompt=1024, runtime="vllm",
+                                                          cache_type="auto"),
+         pick=("vllm", dict(tp=8, ep=1, dp=1)),
+         published={"fits at ctx": False},
+         source="moonshotai/Kimi-K2 docs/deploy_guidance.md (as above)",
+         note="with the model's bf16 cache; an fp8 cache (--kv-cache-dtype fp8) makes room for about 1.6 requests"),
+    dict(name="Llama-3.1-70B AWQ INT4 on 2x RTX 4090 (vLLM TP2 over PCIe 4)",
+         model="llama-3.1-70b-instruct", rig="2x rtx-4090 pcie4-x16",
+         kw=dict(ctx=8192, concurrency=8, prompt=512, runtime="vllm", build="awq-int4",
+                 repo="hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"),
+         pick=("vllm", dict(tp=2)),
+         published={"tok/s per user @1": 31.5},
+         source="runlocalai.co/stacks/dual-4090-workstation: 'Two RTX 4090s + vLLM tensor-parallel-2 over PCIe ... "
+                "~28-35 tok/s decode on 70B' (a guide's range; midpoint shown)",
+         note="a secondary source (no run log); KV room at 8K is one or two requests with an fp8 cache"),
+]
+
+
+def _pick(layouts, runtime, match):
+    for lay in layouts:
+        if lay["runtime"] == runtime and all(lay.get(k) == v for k, v in match.items()):
+            return lay
+    return None
+
+
+def _ours(lay, key: str):
+    if key == "fits at ctx":
+        return lay["fits"]
+    if key == "max concurrency":
+        return lay["max_concurrency"]
+    if key == "TTFT s":
+        return lay["ttft_s"]
+    kind, _, users = key.partition(" @")
+    table = lay["decode_tok_s_per_user"] if kind.startswith("tok/s per user") else lay["decode_tok_s_aggregate"]
+    return table.get(users)
+
+
+def main() -> None:
+    rows = []
+    for case in CASES:
+        p = cluster.plan(load_model(case["model"]), parse_rig(case["rig"]), **case["kw"])
+        lay = _pick(p["layouts"], *case["pick"])
+        print(f"\n== {case['name']}")
+        print(f"   rig {p['rig']['spec']}; build {p['build']}; ctx {p['ctx']:,}; best listed: {p['best']}")
+        if lay is None:
+            print("   the published layout is not among rigcheck's layouts")
+            continue
+        print(f"   layout {lay['runtime']} {lay['label']}: weights/GPU {lay['per_gpu_weights_bytes'] / 1e9:.1f} GB, "
+              f"KV pool/GPU {lay['kv_pool_bytes_per_gpu'] / 1e9:.1f} GB, KV {lay['kv_capacity_tokens']:,} tokens "
+              f"({lay['kv_cache_dtype']}), max concurrency {lay['max_concurrency']:.2f}x, fits {lay['fits']}")
+        print(f"   decode per user {lay['decode_tok_s_per_user']}, aggregate {lay['decode_tok_s_aggregate']}, "
+              f"1-user range {lay['decode_range_1_user']['low']}-{lay['decode_range_1_user']['high']}, "
+              f"TTFT {lay['ttft_s']} s ({lay['ttft_prompt_tokens']} tokens)")
+        for key, pub in case["published"].items():
+            ours = _ours(lay, key)
+            if isinstance(pub, bool):
+                verdict = "agrees" if ours == pub else "MISS"
+                rows.append((case["name"], key, str(pub), str(ours), verdict))
+            else:
+                ratio = ours / pub if pub and ours is not None else float("nan")
+                rows.append((case["name"], key, f"{pub:.2f}", f"{ours:.2f}", f"x{ratio:.2f}"))
+        print(f"   source: {case['source']}")
+        if case["note"]:
+            print(f"   note: {case['note']}")
+    print("\ncase | figure | published | rigcheck | rigcheck/published")
+    print("---|---|---|---|---")
+    for r in rows:
+        print(" | ".join(r))
+
+
+if __name__ == "__main__":
+    main()
