@@ -1,4 +1,5 @@
-"""The new family modules (qwen3_5 for Qwen3.5/3.6/3.8 dense and MoE, gemma4) against the
+"""The new family modules (qwen3_5 for Qwen3.5/3.6/3.8 dense and MoE, gemma4, glm_moe_dsa for
+GLM-5/5.1) against the
 real llama.cpp (llama-cpp-python 0.3.36).
 
 For a small config of each shape, the family's tensor inventory is written as a GGUF with
@@ -7,7 +8,7 @@ hyperparameters llama.cpp's converter writes for that architecture) and loaded b
 llama.cpp in a child process. llama.cpp refuses a file with a missing tensor, a tensor of
 the wrong shape or a tensor it does not use ("wrong number of tensors"), so a load that
 succeeds means the inventory is exactly the one its loader (src/models/qwen35.cpp,
-qwen35moe.cpp, gemma4.cpp) expects. The KV and recurrent-state buffers llama.cpp then
+qwen35moe.cpp, gemma4.cpp, glm-dsa.cpp) expects. The KV and recurrent-state buffers llama.cpp then
 allocates are compared with rigcheck's llama.cpp cache model for the same Model.
 """
 
@@ -54,8 +55,66 @@ def _gemma4(moe: bool, per_layer: int = 0, shared_kv: int = 0) -> dict:
     return {"architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4", "text_config": text}
 
 
+def _glm_dsa(mtp: int = 0) -> dict:
+    return {"architectures": ["GlmMoeDsaForCausalLM"], "model_type": "glm_moe_dsa", "hidden_size": 256,
+            "num_hidden_layers": 4, "first_k_dense_replace": 1, "num_attention_heads": 4, "num_key_value_heads": 4,
+            "q_lora_rank": 128, "kv_lora_rank": 128, "qk_nope_head_dim": 64, "qk_rope_head_dim": 32,
+            "v_head_dim": 64, "intermediate_size": 512, "moe_intermediate_size": 128, "n_routed_experts": 8,
+            "n_shared_experts": 1, "num_experts_per_tok": 2, "topk_method": "noaux_tc", "index_n_heads": 4,
+            "index_head_dim": 64, "index_topk": 64, "num_nextn_predict_layers": mtp, "vocab_size": 512,
+            "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "tie_word_embeddings": False}
+
+
+def _write_glm_dsa(path, model, c: dict) -> None:
+    import gguf
+    w = synth._W(path, "glm-dsa", "F16", seed=9)
+    g = w.w
+    g.add_context_length(c["max_position_embeddings"])
+    g.add_embedding_length(c["hidden_size"])
+    g.add_block_count(c["num_hidden_layers"] + c["num_nextn_predict_layers"])
+    g.add_feed_forward_length(c["intermediate_size"])
+    g.add_head_count(c["num_attention_heads"])
+    g.add_head_count_kv(1)
+    g.add_layer_norm_rms_eps(c["rms_norm_eps"])
+    g.add_rope_freq_base(10000.0)
+    g.add_vocab_size(c["vocab_size"])
+    g.add_leading_dense_block_count(c["first_k_dense_replace"])
+    g.add_q_lora_rank(c["q_lora_rank"])
+    g.add_kv_lora_rank(c["kv_lora_rank"])
+    g.add_key_length(c["kv_lora_rank"] + c["qk_rope_head_dim"])
+    g.add_value_length(c["kv_lora_rank"])
+    g.add_key_length_mla(c["qk_nope_head_dim"] + c["qk_rope_head_dim"])
+    g.add_value_length_mla(c["v_head_dim"])
+    g.add_rope_dimension_count(c["qk_rope_head_dim"])
+    g.add_expert_feed_forward_length(c["moe_intermediate_size"])
+    g.add_expert_count(c["n_routed_experts"])
+    g.add_expert_used_count(c["num_experts_per_tok"])
+    g.add_expert_shared_count(c["n_shared_experts"])
+    g.add_expert_weights_scale(2.5)
+    g.add_expert_weights_norm(True)
+    g.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID)
+    g.add_indexer_head_count(c["index_n_heads"])
+    g.add_indexer_key_length(c["index_head_dim"])
+    g.add_indexer_top_k(c["index_topk"])
+    if c["num_nextn_predict_layers"]:
+        g.add_nextn_predict_layers(c["num_nextn_predict_layers"])
+    w.vocab(c["vocab_size"])
+    _tensors(w, model)
+    w.close()
+
+
+def _tensors(w, model) -> None:
+    for t in model.tensors:
+        if len(t.shape) == 1 or "norm" in t.name or "ssm_conv1d" in t.name or t.name.endswith("ffn_gate_inp.weight"):
+            w.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
+        else:
+            w.mat(t.name, *t.shape)
+
+
 def _write(path, model, config: dict) -> None:
     """The model's tensors as a GGUF with the hyperparameters llama.cpp's converter writes."""
+    if "text_config" not in config:
+        return _write_glm_dsa(path, model, config)
     text = config["text_config"]
     w = synth._W(path, model.arch, "F16", seed=7)
     g = w.w
@@ -108,11 +167,7 @@ def _write(path, model, config: dict) -> None:
             g.add_expert_used_count(text["top_k_experts"])
             g.add_expert_feed_forward_length(text["moe_intermediate_size"])
     w.vocab(text["vocab_size"])
-    for t in model.tensors:
-        if len(t.shape) == 1 or "norm" in t.name or "ssm_conv1d" in t.name or t.name.endswith("ffn_gate_inp.weight"):
-            w.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
-        else:
-            w.mat(t.name, *t.shape)
+    _tensors(w, model)
     w.close()
 
 
@@ -124,6 +179,8 @@ CASES = {
     "gemma4 dense": (_gemma4(False), "gemma4"),
     "gemma4 MoE": (_gemma4(True), "gemma4"),
     "gemma4 per-layer input + shared KV": (_gemma4(False, per_layer=32, shared_kv=6), "gemma4"),
+    "glm-dsa": (_glm_dsa(), "glm-dsa"),
+    "glm-dsa + MTP": (_glm_dsa(mtp=1), "glm-dsa"),
 }
 
 

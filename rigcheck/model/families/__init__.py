@@ -35,6 +35,7 @@ FAMILIES: dict[str, str] = {
     "qwen3_5_moe": "qwen3_5",
     "gemma4": "gemma4",
     "gemma4_text": "gemma4",
+    "glm_moe_dsa": "glm_moe_dsa",
 }
 
 ARCHITECTURES: dict[str, str] = {
@@ -60,6 +61,7 @@ ARCHITECTURES: dict[str, str] = {
     "Qwen3_5MoeForCausalLM": "qwen3_5_moe",
     "Gemma4ForConditionalGeneration": "gemma4",
     "Gemma4ForCausalLM": "gemma4_text",
+    "GlmMoeDsaForCausalLM": "glm_moe_dsa",
 }
 
 

@@ -69,6 +69,7 @@ ARCHS: tuple[Arch, ...] = (
     Arch("gemma4", ("gemma4_text",), "gemma4", swa_pattern=6, spm_vocab=True),
     Arch("cohere2", swa_pattern=4),
     Arch("glm4moe", ("glm4_moe",), "glm4_moe", graph={"gating": "sigmoid"}),
+    Arch("glm-dsa", ("glm_moe_dsa",), "glm_moe_dsa", graph={"gating": "sigmoid"}),
     Arch("phi3", (), "phi3", spm_vocab=True),
     Arch("minimax-m2", ("minimax", "minimax_m2"), "minimax_m2"),
     Arch("deci", quant_70b=(80, False)),
