@@ -83,6 +83,17 @@ CASES = [
          published={"fits at ctx": False},
          source="moonshotai/Kimi-K2 docs/deploy_guidance.md (as above)",
          note="with the model's bf16 cache; an fp8 cache (--kv-cache-dtype fp8) makes room for about 1.6 requests"),
+    dict(name="Qwen3-235B-A22B GPTQ-Int4 on 2x DGX Spark (vLLM TP2 + EP2 over 200 GbE RoCE)",
+         model="qwen3-235b-a22b", rig="2 nodes x dgx-spark 200gbe",
+         kw=dict(ctx=8192, concurrency=4, prompt=256, runtime="vllm", build="gptq-int4",
+                 repo="Qwen/Qwen3-235B-A22B-GPTQ-Int4"),
+         pick=("vllm", dict(tp=2, ep=2)),
+         published={"tok/s per user @1": 17.0, "aggregate @4": 36.4, "weights GiB per node": 57.64},
+         source="conselara.dev/notes/dgx-spark-benchmarks (2026-05-03, vLLM 0.19.0, NGC 26.04): TP=2, EP=2, Ray over "
+                "QSFP-DD RoCE, gptq_marlin, fp8 KV: 17.0 tok/s at batch 1, 9.1 per request / 36.4 aggregate at 4; "
+                "'Weight resident per node: 57.64 GiB'",
+         note="the link penalty case: al-engr.com/qwen3.6-tp2-result.html measured SGLang TP2 over the same link "
+              "at about half a single Spark's speed on a 27B model"),
     dict(name="Llama-3.1-70B AWQ INT4 on 2x RTX 4090 (vLLM TP2 over PCIe 4)",
          model="llama-3.1-70b-instruct", rig="2x rtx-4090 pcie4-x16",
          kw=dict(ctx=8192, concurrency=8, prompt=512, runtime="vllm", build="awq-int4",
@@ -109,6 +120,8 @@ def _ours(lay, key: str):
         return lay["max_concurrency"]
     if key == "TTFT s":
         return lay["ttft_s"]
+    if key == "weights GiB per node":
+        return lay["per_gpu_weights_bytes"] / 2**30
     kind, _, users = key.partition(" @")
     table = lay["decode_tok_s_per_user"] if kind.startswith("tok/s per user") else lay["decode_tok_s_aggregate"]
     return table.get(users)

@@ -291,6 +291,18 @@ def test_a_4bit_checkpoint_with_its_repo():
     assert shlex.split(tp2["commands"]["serve"])[2] == "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"
 
 
+def test_two_dgx_sparks_hold_what_a_published_run_held():
+    """Qwen3-235B-A22B GPTQ-Int4 over two DGX Sparks (vLLM TP2 + EP2): 'Weight resident per
+    node: 57.64 GiB' (conselara.dev/notes/dgx-spark-benchmarks, 2026-05-03). The split is
+    exact arithmetic on the checkpoint's tensors, not fitted to that figure."""
+    p = cluster.plan(load_model("qwen3-235b-a22b"), parse_rig("2 nodes x dgx-spark 200gbe"), ctx=8192,
+                     build="gptq-int4", repo="Qwen/Qwen3-235B-A22B-GPTQ-Int4", runtime="vllm")
+    lay = next(l for l in p["layouts"] if l["tp"] == 2 and l["ep"] == 2)
+    assert lay["fits"] and lay["nodes"] == 2
+    assert abs(lay["per_gpu_weights_bytes"] / 2**30 - 57.64) / 57.64 < 0.03
+    assert p["rig"]["interconnect"] == {"within_node": None, "between_nodes": "200gbe"}
+
+
 @pytest.mark.parametrize("argv,words", [
     (["--rig", "3 nodes x 0x h200"], "count"),
     (["--rig", "2 nodes x 8x h200 ib-999g"], "unknown link 'ib-999g'"),

@@ -31,9 +31,9 @@ def register(sub):
     p.add_argument("--ctx", type=int, help="context length per request, tokens (default 32768, or the model's maximum)")
     p.add_argument("--concurrency", type=int, help="users at once for the aggregate figures (default 32)")
     p.add_argument("--prompt", type=int, help="prompt length for the time to first token (default: the context)")
-    p.add_argument("--build", choices=("native", "fp8", "awq-int4"),
+    p.add_argument("--build", choices=("native", "fp8", "awq-int4", "gptq-int4"),
                    help="the checkpoint: native (the card's repo, default), fp8 (--quantization fp8 at load), "
-                        "awq-int4 (a published AWQ checkpoint: give --repo)")
+                        "awq-int4 / gptq-int4 (a published 4-bit checkpoint: give --repo)")
     p.add_argument("--repo", help="the Hub repo the commands load (default: the model card's)")
     p.add_argument("--kv-cache-dtype", dest="cache_type",
                    help="size the KV cache in this dtype (vLLM: auto, fp8...; SGLang: auto, fp8_e4m3...); "

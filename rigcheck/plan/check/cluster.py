@@ -146,16 +146,21 @@ def shape_of(model: Model, build: Build) -> Shape:
                  la.n_head if la else 0, la.head_dim_k if la else 0, low * 2 > build.weights_bytes)
 
 
+# checkpoints the datacenter runtimes load besides the published one: the layer matrices' type
+QUANT_BUILDS = {"fp8": "FP8_E4M3", "awq-int4": "AWQ_4BIT_G128", "gptq-int4": "GPTQ_4BIT_G128"}
+
+
 def derived_build(model: Model, kind: str) -> Build:
     """A checkpoint the runtimes load beside the published one: ``fp8`` (vLLM/SGLang
     ``--quantization fp8``, quantized at load time from a 16-bit checkpoint: every layer
     matrix FP8 e4m3 with a per-tensor scale) or ``awq-int4`` (a published AWQ 4-bit group-128
-    checkpoint: every layer matrix 4-bit, embedding and head kept 16-bit)."""
+    checkpoint: every layer matrix 4-bit, embedding and head kept 16-bit; ``gptq-int4`` the same
+    for a GPTQ 4-bit group-128 checkpoint)."""
     from ...quant import recipes
     native = recipes.build(model, "native")
-    ty_of = {"fp8": "FP8_E4M3", "awq-int4": "AWQ_4BIT_G128"}.get(kind)
+    ty_of = QUANT_BUILDS.get(kind)
     if ty_of is None:
-        raise InputError(f"unknown build '{kind}' for a cluster plan: use native, fp8 or awq-int4")
+        raise InputError(f"unknown build '{kind}' for a cluster plan: use native, " + ", ".join(QUANT_BUILDS))
     types = []
     for t, ty in zip(model.tensors, native.types):
         if ty is None:
@@ -414,7 +419,7 @@ def layout_label(lay: dict) -> str:
         parts.append(f"DP{lay['dp']} attention")
         if lay["attn_tp"] > 1:
             parts.append(f"TP{lay['attn_tp']}")
-    else:
+    elif lay["tp"] > 1 or lay["pp"] == 1:
         parts.append(f"TP{lay['tp']}")
     if lay["pp"] > 1:
         parts.append(f"PP{lay['pp']}")
@@ -492,8 +497,8 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
                          + "; ".join(notes[-2:]) + hint)
 
     if build and build != "native":
-        if build == "awq-int4" and not repo:
-            raise InputError("--build awq-int4 needs --repo: the Hub repo of an AWQ checkpoint of this model")
+        if build.endswith("-int4") and not repo:
+            raise InputError(f"--build {build} needs --repo: the Hub repo of that checkpoint of this model")
         builds = [derived_build(model, build)]
     else:
         builds = [recipes.build(model, "native")]
