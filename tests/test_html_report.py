@@ -155,13 +155,16 @@ def blend(hexcolor, alpha, bg=(255, 255, 255)):
     return np.round(alpha * rgb(hexcolor) + (1 - alpha) * np.array(bg)).astype(int)
 
 
-@pytest.fixture(scope="module")
-def screenshot():
+def chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Chromium (.ci/run does: apt-get install chromium)")
-        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+        pytest.fail("headless Chromium is not installed: apt-get install chromium (.ci/run does)")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def screenshot():
+    exe = chromium()
     report = realistic_report()
     with tempfile.TemporaryDirectory() as tmp:
         page = os.path.join(tmp, "report.html")
@@ -220,3 +223,62 @@ def test_decode_chart_has_a_line_and_a_band_below_the_memory_chart(screenshot):
     ys, xs = np.nonzero(line)
     left, right = ys[xs < np.percentile(xs, 20)].mean(), ys[xs > np.percentile(xs, 80)].mean()
     assert right > left
+
+
+# ---- the reality check's own page: pool labels and the Fits column ------------------
+
+@pytest.fixture(scope="module")
+def v4_on_gaming_rig():
+    """deepseek-v4-flash on rtx-5090+128GB: GPU + RAM pools, and builds that only stream from disk."""
+    from rigcheck.cli.check import check_report
+    from rigcheck.hardware import parse_rig
+    from rigcheck.model.resolve import load_model
+    from rigcheck.report.check_html import report_dict
+    rep = check_report(load_model("deepseek-v4-flash"), parse_rig("rtx-5090+128GB"), curve=True)
+    return report_dict(rep)
+
+
+def test_fits_column_follows_the_verdict_class(v4_on_gaming_rig):
+    from rigcheck.plan.modes import mode
+    from rigcheck.report.html import _fits_cell
+    builds = v4_on_gaming_rig["builds"]
+    streamed = [b for b in builds if b["mode"] == "mmap_stream"]
+    assert streamed, "the check should stream some builds from disk on this rig"
+    for b in builds:
+        cell = _fits_cell(b)
+        if mode(b["mode"]).verdict == "none":
+            assert cell.startswith("no"), (b["name"], b["mode"], cell)
+        else:
+            assert cell.startswith("yes"), (b["name"], b["mode"], cell)
+        if b["verdict"]["label"] == "no" and b["mode"] in ("mmap_stream", "no_fit"):
+            assert not cell.startswith("yes")
+    page = render_html(v4_on_gaming_rig)
+    for b in streamed:       # the row itself: 'no: streamed from disk' beside the verdict 'no'
+        row = page[page.index(f"<b>{b['name']}</b>"):]
+        row = row[:row.index("</tr>")]
+        assert "no: streamed from disk" in row and ">no</span>" in row and "<td>yes" not in row
+
+
+def test_pool_labels_never_overlap_in_a_browser(v4_on_gaming_rig, tmp_path):
+    """Render the real page in Chromium and measure every label of the memory chart."""
+    from playwright.sync_api import sync_playwright
+    path = tmp_path / "report.html"
+    path.write_text(render_html(v4_on_gaming_rig), encoding="utf-8")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), headless=True)
+        page = b.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(path.as_uri())
+        boxes = page.evaluate("""() => [...document.querySelectorAll('svg.memory-chart text')].map(t => {
+            const r = t.getBoundingClientRect();
+            return {text: t.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+                    pool: t.classList.contains('pool-label')};
+        })""")
+        b.close()
+    pools = [x for x in boxes if x["pool"]]
+    assert len(pools) >= 2 * len(v4_on_gaming_rig["builds"])    # GPU and RAM (and disk) under every build
+    assert any("RAM" in x["text"] for x in pools) and any("RTX 5090" in x["text"] for x in pools)
+    for i, a in enumerate(boxes):
+        for c in boxes[i + 1:]:
+            overlap = min(a["x1"], c["x1"]) - max(a["x0"], c["x0"]) > 0.5 and \
+                min(a["y1"], c["y1"]) - max(a["y0"], c["y0"]) > 0.5
+            assert not overlap, (a, c)

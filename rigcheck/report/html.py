@@ -22,6 +22,8 @@ Input schema::
           "weights_bytes": int, "kv_bytes": int, "compute_bytes": int, "overhead_bytes": int,
           "placement": [{"device": str, "bytes": int, "capacity_bytes": int}],  # one per pool
           "fits": bool,
+          "mode": str,                      # optional: plan/modes.py's mode; with it the
+                                            # "Fits" cell follows the mode's verdict class
           "bits_per_weight": float,         # optional
           "decode_tok_s": {"low": float, "mid": float, "high": float},   # optional
           "verdict": {"label": str, "reasons": [str]} | str,
@@ -45,6 +47,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+from ..plan.modes import MODES, mode
 from ..units import gb, rate
 
 COLORS = {
@@ -58,9 +61,28 @@ COLORS = {
 }
 DEVICE_COLORS = ["#2a9d8f", "#c9a227", "#8d6e63", "#607d8b", "#6d597a"]
 PARTS = [("weights", "weights"), ("kv", "KV cache"), ("compute", "compute buffers"),
-         ("overhead", "runtime and OS overhead")]
+         ("overhead", "reserve (runtime and OS)")]
 VERDICT_COLORS = {"no": "#b03a2e", "not practical": "#ca6f1e", "borderline": "#b7950b",
                   "runs": "#1f8a4c", "comfortable": "#145a32"}
+
+
+def fit_text(mode_name: str | None, fits: bool = True) -> str:
+    """The 'Fits' cell: the placement mode's verdict class decides (plan/modes.py), so a build
+    that only streams from disk says "no" beside its verdict "no"."""
+    m = mode(mode_name or "no_fit")
+    if not fits or m.verdict == "none":
+        return "no" if m.name == "no_fit" else f"no: {m.label}"
+    return f"yes: {m.label}"
+
+
+def page_pieces() -> dict:
+    """What the static report and the 'rigcheck serve' page draw with: colours, the memory
+    parts in order, and each placement mode's words and 'Fits' cell."""
+    return {"colors": dict(COLORS), "device_colors": list(DEVICE_COLORS),
+            "parts": [{"key": k, "label": lbl} for k, lbl in PARTS],
+            "verdict_colors": dict(VERDICT_COLORS),
+            "modes": {m.name: {"label": m.label, "verdict": m.verdict, "fast": m.fast,
+                               "fits": fit_text(m.name)} for m in MODES}}
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#fafafa;color:#1d1d1f}
@@ -98,14 +120,21 @@ def _num(x, default=0.0) -> float:
     return f if math.isfinite(f) else default
 
 
+def note_text(n) -> str:
+    """A note or reason as the JSON gives it: a string, or an object with its "text"."""
+    if isinstance(n, dict):
+        return str(n.get("text") or n.get("code") or "")
+    return "" if n is None else str(getattr(n, "text", n))
+
+
 def _verdict(v) -> tuple[str, list[str]]:
     if v is None:
         return "", []
     if isinstance(v, str):
         return v, []
     if isinstance(v, dict):
-        return str(v.get("label", "")), [str(r) for r in v.get("reasons") or []]
-    return str(getattr(v, "label", v)), [str(r) for r in getattr(v, "reasons", []) or []]
+        return str(v.get("label", "")), [note_text(r) for r in v.get("reasons") or []]
+    return str(getattr(v, "label", v)), [note_text(r) for r in getattr(v, "reasons", []) or []]
 
 
 def badge(label: str) -> str:
@@ -115,12 +144,18 @@ def badge(label: str) -> str:
 
 # ---- charts ---------------------------------------------------------------------------
 
+def _pool_rows(b: dict) -> int:
+    return len(b.get("placement") or [])
+
+
 def memory_chart(builds: list[dict], width: int = 1000) -> str:
     """Per build: a stacked bar of what the memory holds, and under it one box per pool
-    (GPU, RAM, ...) drawn at the pool's capacity and filled to what the plan puts there."""
+    (GPU, RAM, ...) drawn at the pool's capacity and filled to what the plan puts there.
+    Each pool's label has its own line, with a swatch of the pool's colour, so labels of
+    narrow pools never print over each other."""
     if not builds:
         return ""
-    left, right, row_h, bar_h = 150, 30, 92, 22
+    left, right, bar_h, line_h = 150, 30, 22, 15
     plot_w = width - left - right
     scale = 1.0
     for b in builds:
@@ -129,11 +164,12 @@ def memory_chart(builds: list[dict], width: int = 1000) -> str:
         total = max(_num(b.get("total_bytes")), sum(_num(b.get(f"{k}_bytes")) for k, _ in PARTS))
         scale = max(scale, caps, used, total)
     px = plot_w / scale
-    height = 20 + row_h * len(builds)
+    heights = [max(56, 2 * bar_h + 18 + line_h * _pool_rows(b) + 12) for b in builds]
+    height = 14 + sum(heights)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" role="img" aria-label="memory per build">']
+           f'height="{height}" role="img" aria-label="memory per build" class="memory-chart">']
+    y0 = 14
     for i, b in enumerate(builds):
-        y0 = 14 + i * row_h
         name = str(b.get("name") or "")
         short = name if len(name) <= 17 else name[:16] + "…"
         out.append(f'<text x="8" y="{y0 + 16}" font-size="14" font-weight="600">{e(short)}<title>{e(name)}</title></text>')
@@ -146,9 +182,10 @@ def memory_chart(builds: list[dict], width: int = 1000) -> str:
             out.append(f'<rect x="{x:.1f}" y="{y0}" width="{w:.1f}" height="{bar_h}" fill="{COLORS[key]}">'
                        f'<title>{e(label)}: {e(gb(_num(b.get(f"{key}_bytes"))))}</title></rect>')
             x += w
-        # pools, side by side on the same scale
+        # pools, side by side on the same scale; their labels one per line below
         x = left
         py = y0 + bar_h + 10
+        ly = py + bar_h + 14
         for j, p in enumerate(b.get("placement") or []):
             cap = _num(p.get("capacity_bytes"))
             used = _num(p.get("bytes"))
@@ -166,9 +203,12 @@ def memory_chart(builds: list[dict], width: int = 1000) -> str:
                            f'stroke="{COLORS["capacity"]}" stroke-width="1.5"/>')
                 out.append(f'<line x1="{x + cw:.1f}" y1="{y0 - 4}" x2="{x + cw:.1f}" y2="{py + bar_h + 4}" '
                            f'stroke="{COLORS["capacity"]}" stroke-width="1" stroke-dasharray="3 3"/>')
-            label = f'{p.get("device", "")}: {gb(used, 1)} / {gb(cap, 0)}'
-            out.append(f'<text x="{x + 4:.1f}" y="{py + bar_h + 14}" font-size="11" fill="#333">{e(label)}</text>')
+            label = f'{p.get("device", "")}: {gb(used, 1)}' + (f' of {gb(cap, 1)}' if cap > 0 else "")
+            out.append(f'<rect x="{left}" y="{ly - 9}" width="9" height="9" fill="{color}"/>')
+            out.append(f'<text class="pool-label" x="{left + 14}" y="{ly}" font-size="11" fill="#333">{e(label)}</text>')
+            ly += line_h
             x += max(cw, uw)
+        y0 += heights[i]
     out.append("</svg>")
     legend = "".join(f'<span><i style="background:{COLORS[k]}"></i>{e(lbl)}</span>' for k, lbl in PARTS)
     legend += '<span><i style="border:1.5px solid #222;width:10px;height:10px"></i>pool capacity (GPU, RAM, ...)</span>'
@@ -275,6 +315,12 @@ def _decode_cell(d) -> str:
     return f'{e(rate(_num(d.get("low"))))}–{e(rate(_num(d.get("high"))))} <b>({e(rate(_num(d.get("mid"))))})</b>'
 
 
+def _fits_cell(b: dict) -> str:
+    if b.get("mode"):
+        return fit_text(b["mode"], bool(b.get("fits")))
+    return "yes" if b.get("fits") else "no"
+
+
 def _builds_table(builds: list[dict], best: str | None) -> str:
     head = ("<tr><th>Build</th><th>File</th><th>Memory at this context</th><th>Fits</th>"
             "<th>Decode tok/s low–high (mid)</th><th>Verdict</th><th>Quality</th></tr>")
@@ -288,7 +334,7 @@ def _builds_table(builds: list[dict], best: str | None) -> str:
         rows.append(
             f"<tr><td><b>{name}</b></td><td class='num'>{e(gb(_num(b.get('file_bytes')), 1))}</td>"
             f"<td class='num'>{e(gb(_num(b.get('total_bytes')), 1))}</td>"
-            f"<td>{'yes' if b.get('fits') else 'no'}</td><td class='num'>{_decode_cell(b.get('decode_tok_s'))}</td>"
+            f"<td>{e(_fits_cell(b))}</td><td class='num'>{_decode_cell(b.get('decode_tok_s'))}</td>"
             f"<td>{badge(label)}<div style='font-size:12px;color:#555;margin-top:4px'>{why}</div></td>"
             f"<td style='font-size:13px'>{e(q)}</td></tr>")
     return "<table>" + head + "".join(rows) + "</table>"
