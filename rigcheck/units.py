@@ -78,13 +78,19 @@ def parse_memory(text: str | int, what: str = "memory size") -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         value = text
     else:
-        m = re.fullmatch(r"\s*\+?\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([a-zA-Z]*)\s*", str(text))
-        unit = m.group(2).lower() if m else ""
+        from .text import shown
+        m = re.fullmatch(r"\s*\+?\s*([0-9]{1,64})(?:\.([0-9]{1,64}))?\s*([a-zA-Z]{0,8})\s*", str(text)[:200])
+        unit = m.group(3).lower() if m else ""
         if not m or (unit and unit not in _MEMORY_UNITS):
-            raise InputError(f"cannot read {what} '{str(text)[:40]}': write e.g. 64GB (memory as sold, GiB) or 96GiB")
-        value = int(float(m.group(1)) * (_MEMORY_UNITS[unit] if unit else 1))
+            raise InputError(f"cannot read {what} '{shown(text, 40)}': write e.g. 64GB (memory as sold, GiB) or 96GiB")
+        whole, frac = m.group(1).lstrip("0"), m.group(2) or ""
+        if len(whole) > 16 or len(frac) > 6:      # more digits than any memory has (2**50 bytes: 16)
+            raise InputError(f"{what} '{shown(text, 40)}' is out of range or too precise (write e.g. 128GB or 1.5TB)")
+        value = int(float(f"{whole or 0}.{frac or 0}") * (_MEMORY_UNITS[unit] if unit else 1))
     if value <= 0 or value > 2**50:
-        raise InputError(f"{what} '{str(text)[:40]}' is out of range (write e.g. 128GB)")
+        from .text import shown
+        raise InputError(f"{what} '{shown(text, 40)}' is out of range (more than 0 bytes and at most 1 PiB; "
+                         "write e.g. 128GB)")
     return value
 
 

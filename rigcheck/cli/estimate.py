@@ -32,9 +32,26 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--runtime", default="llama.cpp", help=f"runtime (default llama.cpp): {HELP_NAMES} (aliases forgiven)")
     p.add_argument("--ctx", type=int, default=None,
                    help="context in tokens at which to decode (default 32768, or the model's maximum)")
-    p.add_argument("--offload", default="auto", help="placement word (default auto)")
+    p.add_argument("--offload", default="auto", type=offload_word,
+                   help="placement word (default auto): " + ", ".join(OFFLOAD_WORDS))
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
+
+
+OFFLOAD_WORDS = ("auto", "none", "split", "tp", "cpu", "mmap", "experts=ram", "experts=ram:A/B", "layers=ram:A/B")
+
+
+def offload_word(text: str) -> str:
+    """An --offload word, checked (issue 14): one of OFFLOAD_WORDS, A/B a share of layers."""
+    import re
+    word = text.strip().lower()
+    m = re.fullmatch(r"(experts|layers)=ram(?::(\d{1,4})/(\d{1,4}))?", word)
+    if word in OFFLOAD_WORDS[:7] or (m and (m.group(2) or m.group(1) == "experts")
+                                     and (not m.group(2) or 0 < int(m.group(3)) and int(m.group(2)) <= int(m.group(3)))):
+        return word
+    from ..text import shown
+    raise argparse.ArgumentTypeError(f"unknown placement '{shown(text)}'; choose one of: {', '.join(OFFLOAD_WORDS)} "
+                                     "(A of B layers, e.g. experts=ram:36/48)")
 
 
 def _rig(spec: str | None):

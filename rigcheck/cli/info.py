@@ -85,8 +85,10 @@ def render(rep: dict) -> str:
     from .. import units
     from ..report.table import table
     lines = []
+    from ..text import shown            # names from a file: escaped, one short line each
     title = rep["card"]["name"] if rep.get("card") else rep["id"]
-    lines.append(f"{title}  ({rep['id']}; family {rep['family']}, llama.cpp arch {rep['arch']}; from {rep['source']})")
+    lines.append(f"{shown(title)}  ({shown(rep['id'])}; family {shown(rep['family'])}, llama.cpp arch "
+                 f"{shown(rep['arch'])}; from {rep['source']})")
     layout = ", ".join(f"{n} {k}" for k, n in rep["attention"].items())
     mtp = f" + {rep['n_mtp_layers']} MTP" if rep["n_mtp_layers"] else ""
     lines.append(f"layers: {rep['n_layer']}{mtp}    attention: {layout}")

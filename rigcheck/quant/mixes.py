@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError, UnknownNameError
+from ..text import shown
 from ..model import ATTN_ROLES, EXPERT_ROLES, FFN_ROLES, SHARED_ROLES, Model, Role
 from .llamacpp import _FALLBACK, allows_quantization, ggml_n_dims
 from .types import GGML_TYPES
@@ -57,10 +58,18 @@ class Mix:
         return None
 
 
+# ggml types that exist only while computing (llama.cpp quantizes activations to them for
+# the dot products); no GGUF stores a weight in them, so no mix may name them
+NOT_STORAGE = ("Q8_1", "Q8_K")
+
+
 def _type(name: str, key: str) -> str:
     t = name.strip().upper()
+    valid = [k for k in GGML_TYPES if k not in NOT_STORAGE and GGML_TYPES[k].block]
+    if t in NOT_STORAGE:
+        raise InputError(f"{t} is an activation type llama.cpp computes with, not a storage type; a mix "
+                         f"names one of: {', '.join(valid)}")
     if t not in GGML_TYPES or GGML_TYPES[t].block == 0:
-        valid = [k for k in GGML_TYPES if k not in ("Q8_1", "Q8_K")]
         raise UnknownNameError(f"type for '{key}' in the mix", name, valid, hint="types: " + ", ".join(valid))
     return t
 
@@ -104,7 +113,7 @@ def apply(model: Model, mix: Mix, src: list[str], include: list[bool]) -> tuple[
         if ggml_n_dims(t.ne) < 2 or src[i] in _INTS:
             types[i] = src[i]
             if named is not None and named != src[i] and named not in ("F32", "F16", "BF16"):
-                kept_1d.append(t.name)
+                kept_1d.append(shown(t.name))
             continue
         if named is None:
             if mix.default is None or not allows_quantization(t.name, t.ne, model.arch):
@@ -117,7 +126,7 @@ def apply(model: Model, mix: Mix, src: list[str], include: list[bool]) -> tuple[
             fb = _FALLBACK.get(ty, ty if blk <= 32 else "F16")
             if t.row % GGML_TYPES[fb].block:
                 fb = "F16"
-            fallbacks.append(f"{t.name} ({t.row} per row): {ty} -> {fb}")
+            fallbacks.append(f"{shown(t.name)} ({t.row} per row): {ty} -> {fb}")
             ty = fb
         types[i] = ty
     notes = []

@@ -77,7 +77,14 @@ class GraphPlan:
 
 
 def plan(model: Model, gp: GraphParams) -> GraphPlan:
-    built = build(model, gp)          # raises KeyError where the model lacks a tensor the graph reads
+    try:
+        built = build(model, gp)      # raises KeyError where the model lacks a tensor the graph reads
+    except KeyError as e:
+        if model.source != "gguf":
+            raise
+        from ...errors import FormatError    # a file that lacks it is damaged, not a bug (issue 14)
+        raise FormatError(f"{model.id}: the file has no tensor {e.args[0]!r}, which llama.cpp's "
+                          f"{model.arch} graph reads; the GGUF is damaged or incomplete") from None
     fresh = [built.graph]             # the first graph serves the first plan that asks (the split one mutates it)
 
     def graph_to_read() -> Graph:

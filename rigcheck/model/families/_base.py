@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
 
+from ... import limits
 from ...errors import InputError
 from ..model import Model
 from functools import lru_cache
@@ -38,10 +39,29 @@ class HFConfig:
                                      f"which the {family} family needs")
                 continue
             kw[f.name] = checked_value(model_id, f.name, str(f.type), value)
+        _cross_check(model_id, config, kw)
         return cls(**kw)
 
 
-MAX_INT = 2**40          # no size, count or length in a config is larger (the vocabulary and context included)
+def _cross_check(model_id: str, config: dict, kw: dict) -> None:
+    """The common HF sizes against each other: heads that divide the hidden width (when
+    no head_dim says otherwise) and KV heads that divide the heads."""
+    where = f"{model_id or 'config.json'}: config.json"
+    heads, kv, hidden = (kw.get(k) for k in ("num_attention_heads", "num_key_value_heads", "hidden_size"))
+    if not all(v is None or isinstance(v, int) for v in (heads, kv, hidden)):
+        return
+    if kv and not heads:
+        raise InputError(f"{where} 'num_attention_heads' is {heads} while 'num_key_value_heads' is {kv}")
+    if heads and hidden and config.get("head_dim") is None and hidden % heads:
+        raise InputError(f"{where} 'hidden_size' {hidden} is not a multiple of 'num_attention_heads' {heads}, "
+                         "and no 'head_dim' is given")
+    if heads and kv and (kv > heads or heads % kv):
+        raise InputError(f"{where} 'num_attention_heads' {heads} is not a multiple of 'num_key_value_heads' {kv}: "
+                         "every KV head serves a whole group of query heads")
+
+
+MAX_INT = limits.COUNT   # no size, count or length in a config is larger; the common keys have
+                         # tighter bounds (rigcheck.limits.HF_KEY_LIMITS: layers, heads, widths...)
 
 
 def checked_value(model_id: str, key: str, annotation: str, value):
@@ -50,15 +70,18 @@ def checked_value(model_id: str, key: str, annotation: str, value):
     not), finite floats, booleans (0/1 taken), strings, lists and objects. One InputError
     naming the key and the value otherwise."""
     kind = annotation.split("|")[0].split("[")[0].strip()
+    from ...text import shown as _shown
     where = f"{model_id or 'config.json'}: config.json '{key}'"
-    shown = repr(value)[:60]
+    shown = _shown(repr(value) if not isinstance(value, (list, dict)) or len(value) < 20
+                   else f"a {type(value).__name__} of {len(value)} items", 60)
     if kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(f"{where} must be a whole number, got {shown}")
-        if not 0 <= value <= MAX_INT:
-            raise InputError(f"{where} is out of range (0 to {MAX_INT:,}), got {shown}")
+        hi = limits.HF_KEY_LIMITS.get(key, MAX_INT)
+        if not 0 <= value <= hi:
+            raise InputError(f"{where} is out of range (0 to {hi:,}), got {shown}")
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value \
                 or abs(value) > 1e15:

@@ -1,9 +1,17 @@
-"""A Model from a GGUF header: exact tensors and types, attention layout from metadata."""
+"""A Model from a GGUF header: exact tensors and types, attention layout from metadata.
+
+Every metadata value is checked before any arithmetic: its type, its range
+(rigcheck.limits.GGUF_KEY_LIMITS), and against the others and the tensors present
+(``_cross_check``): head counts that divide, KV heads no more than heads, a window
+within the context, experts used no more than experts, every tensor's layer within
+block_count, the embedding and K projection widths the metadata implies."""
 
 from __future__ import annotations
 
 import os
+import re
 
+from ... import limits
 from ...errors import FormatError
 from ..model import AttnKind, LayerAttention, Model, MoE
 from ..names import role_of
@@ -13,8 +21,9 @@ from .gguf import ArrayInfo, GGUFHeader, read_header
 from ..families.archs import arch as arch_row
 
 
-MAX_LAYERS = 4096          # no model has more blocks; a header that says so is damaged
-MAX_SIZE = 2**40           # widths, counts, vocabulary and context
+_ARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_LAYERS = limits.LAYERS     # no model has more blocks; a header that says so is damaged
+MAX_SIZE = limits.COUNT        # any other count
 
 
 def _whole(path: str, key: str, value, hi: int = MAX_SIZE) -> int:
@@ -29,7 +38,8 @@ def _whole(path: str, key: str, value, hi: int = MAX_SIZE) -> int:
     return value
 
 
-def _key(hdr: GGUFHeader, key: str, hi: int = MAX_SIZE) -> int:
+def _key(hdr: GGUFHeader, key: str, hi: int | None = None) -> int:
+    hi = limits.GGUF_KEY_LIMITS.get(key, MAX_SIZE) if hi is None else hi
     return _whole(hdr.path, f"{hdr.arch}.{key}", hdr.arch_key(key), hi)
 
 
@@ -37,10 +47,11 @@ def _per_layer(value, n: int, default: int = 0, where: tuple[str, str] = ("", ""
     if value is None:
         return [default] * n
     path, key = where
+    hi = limits.GGUF_KEY_LIMITS.get(key.split(".", 1)[-1], MAX_SIZE)
     if isinstance(value, list):
-        vals = [_whole(path, key, v) for v in value[:n]]
+        vals = [_whole(path, key, v, hi) for v in value[:n]]
         return vals + [vals[-1] if vals else default] * max(0, n - len(vals))
-    return [_whole(path, key, value)] * n
+    return [_whole(path, key, value, hi)] * n
 
 
 def _n_vocab(hdr: GGUFHeader, tensors: list[Tensor]) -> int:
@@ -74,6 +85,7 @@ def layers_from_metadata(hdr: GGUFHeader, n_layer: int) -> list[LayerAttention]:
     kv_lora = _key(hdr, "attention.kv_lora_rank")
     rope_dim = _key(hdr, "rope.dimension_count")
     pattern = hdr.arch_key("attention.sliding_window_pattern")
+    _check_heads(hdr, heads, heads_kv, n_embd, k_len, v_len, window, kv_lora)
     out = []
     for il in range(n_layer):
         if kv_lora:
@@ -102,10 +114,79 @@ def layers_from_metadata(hdr: GGUFHeader, n_layer: int) -> list[LayerAttention]:
     return out
 
 
+def _damaged(hdr: GGUFHeader, what: str) -> FormatError:
+    return FormatError(f"{hdr.path}: damaged GGUF: {what}")
+
+
+def _check_heads(hdr, heads, heads_kv, n_embd, k_len, v_len, window, kv_lora) -> None:
+    """Head counts, widths and the window against each other, as llama.cpp needs them."""
+    a = hdr.arch
+    for il, (h, kv) in enumerate(zip(heads, heads_kv)):
+        if kv and not h:
+            raise _damaged(hdr, f"'{a}.attention.head_count' is 0 at layer {il} while "
+                                f"'{a}.attention.head_count_kv' is {kv}")
+        if kv and not kv_lora and (kv > h or h % kv):
+            raise _damaged(hdr, f"'{a}.attention.head_count' {h} is not a multiple of "
+                                f"'{a}.attention.head_count_kv' {kv} (layer {il}): every KV head serves a "
+                                "whole group of query heads")
+    n_head0 = heads[0] if heads else 0
+    if n_head0 and not kv_lora:
+        if not hdr.arch_key("attention.key_length") and n_embd % n_head0:
+            raise _damaged(hdr, f"'{a}.embedding_length' {n_embd} is not a multiple of "
+                                f"'{a}.attention.head_count' {n_head0}, and no key_length is given")
+        if not k_len or not v_len:
+            raise _damaged(hdr, f"'{a}.attention.head_count' is {n_head0} but the head width is 0: "
+                                f"'{a}.embedding_length' or '{a}.attention.key_length' is missing")
+    ctx = _key(hdr, "context_length")
+    if window and ctx and window > ctx:
+        raise _damaged(hdr, f"'{a}.attention.sliding_window' {window:,} is larger than "
+                            f"'{a}.context_length' {ctx:,}")
+
+
+def _check_tensors(hdr: GGUFHeader, tensors: list[Tensor], n_layer_all: int, layers: list[LayerAttention],
+                   n_embd: int, n_vocab: int, moe: MoE | None) -> None:
+    """The tensors present against the metadata: layers within block_count, the
+    embedding table's width and rows, each K/V projection's rows."""
+    a = hdr.arch
+    by_name = {}
+    for t in tensors:
+        if t.layer is not None and t.layer >= n_layer_all:
+            raise _damaged(hdr, f"tensor {t.name} is in layer {t.layer}, but '{a}.block_count' is {n_layer_all}")
+        by_name[t.name] = t
+    emb = by_name.get("token_embd.weight")
+    if emb is not None and len(emb.shape) == 2:
+        if n_embd and emb.shape[1] != n_embd:
+            raise _damaged(hdr, f"token_embd.weight is {emb.shape[1]} wide, but '{a}.embedding_length' is {n_embd}")
+        if isinstance(hdr.get("tokenizer.ggml.tokens"), (list, ArrayInfo)) and emb.shape[0] != n_vocab:
+            raise _damaged(hdr, f"token_embd.weight has {emb.shape[0]:,} rows, but the tokenizer has "
+                                f"{n_vocab:,} tokens")
+    if moe is not None:
+        if not 0 < moe.n_expert_used <= moe.n_expert:
+            raise _damaged(hdr, f"'{a}.expert_used_count' {moe.n_expert_used} must be 1 to "
+                                f"'{a}.expert_count' {moe.n_expert}")
+        if moe.n_dense_layers > n_layer_all:
+            raise _damaged(hdr, f"'{a}.leading_dense_block_count' {moe.n_dense_layers} is more than "
+                                f"'{a}.block_count' {n_layer_all}")
+    if hdr.arch_key("attention.key_length_swa") is not None:
+        return                       # per-layer head widths: rigcheck does not model them here
+    for il, lay in enumerate(layers):
+        if lay.kind not in (AttnKind.FULL, AttnKind.SWA):
+            continue
+        for proj, width, key in (("attn_k", lay.head_dim_k, "key_length"), ("attn_v", lay.head_dim_v, "value_length")):
+            t = by_name.get(f"blk.{il}.{proj}.weight")
+            if t is not None and len(t.shape) == 2 and t.shape[0] != lay.n_head_kv * width:
+                raise _damaged(hdr, f"blk.{il}.{proj}.weight has {t.shape[0]} rows, but "
+                                    f"'{a}.attention.head_count_kv' {lay.n_head_kv} x {key} {width} = "
+                                    f"{lay.n_head_kv * width}")
+
+
 def model_from_header(hdr: GGUFHeader, model_id: str | None = None) -> Model:
     arch = hdr.arch
     if not arch:
         raise FormatError(f"{hdr.path}: GGUF has no general.architecture key")
+    if not isinstance(hdr.get("general.architecture"), str) or not _ARCH_NAME.fullmatch(arch):
+        raise FormatError(f"{hdr.path}: GGUF key 'general.architecture' must be a llama.cpp architecture name "
+                          f"(letters, digits, '_', '.', '-'), got {repr(hdr.get('general.architecture'))[:80]}")
     n_layer_all = _key(hdr, "block_count", MAX_LAYERS)
     n_mtp = _key(hdr, "nextn_predict_layers", n_layer_all)
     n_layer = n_layer_all - n_mtp
@@ -122,13 +203,16 @@ def model_from_header(hdr: GGUFHeader, model_id: str | None = None) -> Model:
                   _key(hdr, "expert_feed_forward_length"),
                   _key(hdr, "leading_dense_block_count"))
     names = {t.name for t in tensors}
+    layers = layers_from_metadata(hdr, n_layer)
+    n_vocab = _n_vocab(hdr, tensors)
+    _check_tensors(hdr, tensors, n_layer_all, layers, _key(hdr, "embedding_length"), n_vocab, moe)
     return Model(
         id=model_id or str(hdr.get("general.name") or os.path.basename(hdr.path)),
         family=arch,
         arch=arch,
         tensors=tuple(tensors),
-        layers=tuple(layers_from_metadata(hdr, n_layer)),
-        n_vocab=_n_vocab(hdr, tensors),
+        layers=tuple(layers),
+        n_vocab=n_vocab,
         n_embd=_key(hdr, "embedding_length"),
         n_ctx_train=_key(hdr, "context_length"),
         moe=moe,

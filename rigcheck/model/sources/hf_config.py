@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 
-from ...errors import FormatError, InputError
+from ... import limits
+from ...errors import FormatError
 from ..model import Model
 
-MAX_CONFIG_BYTES = 16 << 20     # real configs are a few kB; V4's is under 4 kB
+MAX_CONFIG_BYTES = limits.CONFIG_BYTES     # real configs are a few kB; V4's is under 4 kB
 
 
 def read_config(path: str | os.PathLike) -> dict:
-    """The parsed config.json; FormatError when it is not a JSON object."""
+    """The parsed config.json; FormatError when it is not a JSON object. Only a regular
+    file is read, at most rigcheck.limits.CONFIG_BYTES, nested at most JSON_DEPTH deep."""
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, "config.json")
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_CONFIG_BYTES:
-            raise FormatError(f"{path}: {size} bytes is too large for a config.json")
-        with open(path, "rb") as f:
-            data = json.loads(f.read())
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    data = limits.parse_json(limits.read_capped(path, MAX_CONFIG_BYTES, "config.json"), path, "config.json")
     if not isinstance(data, dict):
         raise FormatError(f"{path}: config.json must hold a JSON object")
     return data
