@@ -94,6 +94,15 @@ CASES = [
                 "'Weight resident per node: 57.64 GiB'",
          note="the link penalty case: al-engr.com/qwen3.6-tp2-result.html measured SGLang TP2 over the same link "
               "at about half a single Spark's speed on a 27B model"),
+    dict(name="Qwen3-235B-A22B on 4 Mac Studios (M3 Ultra) over Thunderbolt 5: llama.cpp RPC split",
+         model="qwen3-235b-a22b", rig="4 nodes x m3-ultra-256 tb5", kw=dict(ctx=8192, concurrency=1, prompt=512),
+         pick=("llama.cpp", dict(layer_split=True)),
+         published={"tok/s per user @1": 15.2},
+         source="Jeff Geerling, '1.5 TB of VRAM on Mac Studio - RDMA over Thunderbolt 5' (2025-12), as summarised by "
+                "adwaitx.com (Apple TN3205 article): four M3 Ultra Mac Studios, exo, Qwen3 235B: 15.2 tok/s without "
+                "RDMA (TCP over Thunderbolt), 31.9 tok/s with RDMA (tensor parallel)",
+         note="a different runtime (exo/MLX, 2x 512 GB + 2x 256 GB nodes) and build: the nearest published figure, "
+              "not a like-for-like one; rigcheck plans llama.cpp's RPC split of the best GGUF that fits"),
     dict(name="Llama-3.1-70B AWQ INT4 on 2x RTX 4090 (vLLM TP2 over PCIe 4)",
          model="llama-3.1-70b-instruct", rig="2x rtx-4090 pcie4-x16",
          kw=dict(ctx=8192, concurrency=8, prompt=512, runtime="vllm", build="awq-int4",

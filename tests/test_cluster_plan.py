@@ -58,6 +58,9 @@ def _parser(fixture: dict, abbrev: bool, positional: bool) -> argparse.ArgumentP
 VLLM = _parser(_fixture("vllm-0.33.0"), abbrev=False, positional=True)     # vLLM's FlexibleArgumentParser: no prefixes
 SGLANG = _parser(_fixture("sglang-0.5.5"), abbrev=True, positional=False)  # launch_server: plain argparse, prefixes ok
 RAY = _parser(_fixture("ray-2.60.0"), abbrev=False, positional=False)
+LLAMA_SERVER = _parser(_fixture("llama.cpp-0.3.36"), abbrev=False, positional=False)
+RPC_SERVER = _parser({"options": _fixture("llama.cpp-0.3.36")["rpc_server_options"]}, abbrev=False, positional=False)
+BUILD_STEPS = ("git", "cd", "cmake")    # the llama.cpp clone-and-build lines
 
 
 def _segments(cmd: str) -> list[list[str]]:
@@ -83,6 +86,14 @@ def _validate(argv: list[str]) -> str:
     if argv[:2] == ["ray", "start"]:
         RAY.parse_args(argv[2:])
         return "ray"
+    if argv[0].endswith("/llama-server"):
+        LLAMA_SERVER.parse_args(argv[1:])
+        return "llama.cpp"
+    if argv[0].endswith("/rpc-server"):
+        RPC_SERVER.parse_args(argv[1:])
+        return "rpc-server"
+    if argv[0] in BUILD_STEPS:
+        return "build"
     if argv[:2] == ["python3", "-c"]:
         compile(argv[2], "<wait>", "exec")     # the leader's wait-for-workers loop
         return "python"
@@ -121,7 +132,7 @@ def test_every_generated_command_parses_with_the_runtimes_recorded_options(model
     for line in _all_commands(p):
         for argv in _segments(line):
             seen.add(_validate(argv))
-    assert "vllm" in seen and "sglang" in seen
+    assert {"vllm", "sglang"} <= seen
     if len(parse_rig(spec).nodes) > 1:
         assert "ray" in seen and any(lay.get("k8s") for lay in p["layouts"])
 
@@ -139,6 +150,10 @@ def test_the_flag_check_refuses_what_the_runtimes_refuse():
         SGLANG.parse_args(["--model-path", "m", "--tp"])           # a value is needed
     with pytest.raises(_Refused):
         RAY.parse_args(["--head-node"])
+    with pytest.raises(_Refused):
+        LLAMA_SERVER.parse_args(["-m", "x.gguf", "--rpc-servers", "a:1"])
+    with pytest.raises(_Refused):
+        RPC_SERVER.parse_args(["--host", "0.0.0.0", "--cache", "yes"])   # --cache is a switch
     SGLANG.parse_args(["--model-path", "m", "--tp", "16", "--dp", "16", "--ep", "16"])  # SGLang's docs spell them so
 
 
@@ -192,7 +207,7 @@ def test_max_concurrency_is_whole_requests_in_the_runtimes_layout(model_id, spec
     p = cluster.plan(model, parse_rig(spec), ctx=ctx)
     checked = 0
     for lay in p["layouts"]:
-        if not lay["fits"]:
+        if not lay["fits"] or lay["runtime"] not in ("vllm", "sglang"):
             continue
         n = int(lay["max_concurrency_per_replica"])
         share = -(-model.n_layer // lay["pp"]) / model.n_layer
@@ -303,11 +318,31 @@ def test_two_dgx_sparks_hold_what_a_published_run_held():
     assert p["rig"]["interconnect"] == {"within_node": None, "between_nodes": "200gbe"}
 
 
+def test_mac_studios_over_thunderbolt_get_a_llama_cpp_rpc_split():
+    """No datacenter runtime runs on Metal: the plan is llama.cpp's RPC layer split, the best
+    GGUF build that fits, rpc-server on every other node; the same model over more nodes pays
+    more TCP hops per token (the bytes read stay the same)."""
+    model = load_model("qwen3-235b-a22b")
+    two = cluster.plan(model, parse_rig("2 nodes x m3-ultra-512 tb5"), ctx=8192, concurrency=4)
+    four = cluster.plan(model, parse_rig("4 nodes x m3-ultra-512 tb5"), ctx=8192, concurrency=4)
+    assert [l["runtime"] for l in two["layouts"]] == ["llama.cpp"]
+    a, b = two["layouts"][0], four["layouts"][0]
+    assert a["fits"] and a["pp"] == 2 and a["build"] == b["build"] == two["build"]
+    assert a["build"] in ("Q8_0", "Q6_K")                                    # quality first: it fits
+    assert b["decode_tok_s_per_user"]["1"] < a["decode_tok_s_per_user"]["1"]
+    cmds = list(a["commands"].values())
+    assert sum("rpc-server" in c for c in cmds) == 1 and "--rpc NODE1_IP:50052" in cmds[-1]
+    for line in _all_commands(two) + _all_commands(four):
+        for argv in _segments(line):
+            assert _validate(argv) in ("llama.cpp", "rpc-server", "build")
+    assert any("exo" in n for n in two["notes"])
+
+
 @pytest.mark.parametrize("argv,words", [
     (["--rig", "3 nodes x 0x h200"], "count"),
     (["--rig", "2 nodes x 8x h200 ib-999g"], "unknown link 'ib-999g'"),
     (["--rig", "2x rtx-4090 nvlink4"], "does not connect over nvlink4"),
-    (["--rig", "2 nodes x m3-ultra-512 tb5"], "no datacenter runtime"),
+    (["--rig", "m3-ultra-512"], "'rigcheck check' plans it"),
     (["--rig", "2x xeon-gold-6138+768GB"], "needs GPUs"),
     (["--rig", "2 nodes x 8x h200 ib-400g", "--runtime", "ollama"], "no multi-GPU plan"),
     (["--rig", "2 nodes x 8x h200 ib-400g", "--build", "awq-int4"], "--repo"),

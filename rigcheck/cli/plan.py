@@ -7,6 +7,7 @@ EPILOG = """Examples:
   rigcheck plan deepseek-r1 --rig "2 nodes x 8x h100 ib-400g" --runtime sglang --ctx 32768 --concurrency 64
   rigcheck plan kimi-k2-instruct --rig "2 nodes x 8x h200 ib-400g" --json
   rigcheck plan deepseek-v4-flash --rig "2 nodes x dgx-spark 200gbe"
+  rigcheck plan qwen3-235b-a22b --rig "2 nodes x m3-ultra-256 tb5"      # llama.cpp RPC
   rigcheck plan llama-3.1-70b-instruct --rig "2x rtx-4090" --build awq-int4 \\
       --repo hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4 --ctx 8192
   rigcheck plan deepseek-v4-pro --rig "2 nodes x 8x h200 ib-400g" --k8s   # LeaderWorkerSet YAML
@@ -17,6 +18,8 @@ the KV pool by the runtime's own rule (vLLM: gpu_memory_utilization x memory - w
 activations - CUDA graphs; SGLang: mem_fraction_static), the maximum concurrency at the
 context (as vLLM logs it at start-up), decode tok/s per user and in aggregate at 1, 8 and
 --concurrency users, time to first token, and the commands (Ray for vLLM across nodes).
+Machines the datacenter runtimes do not run on (Macs over Thunderbolt) get llama.cpp's RPC
+split: rpc-server on each other node, llama-server --rpc on the head, the best GGUF that fits.
 Commands use HEAD_IP for the head node's address: replace it. Sizes in GB (10^9 bytes).
 """
 
@@ -85,6 +88,7 @@ def render(p: dict, show_all: bool = False) -> str:
            f"  context {p['ctx']:,} tokens per request; {p['concurrency']} users for the aggregate; "
            f"TTFT for a {p['prompt_tokens']:,}-token prompt", ""]
     c = str(p["concurrency"])
+    keys = sorted({"1", "8", c}, key=int)
     rows = []
     for L in p["layouts"]:
         if not L["fits"] and not show_all:
@@ -92,12 +96,12 @@ def render(p: dict, show_all: bool = False) -> str:
         u, a = L["decode_tok_s_per_user"], L["decode_tok_s_aggregate"]
         rows.append([L["runtime"], L["label"], f"{L['gpus']}/{L['nodes']}", units.gb(L["per_gpu_weights_bytes"], 1),
                      units.gb(max(0, L["kv_pool_bytes_per_gpu"]), 1), f"{L['kv_capacity_tokens']:,}",
-                     f"{L['max_concurrency']:.2f}x", f"{units.rate(u['1'])} / {units.rate(u['8'])} / {units.rate(u[c])}",
-                     f"{units.rate(a['8'])} / {units.rate(a[c])}", f"{L['ttft_s']:.2f}",
+                     f"{L['max_concurrency']:.2f}x", " / ".join(units.rate(u[k]) for k in keys),
+                     " / ".join(units.rate(a[k]) for k in keys[1:]), f"{L['ttft_s']:.2f}",
                      "yes" if L["fits"] else "no"])
     if rows:
         out.append(table(rows, ["runtime", "layout", "GPUs/nodes", "weights/GPU", "KV/GPU", "KV tokens",
-                                f"users @{p['ctx'] // 1024}K", f"tok/s per user @1/8/{c}", f"aggregate @8/{c}",
+                                f"users @{p['ctx'] // 1024}K", "tok/s per user @" + "/".join(keys), "aggregate @" + "/".join(keys[1:]),
                                 "TTFT s", "fits"], "llrrrrrrrrl"))
     else:
         out.append("no layout fits (--all lists them)")

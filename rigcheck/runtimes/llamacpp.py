@@ -56,3 +56,68 @@ RUNTIME = Runtime(
     memory=MEMORY,
     default_for=("gguf",),
 )
+
+
+# ---- several machines (rigcheck.plan.check.cluster reads these) ---------------------------
+
+class Cluster:
+    """llama.cpp across machines with its RPC backend (tools/rpc/README.md): every other
+    node runs ``rpc-server``; the head's ``llama-server --rpc HOST:PORT,...`` treats each as
+    one more device and splits whole layers over all of them in proportion to their memory,
+    as ``--tensor-split`` does inside one machine. A token visits the devices in turn (no
+    tensor parallelism), so the plan is a pipeline without micro-batches, paying a network
+    round trip per hop: over TCP on a Thunderbolt bridge that is ~300 us (Apple TN3205, as
+    reported with Jeff Geerling's Mac Studio cluster, 2025-12). For Macs and any rig the
+    datacenter runtimes do not run on; GGUF builds, the best that fits."""
+
+    runtime = "llama.cpp"
+    flags = "llama.cpp-0.3.36"             # tests/fixtures/cli_flags/<flags>.json
+    formats = ("gguf",)
+    rpc_port = 50052
+    layer_s = 0.0                          # the fitted per-token cost of llama.cpp covers its kernels
+
+    def layouts(self, *, nodes: int, gpus_per_node: int, moe: bool, latent_kv: bool) -> list[dict]:
+        if nodes < 2:
+            return []                      # one machine: 'rigcheck check' places it
+        n = nodes * gpus_per_node
+        return [dict(tp=1, pp=n, dp=1, ep=1, dp_attention=False, attn_tp=1, gpus=n, layer_split=True)]
+
+    def cache_types(self, model) -> tuple[str, ...]:
+        return ("f16", "q8_0")
+
+    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str) -> int:
+        from ..memory import kv_llamacpp
+        return kv_llamacpp.kv_cache(model, ctx, cache_type_k=cache_type, n_seq_max=1).bytes
+
+    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
+        # the --fit margin per device and a compute-buffer estimate (logits of one 512-token
+        # micro-batch + 256 MiB of activations)
+        compute = model.n_vocab * 4 * 512 + 256 * 2**20
+        return gpu_bytes - weights_bytes - LLAMACPP_FIT_MARGIN - compute, {"compute_bytes": compute}
+
+    def serve_args(self, *, layout: dict, ctx: int, nodes: int, cache_type: str, build_file: str,
+                   slots: int = 1, **_) -> list:
+        """llama-server on the head: every layer offloaded, split over its own device and the
+        RPC servers; ``slots`` requests of ``ctx`` tokens each (-np, -c slots x ctx)."""
+        servers = ",".join(f"NODE{r}_IP:{self.rpc_port}" for r in range(1, nodes))
+        args: list = ["llama-server", "-m", build_file, "-c", ctx * slots, "-ngl", 999, "--flash-attn", "on",
+                      "--rpc", servers]
+        if slots > 1:
+            args += ["-np", slots]
+        if cache_type and cache_type != "f16":
+            args += ["-ctk", cache_type, "-ctv", cache_type]
+        return args
+
+    def commands(self, *, platform: str = "metal", **kw) -> dict[str, str]:
+        flag = "-DGGML_METAL=ON" if platform == "metal" else "-DGGML_CUDA=ON" if platform == "cuda" else ""
+        build = "\n".join(["git clone https://github.com/ggml-org/llama.cpp", "cd llama.cpp",
+                           join(["cmake", "-B", "build", *([flag] if flag else []), "-DGGML_RPC=ON"]),
+                           "cmake --build build --config Release -j"])
+        out = {"every node: build with RPC": build}
+        for r in range(1, kw["nodes"]):
+            out[f"node {r}"] = join(["./build/bin/rpc-server", "--host", "0.0.0.0", "--port", self.rpc_port])
+        out["node 0 (head)"] = join(["./build/bin/" + a if i == 0 else a for i, a in enumerate(self.serve_args(**kw))])
+        return out
+
+
+CLUSTER = Cluster()

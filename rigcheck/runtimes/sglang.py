@@ -65,6 +65,7 @@ class Cluster:
     """
 
     runtime = "sglang"
+    formats = ("safetensors",)
     flags = "sglang-0.5.5"                 # tests/fixtures/cli_flags/<flags>.json
     image = "lmsysorg/sglang:latest"
     port = 30000
@@ -102,7 +103,7 @@ class Cluster:
 
     def serve_args(self, *, repo: str, layout: dict, ctx: int, settings: dict, nodes: int,
                    gpus_per_node: int, cache_type: str, trust_remote_code: bool, rank="0",
-                   head: str = "HEAD_IP", quantization: str | None = None) -> list:
+                   head: str = "HEAD_IP", quantization: str | None = None, **_) -> list:
         args: list = ["python", "-m", "sglang.launch_server", "--model-path", repo, "--tp", layout["tp"]]
         if layout["pp"] > 1:
             args += ["--pp-size", layout["pp"]]

@@ -68,6 +68,7 @@ class Cluster:
     """
 
     runtime = "vllm"
+    formats = ("safetensors",)
     flags = "vllm-0.33.0"                  # tests/fixtures/cli_flags/<flags>.json
     image = "vllm/vllm-openai:v0.33.0"
     port = 8000
@@ -111,7 +112,7 @@ class Cluster:
 
     def serve_args(self, *, repo: str, layout: dict, ctx: int, settings: dict, nodes: int,
                    gpus_per_node: int, cache_type: str, trust_remote_code: bool,
-                   quantization: str | None = None) -> list:
+                   quantization: str | None = None, **_) -> list:
         args: list = ["vllm", "serve", repo]
         if layout["dp"] > 1:
             args += ["--data-parallel-size", layout["dp"]]

@@ -56,8 +56,9 @@ from ...quant.build import Build, make_build
 
 # per-collective latency (s) of a small message, by link: NCCL all-reduce / all-to-all of a
 # decode batch (estimates from typical nccl-tests small-message figures: ~10 us in an NVLink
-# node, ~20-30 us across InfiniBand; TCP over Ethernet or a Thunderbolt bridge far more)
-LATENCY_S = {"nvlink": 10e-6, "pcie": 25e-6, "ib": 40e-6, "ethernet": 60e-6, "thunderbolt": 150e-6}
+# node, ~20-40 us across InfiniBand; TCP over a Thunderbolt bridge ~300 us, Apple TN3205 as
+# reported from Jeff Geerling's Mac Studio cluster, 2025-12: under 50 us only with RDMA)
+LATENCY_S = {"nvlink": 10e-6, "pcie": 25e-6, "ib": 40e-6, "ethernet": 60e-6, "thunderbolt": 300e-6}
 # per layer and forward step: the dozen-odd kernels of an attention + MLP/MoE layer at decode
 # batch sizes (a few microseconds each under CUDA graphs), which no byte or FLOP count shows
 LAYER_S = 50e-6
@@ -352,7 +353,7 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
             per_gpu_tokens = b / tp_a
             payload = per_gpu_tokens * sh.n_expert_used * sh.hidden * 1.5      # fp8 dispatch, bf16 combine
             t_com += 2 * moe_l * _collective_s(links, stage_gpus, gpus_per_node, payload, "a2a")
-        return max(t_mem, t_cmp) + t_com + Lm * LAYER_S
+        return max(t_mem, t_cmp) + t_com + Lm * getattr(rules, "layer_s", LAYER_S)
 
     def hop_s(m: float) -> float:
         if pp == 1:
@@ -363,7 +364,9 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
         return LATENCY_S[kind] + math.ceil(m / dp) * sh.hidden * 2 / bw
 
     def token_s(b_users: int) -> float:
-        mb = min(pp, b_users)
+        # pipeline stages overlap micro-batches (vLLM/SGLang PP); a layer split (llama.cpp RPC)
+        # runs the whole batch through the devices in turn
+        mb = 1 if lay.get("layer_split") else min(pp, b_users)
         m = b_users / mb
         return (pp * stage_s(m) + fixed + (pp - 1) * hop_s(m)) * factor
 
@@ -398,7 +401,8 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
 
     return {
         "runtime": rules.runtime, "label": layout_label(lay), "tp": lay["tp"], "pp": pp, "ep": lay["ep"],
-        "dp": dp, "dp_attention": lay["dp_attention"], "attention_tp": tp_a, "gpus": gpus,
+        "dp": dp, "dp_attention": lay["dp_attention"], "layer_split": bool(lay.get("layer_split")),
+        "attention_tp": tp_a, "gpus": gpus,
         "nodes": nodes if gpus > gpus_per_node else 1,
         "per_gpu_weights_bytes": weights, "kv_pool_bytes_per_gpu": int(pool), "kv_bytes_per_request": int(seq),
         "kv_cache_dtype": ct, "kv_capacity_tokens": int(conc * ctx) if fits else 0,
@@ -491,8 +495,11 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             notes.append(f"{rt.label} does not run {model.id} ({sup.status}: {sup.note or sup.source})")
             continue
         chosen[name] = rules
+    if plat == "metal" and nodes > 1:
+        notes.append("exo (MLX; tensor parallel over RDMA on Thunderbolt 5 with macOS 26.2) is not planned here: with "
+                     "RDMA it avoids the per-hop TCP latency that a llama.cpp RPC split pays")
     if not chosen:
-        hint = " (Apple Silicon clusters: llama.cpp RPC or exo, which rigcheck does not plan yet)" if plat == "metal" else ""
+        hint = " (one Mac: 'rigcheck check' plans it)" if plat == "metal" else ""
         raise InputError(f"no datacenter runtime runs {model.id} on {rig.spec or 'this rig'}: "
                          + "; ".join(notes[-2:]) + hint)
 
@@ -519,11 +526,11 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             want = same[want]
         return (check_cache_type(rules.runtime, want, valid),)
 
-    def run(b: Build) -> list[dict]:
+    def run(b: Build, group: dict) -> list[dict]:
         sh = shape_of(model, b)
         dev = _device(rig, sh.low_precision)
         out = []
-        for name, rules in chosen.items():
+        for name, rules in group.items():
             for lay in rules.layouts(nodes=nodes, gpus_per_node=g, moe=moe, latent_kv=latent):
                 if lay["gpus"] > nodes * g:
                     continue
@@ -536,27 +543,56 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
                 src = repo or model.meta.get("hf_repo") or model.id
                 kw = dict(repo=src, layout=lay, ctx=ctx, settings=r["settings"], nodes=r["nodes"],
                           gpus_per_node=g, cache_type=r["kv_cache_dtype"], trust_remote_code=moe,
-                          quantization=quant)
+                          quantization=quant, build_file=f"{model.id.split('/')[-1]}-{b.name}.gguf",
+                          platform=plat, slots=max(1, min(conc, int(r["max_concurrency"]))) if r["fits"] else 1)
+                r["build"], r["build_weights_bytes"] = b.name, b.weights_bytes
                 r["commands"] = rules.commands(**kw)
-                if k8s and r["nodes"] > 1:
+                if k8s and r["nodes"] > 1 and hasattr(rules, "k8s"):
                     leader, worker = rules.k8s(**kw)
                     r["k8s"] = lws_manifest(f"{name.replace('.', '')}-{model.id}", rules.image, r["nodes"], g,
                                             leader, worker, rules.port)
                 out.append(r)
         return out
 
-    layouts = run(builds[0])
-    if not any(r["fits"] for r in layouts) and not build and _sixteen_bit(builds[0]):
-        notes.append(f"the published checkpoint ({units.gb(builds[0].weights_bytes)}) does not fit; "
-                     "planned with vLLM/SGLang's load-time FP8 (--quantization fp8) instead")
-        builds = [derived_build(model, "fp8")]
-        layouts = run(builds[0])
+    def formats(rules) -> tuple[str, ...]:
+        return getattr(rules, "formats", ("safetensors",))
+
+    layouts: list[dict] = []
+    datacenter = {n: r for n, r in chosen.items() if "safetensors" in formats(r)}
+    if datacenter:
+        layouts = run(builds[0], datacenter)
+        if not any(r["fits"] for r in layouts) and not build and _sixteen_bit(builds[0]):
+            notes.append(f"the published checkpoint ({units.gb(builds[0].weights_bytes)}) does not fit; "
+                         "planned with vLLM/SGLang's load-time FP8 (--quantization fp8) instead")
+            builds = [derived_build(model, "fp8")]
+            layouts = run(builds[0], datacenter)
+    ggml = {n: r for n, r in chosen.items() if "gguf" in formats(r)}
+    if ggml and not (build and build != "native"):
+        tried = []
+        for name in recipes.standard_builds(model):   # best quality first: the first GGUF build that fits
+            gb = recipes.build(model, name)
+            if gb.container != "gguf":
+                continue
+            tried = run(gb, ggml)
+            if any(r["fits"] for r in tried):
+                break
+        layouts += tried
+    if not layouts:
+        why = [n for n in notes if "does not" in n]
+        raise InputError(f"no multi-GPU layout for {model.id} on {rig.spec or 'this rig'}"
+                         + (": " + "; ".join(why) if why else "")
+                         + " (one machine, one GPU or Apple Silicon: 'rigcheck check' plans it)")
     key = {str(u): u for u in users}[str(conc)]
     layouts.sort(key=lambda r: (not r["fits"], -min(r["max_concurrency"], conc) if r["fits"] else 0,
                                 -r["decode_tok_s_aggregate"][str(key)], -r["decode_tok_s_per_user"]["1"]))
     if not any(r["fits"] for r in layouts):
         need = min(layouts, key=lambda r: -r["kv_pool_bytes_per_gpu"]) if layouts else None
-        if need:
+        if need and need["kv_pool_bytes_per_gpu"] < 0:
+            notes.append(f"no layout fits: the weights take {units.gb(need['per_gpu_weights_bytes'])} per GPU, "
+                         f"{units.gb(-need['kv_pool_bytes_per_gpu'])} more than {need['runtime']} leaves for them"
+                         + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if _sixteen_bit(builds[0])
+                            or builds[0].name == "fp8" else ""))
+        elif need:
             notes.append(f"no layout fits: the best leaves {units.gib(need['kv_pool_bytes_per_gpu'], 1)} of KV per GPU "
                          f"for {units.gib(need['kv_bytes_per_request'], 2)} per request at {ctx:,} tokens"
                          + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if _sixteen_bit(builds[0])
@@ -564,6 +600,8 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
     node = rig.node
     dev = node.gpus[0]
     b = builds[0]
+    if not datacenter and layouts:
+        b = next((recipes.build(model, r["build"]) for r in layouts if r["fits"]), recipes.build(model, layouts[0]["build"]))
     return {
         "model": model.id, "hf_repo": repo or model.meta.get("hf_repo"), "build": b.name,
         "build_weights_bytes": b.weights_bytes, "ctx": ctx, "concurrency": conc, "prompt_tokens": prompt,
