@@ -205,15 +205,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _search(self, q):
         hub = self.server_hub
         term = (q.get("search") or [""])[0].lower()
-        filt = (q.get("filter") or [""])[0]
+        filters = q.get("filter") or []
+        limit = int((q.get("limit") or ["1000"])[0])
         out = []
         for rid, r in sorted(hub.repos.items()):
             if term and term not in rid.lower():
                 continue
-            if filt.startswith("base_model:quantized:") and filt.split(":", 2)[2] not in r.base_model:
-                continue
-            out.append({"id": rid, "modelId": rid, "tags": r.tags, "private": False, "sha": r.sha})
-        self._json(out)
+            ok = True
+            for filt in filters:       # every filter must hold: base_model:quantized:X, or a tag
+                if filt.startswith("base_model:quantized:"):
+                    ok &= filt.split(":", 2)[2] in r.base_model
+                else:
+                    ok &= filt in r.tags
+            if ok:
+                out.append({"id": rid, "modelId": rid, "tags": r.tags, "private": False, "sha": r.sha})
+        self._json(out[:limit])
 
     def _info(self, repo_id, rev):
         r = self._repo(repo_id)

@@ -384,7 +384,7 @@ def test_a_safetensors_header_length_beyond_reason_is_refused(server, hubenv, ca
     server.add_virtual("evil/st", "model.safetensors", 1 << 41, _lazy(struct.pack("<Q", 1 << 40) + b"{"))
     server.add_repo("evil/st", {"config.json": json.dumps(LLAMA_CONFIG).encode()})
     line = run_error(capsys, "info", "evil/st")
-    assert "damaged safetensors" in line and "claims" in line
+    assert "damaged safetensors" in line and "1,099,511,627,776" in line
     assert server.sent["model.safetensors"] <= (256 << 10) + (1 << 20)
 
 
@@ -397,3 +397,23 @@ def test_hub_refs_parse():
     assert parse_ref("org/name@abc:sub/file.gguf") == HubRef("org/name", "abc", "sub/file.gguf")
     for bad in ("qwen3-8b", "a/b/c", "/abs/path", "org/", "org/name@"):
         assert parse_ref(bad) is None, bad
+
+
+def test_check_of_a_base_repo_shows_the_quantized_repos_files(hubenv, files, capsys):
+    rep = run_json(capsys, "check", "testorg/tiny-llama", "--rig", "rtx-4090+32GB")
+    text = json.dumps(rep)
+    assert '"testorg:Q8_0"' in text and '"testorg:Q4_K_M"' in text and '"Q6_K"' in text
+
+
+def test_gguf_repo_discovery_follows_its_settings(hubenv, capsys, monkeypatch):
+    monkeypatch.setenv("RIGCHECK_GGUF_REPOS", "0")
+    rep = run_json(capsys, "builds", "testorg/tiny-llama")
+    assert not [b for b in rep["builds"] if b["build"].startswith("testorg:")]
+    monkeypatch.setenv("RIGCHECK_GGUF_PUBLISHERS", "testorg, nobody")      # {publisher}/{name}-GGUF
+    rep = run_json(capsys, "builds", "testorg/tiny-llama")
+    assert {"testorg:Q8_0", "testorg:Q4_K_M"} <= {b["build"] for b in rep["builds"]}
+
+
+def test_not_found_suggests_catalogue_ids_too(hubenv, capsys):
+    line = run_error(capsys, "info", "openai/gpt-oss-120")
+    assert "gpt-oss-120b" in line

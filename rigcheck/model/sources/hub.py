@@ -417,17 +417,16 @@ def _not_found(repo: str, revision: str | None) -> str:
     """'no such repo' with the closest names the Hub's search and the catalogue know."""
     msg = f"{repo}" + (f"@{revision}" if revision else "") + ": no such model repo on the Hub (HTTP 404)"
     names: list[str] = []
-    try:
-        from huggingface_hub import HfApi
-        term = repo.split("/", 1)[1]
-        for key in (term, re.split(r"[-_.]", term)[0]):
-            if key and len(names) < 50:
-                names += [m.id for m in HfApi(endpoint=endpoint()).list_models(search=key, limit=50)]
-    except Exception:       # the suggestion is a courtesy: the 404 is the answer
-        pass
+    term = repo.split("/", 1)[1]
+    for key in dict.fromkeys((term, re.split(r"[-_.]", term)[0])):
+        if key and len(names) < 50:
+            try:
+                names += search_models({"search": key, "limit": 50})
+            except HubError:        # the suggestion is a courtesy: the 404 is the answer
+                break
     try:
         from .. import catalog
-        names += list(catalog.ids()) if hasattr(catalog, "ids") else []
+        names += [c.id for c in catalog.all_cards()]
     except Exception:
         pass
     near = closest(repo, names) or closest(repo.split("/", 1)[1], names)
@@ -436,6 +435,17 @@ def _not_found(repo: str, revision: str | None) -> str:
     elif revision:
         msg += f" (or it has no revision {revision})"
     return msg
+
+
+def search_models(params: dict) -> list[str]:
+    """Repo ids from the Hub's model search (``/api/models``, as HfApi.list_models asks it;
+    one bounded page): ``search``, ``filter`` (a list: all must hold), ``sort``, ``limit``."""
+    if offline():
+        return []
+    _, _, data = _get_json(f"{endpoint()}/api/models", "the model search", "", params=params)
+    if not isinstance(data, list):
+        raise HubError(f"the Hub's model search did not answer a list (check HF_ENDPOINT={endpoint()})")
+    return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 
 def resolve_url(repo: str, sha: str, path: str) -> str:

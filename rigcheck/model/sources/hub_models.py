@@ -29,6 +29,7 @@ _SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.I)
 _TAG = re.compile(r"(?:^|[-_.])((?:UD-)?(?:I?Q\d[A-Z0-9_]*|BF16|F16|F32|FP16|MXFP4(?:_MOE)?|TQ\d_\d))$", re.I)
 MAX_CONFIG = 16 << 20
 MAX_PUBLISHED = 64        # GGUF files (or split sets) read per repo
+GGUF_REPOS = 3            # of a base repo's quantized repos, the most downloaded (RIGCHECK_GGUF_REPOS)
 
 
 @dataclass(frozen=True)
@@ -385,13 +386,13 @@ def gguf_repos_of(repo: str) -> list[str]:
         except (OSError, ValueError):
             return []
     found: list[str] = []
-    try:
-        from huggingface_hub import HfApi
-        for m in HfApi(endpoint=hub.endpoint()).list_models(filter=f"base_model:quantized:{repo}", limit=50):
-            if "gguf" in m.id.lower() or "gguf" in (getattr(m, "tags", None) or []):
-                found.append(m.id)
-    except Exception:        # the tree is a courtesy: the base repo's own answer stands
-        pass
+    n = int(hub._limit("RIGCHECK_GGUF_REPOS", GGUF_REPOS))
+    if n > 0:
+        try:
+            found += hub.search_models({"filter": [f"base_model:quantized:{repo}", "gguf"],
+                                        "sort": "downloads", "direction": -1, "limit": n})[:n]
+        except HubError:     # the tree is a courtesy: the base repo's own answer stands
+            pass
     name = repo.split("/", 1)[1]
     for pub in filter(None, (p.strip() for p in os.environ.get("RIGCHECK_GGUF_PUBLISHERS", "").split(","))):
         cand = f"{pub}/{name}-GGUF"
