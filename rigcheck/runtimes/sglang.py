@@ -84,6 +84,8 @@ class Cluster:
         add(g * n)
         if n > 1:
             add(g, n)
+        elif g > 1:
+            add(1, g)                      # --pp-size over the GPUs of one node
         if moe:
             add(g * n, ep=True)
             if latent_kv and g * n > 1:

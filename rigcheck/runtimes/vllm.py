@@ -86,6 +86,8 @@ class Cluster:
         add(g, n)
         if n > 1:
             add(g * n)
+        elif g > 1:
+            add(1, g)                      # pipeline over the GPUs of one node (PCIe cards, odd counts)
         if moe:
             add(g, n, ep=True)
             if n > 1:

@@ -534,6 +534,12 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             for lay in rules.layouts(nodes=nodes, gpus_per_node=g, moe=moe, latent_kv=latent):
                 if lay["gpus"] > nodes * g:
                     continue
+                heads = next((la.n_head for la in model.layers if la.n_head), 0)
+                if heads and heads % lay["attn_tp"]:
+                    note = f"{rules.runtime}: TP{lay['attn_tp']} does not divide {model.id}'s {heads} attention heads"
+                    if note not in notes:
+                        notes.append(note)
+                    continue
                 for ct in cache_for(rules):              # the model's dtype first, then an 8-bit cache
                     r = evaluate_layout(rules, model, sh, dev, links, lay, ctx=ctx, nodes=nodes, gpus_per_node=g,
                                         users=users, prompt=prompt, calib=calib, cache_type=ct)
