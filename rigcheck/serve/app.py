@@ -19,6 +19,7 @@ from typing import Literal
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -90,8 +91,9 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
                               "those of the CLI's --json. Models are catalogue ids, aliases or Hub ids; rigs "
                               "are specs or catalogue ids; never file paths.",
                   docs_url=None, redoc_url=None)
-    cache = LRU(cache_size)
-    app.state.cache = cache
+    cache = LRU(cache_size)          # answers by normalized query
+    sent = LRU(4 * cache_size)       # the same answers by the query as sent
+    app.state.cache, app.state.sent = cache, sent
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -188,41 +190,53 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
             return rig_json(queries.load_rig(spec)[0])
         return _respond(_compute(build))
 
-    @app.get("/api/check", responses=schemas.responses(schemas.CHECK),
-             summary="rigcheck check MODEL --rig RIG --ctx N --runtime RT --json (with the decode curve)")
-    def check(model: str = Model(), rig: str = Rig(), ctx: int | None = Ctx(), runtime: str = Runtime()):
-        def key_and_build():
+    def check_answer(model: str, rig: str, ctx: int | None, runtime: str) -> tuple[int, bytes]:
+        try:
             m = queries.load_model(model)
             r, rig_key = queries.load_rig(rig)
             rt = queries.runtime_name(runtime)
             from ..memory.kv import resolve_ctx
             n = resolve_ctx(m, queries.ctx_value(ctx))
-            return ("check", m.id, m.source, rig_key, n, rt), m, r, n, rt
-        try:
-            key, m, r, n, rt = key_and_build()
         except RigcheckError as e:
-            return _error(_status_of(e), str(e))
+            return _status_of(e), json.dumps({"error": str(e)}).encode()
 
         def build():
             from ..cli.check import check_report
             return check_report(m, r, ctx=n, runtime=rt, curve=True)
-        return _respond(cache.get_or_compute(key, lambda: _compute(build)))
+        return cache.get_or_compute(("check", m.id, m.source, rig_key, n, rt), lambda: _compute(build))
 
-    @app.get("/api/tiers", responses=schemas.responses(schemas.TIERS),
-             summary="rigcheck tiers MODEL --ctx N --runtime RT --json")
-    def tiers(model: str = Model(), ctx: int | None = Ctx(), runtime: str = Runtime()):
+    def tiers_answer(model: str, ctx: int | None, runtime: str) -> tuple[int, bytes]:
         try:
             m = queries.load_model(model)
             rt = queries.runtime_name(runtime)
             from ..memory.kv import resolve_ctx
             n = resolve_ctx(m, queries.ctx_value(ctx))
         except RigcheckError as e:
-            return _error(_status_of(e), str(e))
+            return _status_of(e), json.dumps({"error": str(e)}).encode()
 
         def build():
             from ..cli.tiers import tiers_report
             return tiers_report(m, ctx=n, runtime=rt)
-        return _respond(cache.get_or_compute(("tiers", m.id, m.source, n, rt), lambda: _compute(build)))
+        return cache.get_or_compute(("tiers", m.id, m.source, n, rt), lambda: _compute(build))
+
+    async def answer(raw: tuple, fn, *args) -> Response:
+        """A repeat of a query exactly as sent is answered here, on the event loop; anything
+        else is normalized and computed (or found in the normalized cache) in a worker thread."""
+        hit = sent.get(raw)
+        if hit is None:
+            hit = await run_in_threadpool(fn, *args)
+            sent.put(raw, hit)
+        return _respond(hit)
+
+    @app.get("/api/check", responses=schemas.responses(schemas.CHECK),
+             summary="rigcheck check MODEL --rig RIG --ctx N --runtime RT --json (with the decode curve)")
+    async def check(model: str = Model(), rig: str = Rig(), ctx: int | None = Ctx(), runtime: str = Runtime()):
+        return await answer(("check", model, rig, ctx, runtime), check_answer, model, rig, ctx, runtime)
+
+    @app.get("/api/tiers", responses=schemas.responses(schemas.TIERS),
+             summary="rigcheck tiers MODEL --ctx N --runtime RT --json")
+    async def tiers(model: str = Model(), ctx: int | None = Ctx(), runtime: str = Runtime()):
+        return await answer(("tiers", model, ctx, runtime), tiers_answer, model, ctx, runtime)
 
     return Guard(app, rate=rate, burst=burst, allowed_hosts=allowed_hosts)
 
