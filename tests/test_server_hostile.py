@@ -336,15 +336,15 @@ def test_too_many_headers_on_the_stream(capsys):
 
 
 @pytest.mark.parametrize("bad,words", [
-    (b"[1, 2, 3]", "JSON list"),
-    (b'"just a string"', "JSON str"),
-    (b"42", "JSON int"),
+    (b"[1, 2, 3]", "an array where a JSON object belongs"),
+    (b'"just a string"', "a string where a JSON object"),
+    (b"42", "a number where a JSON object"),
     (b'{"choices": {"0": {"delta": {"content": "x"}}}}', "'choices'"),
     (b'{"choices": ["x"]}', "a choice that is not an object"),
     (b'{"choices": [{"delta": "x"}]}', "'delta'"),
-    (b'{"choices": [{"delta": {"content": 5}}]}', "a int where the text belongs"),
-    (b'{"choices": [{"delta": {"content": ["x"]}}]}', "a list where the text belongs"),
-    (b'{"choices": [{"text": {"a": 1}}]}', "a dict where the text belongs"),
+    (b'{"choices": [{"delta": {"content": 5}}]}', "a number where the text belongs"),
+    (b'{"choices": [{"delta": {"content": ["x"]}}]}', "an array where the text belongs"),
+    (b'{"choices": [{"text": {"a": 1}}]}', "an object where the text belongs"),
     (b'{"choices": [{"delta": {"content": "x"}, "finish_reason": 7}]}', "'finish_reason'"),
     (b'{"choices": [], "usage": [1, 2]}', "'usage'"),
     (b'{"choices": [], "usage": {"completion_tokens": "12"}}', "not a token count"),
@@ -355,6 +355,8 @@ def test_too_many_headers_on_the_stream(capsys):
     (b"{not json", "not valid JSON"),
     (b"[" * 60000, "nested too deeply"),
     (b"[" * 70000, "longer than 64 KiB"),     # the line cap comes first
+    (b"null", "null where a JSON object belongs"),
+    (b'{"choices": [{"delta": {"content": false}}]}', "a boolean where the text belongs"),
     (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
 ])
 def test_wrong_json_in_a_chunk(capsys, bad, words):

@@ -155,7 +155,7 @@ def _file(args, store) -> int:
                          peak_rss_bytes=s.peak_rss_bytes, tokens=args.decode)
         run["repeats"] += 1
 
-    progress = Progress(f"bench {name}")
+    progress = Progress(f"bench {name}", force=True)   # the file bench always shows its bar
     try:
         filebench.measure(args.file, args.prefill, args.decode, args.repeats, n_threads=args.threads,
                           n_gpu_layers=args.gpu_layers, on_ready=ready, on_sample=keep, progress=progress)
@@ -179,7 +179,7 @@ def _server(args, store) -> int:
     conn = store.connect()        # a store that cannot be written says so before anything is measured
     from ..measure.describe import catalogue_id
     run_id, kept = None, 0
-    prog = Progress(f"bench {info.model}")
+    prog = Progress(f"bench {info.model}")    # on a terminal only: a refusal is then one line in a log
     try:
         for i in range(args.repeats):
             prog(i, args.repeats)

@@ -391,13 +391,22 @@ def _stream(url: str, body: dict, timeout: float, max_tokens: int) -> _Received 
     return got
 
 
+def _jtype(v) -> str:
+    """The JSON name of a parsed value's type, with its article."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(v), "a number")
+
+
 def _take(url: str, n: int, chunk, got: _Received) -> bool:
     """Check one chunk's types and record its usage; True if it carries generated text."""
     def bad(what: str) -> InputError:
         return InputError(f"{url}: chunk {n} of the stream has {what} (not an OpenAI-compatible stream)")
 
     if not isinstance(chunk, dict):
-        raise bad(f"a JSON {type(chunk).__name__} where an object belongs")
+        raise bad(f"{_jtype(chunk)} where a JSON object belongs")
     if chunk.get("error") is not None:
         err = chunk["error"]
         msg = err.get("message") if isinstance(err, dict) else err
@@ -426,7 +435,7 @@ def _take(url: str, n: int, chunk, got: _Received) -> bool:
                                      if delta else [])
         for piece in pieces:
             if piece is not None and not isinstance(piece, str):
-                raise bad(f"a {type(piece).__name__} where the text belongs")
+                raise bad(f"{_jtype(piece)} where the text belongs")
             text = text or bool(piece)
         finish = ch.get("finish_reason")
         if finish is not None:

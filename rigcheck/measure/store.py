@@ -372,6 +372,7 @@ def list_runs(conn: sqlite3.Connection | None = None) -> list[StoredRun]:
             conn = _open_for_reading(path)
             if conn is None:
                 return []
+            conn.execute("BEGIN")    # one read transaction: a lock is waited for once at most
         else:
             path = Path(_main_file(conn) or path)
         try:
