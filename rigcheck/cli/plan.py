@@ -25,12 +25,13 @@ Commands use HEAD_IP for the head node's address: replace it. Sizes in GB (10^9 
 
 
 def register(sub):
-    p = sub.add_parser("plan", help="multi-GPU / multi-node layouts on vLLM and SGLang: KV room, users, speed, commands",
+    p = sub.add_parser("plan", help="multi-GPU / multi-node layouts (vLLM, SGLang, llama.cpp RPC): KV room, users, speed, commands",
                        description="Parallel layouts of MODEL on a multi-GPU or multi-node RIG for vLLM and SGLang, "
                                    "best first, with their commands.", epilog=EPILOG)
     p.add_argument("model", help="catalogue id or alias (see 'rigcheck models'), or a config.json path")
-    p.add_argument("--rig", required=True, help="rig spec, e.g. '2 nodes x 8x h200 ib-400g' or '4x h200'")
-    p.add_argument("--runtime", help="vllm or sglang (default: both)")
+    p.add_argument("--rig", help="rig spec, e.g. '2 nodes x 8x h200 ib-400g' or '4x h200' (default: this machine)")
+    p.add_argument("--runtime", help="vllm, sglang, or llama.cpp (its RPC split across machines); "
+                                     "default: every one that runs on the rig")
     p.add_argument("--ctx", type=int, help="context length per request, tokens (default 32768, or the model's maximum)")
     p.add_argument("--concurrency", type=int, help="users at once for the aggregate figures (default 32)")
     p.add_argument("--prompt", type=int, help="prompt length for the time to first token (default: the context)")
@@ -51,8 +52,9 @@ def plan_report(args) -> dict:
     from ..hardware import parse_rig
     from ..model.resolve import load_model
     from ..plan.check.cluster import plan
+    from ..hardware import detect
     model = load_model(args.model)
-    rig = _rig(args.rig, parse_rig)
+    rig = _rig(args.rig, parse_rig) if args.rig else detect()
     return plan(model, rig, ctx=args.ctx, concurrency=args.concurrency, runtime=args.runtime,
                 build=args.build, repo=args.repo, prompt=args.prompt, k8s=args.k8s,
                 cache_type=args.cache_type)
