@@ -92,8 +92,40 @@ def files(tmp_path_factory, gemma_gguf):
     gen = d / "generic"
     gen.mkdir()
     _write_generic(str(gen))
+    awq = d / "awq"
+    awq.mkdir()
+    _write_awq(str(awq))
     return {"gguf": {f: str(g / f) for f in os.listdir(g)}, "st": str(st), "shards": shards,
-            "generic": str(gen), "gemma": gemma_gguf}
+            "generic": str(gen), "awq": str(awq), "gemma": gemma_gguf}
+
+
+AWQ_CONFIG = dict(LLAMA_CONFIG, intermediate_size=768,
+                  quantization_config={"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True})
+
+
+def _write_awq(folder):
+    """An AWQ checkpoint as AutoAWQ lays it out: every Linear of the layers as qweight
+    (int32, 8 nibbles per word, (in, out/8)), qzeros (in/128, out/8) and fp16 scales
+    (in/128, out); embeddings, norms and head in fp16."""
+    from safetensors.numpy import save_file
+
+    from rigcheck.model.families import build_model
+    model = build_model(AWQ_CONFIG, "x")
+    arrays = {}
+    for t in model.tensors:
+        if not t.hf_name:
+            continue
+        if t.hf_name.startswith("model.layers.") and t.hf_name.endswith("_proj.weight"):
+            out_f, in_f = t.shape
+            m = t.hf_name[:-len(".weight")]
+            arrays[m + ".qweight"] = np.zeros((in_f, out_f // 8), np.int32)
+            arrays[m + ".qzeros"] = np.zeros((in_f // 128, out_f // 8), np.int32)
+            arrays[m + ".scales"] = np.zeros((in_f // 128, out_f), np.float16)
+        else:
+            arrays[t.hf_name] = np.zeros(t.shape, np.float16)
+    _save_shards(folder, arrays, 2, save_file)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(AWQ_CONFIG, f)
 
 
 GENERIC_CONFIG = {"model_type": "mysterynet", "architectures": ["MysteryNetForCausalLM"], "hidden_size": 64,
@@ -131,6 +163,7 @@ def server(files):
     hub.add_repo("testorg/gated-llama", st, gated=True)
     hub.add_repo("testorg/mystery-net", {f: os.path.join(files["generic"], f) for f in os.listdir(files["generic"])})
     hub.add_repo("testorg/busy", st).rate_limited = True
+    hub.add_repo("testorg/tiny-llama-AWQ", {f: os.path.join(files["awq"], f) for f in os.listdir(files["awq"])})
     yield hub
     hub.stop()
 
@@ -417,3 +450,19 @@ def test_gguf_repo_discovery_follows_its_settings(hubenv, capsys, monkeypatch):
 def test_not_found_suggests_catalogue_ids_too(hubenv, capsys):
     line = run_error(capsys, "info", "openai/gpt-oss-120")
     assert "gpt-oss-120b" in line
+
+
+def test_a_quantized_checkpoint_is_typed_from_its_bytes(hubenv, files, capsys):
+    """AWQ is not a format the quantization_config reading knows: each Linear's qweight,
+    qzeros and scales are counted with it and the tensor gets the type they add up to."""
+    from rigcheck.cli.builds import published
+    from rigcheck.model.resolve import load_model
+    model = load_model("testorg/tiny-llama-AWQ")
+    (nat,) = [b for b in published(model) if b.name == "native"]
+    types = {t.name: ty for t, ty, _ in nat.items()}
+    assert types["blk.0.attn_q.weight"] == types["blk.7.ffn_down.weight"] == "AWQ_4BIT_G128"
+    assert types["token_embd.weight"] in ("F16", "BF16") and types["output.weight"] in ("F16", "BF16")
+    data = sum(t.nbytes for t in st_src.read_files(files["awq"]))
+    assert abs(nat.weights_bytes - data) < 0.01 * data
+    assert nat.file_bytes == sum(os.path.getsize(os.path.join(files["awq"], f))
+                                 for f in os.listdir(files["awq"]) if f.endswith(".safetensors"))

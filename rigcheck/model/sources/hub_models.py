@@ -255,6 +255,7 @@ def _safetensors_model(repo: str, info: RepoInfo) -> Model:
             known = False
         if known:
             model = attach(build_model(config, repo), stensors)
+            model = rep(model, meta=dict(model.meta, checkpoint_tensor_bytes=tensor_bytes(model, stensors)))
         else:
             from ..families import generic
             model = generic.build(config, repo, stensors)
@@ -268,6 +269,72 @@ def _safetensors_model(repo: str, info: RepoInfo) -> Model:
                "quant_method": str((config or {}).get("quantization_config", {}).get("quant_method", ""))
                if isinstance((config or {}).get("quantization_config"), dict) else ""}
     return rep(model, id=repo, meta=dict(model.meta, hub=hubmeta))
+
+
+def _names_of(t) -> list[str]:
+    if not t.hf_name:
+        return []
+    if "{e}" in t.hf_name:
+        return [t.hf_name.format(e=e) for e in range(t.shape[0])]
+    return [t.hf_name]
+
+
+def tensor_bytes(model: Model, stensors) -> list[int]:
+    """The checkpoint bytes behind each tensor of a family's inventory: its own checkpoint
+    tensor(s) (each expert of a fused one) plus their companions, the tensors a quantized
+    checkpoint stores beside a weight (``q_proj.qweight``/``qzeros``/``scales`` of AWQ and
+    GPTQ, ``weight_scale_inv`` of FP8, ``gate_up_proj_blocks``/``_scales`` of MXFP4), found
+    by stripping the companion's suffix back to the weight's module. A checkpoint tensor
+    two inventory tensors share (gpt-oss's fused gate_up_proj) is split by their sizes."""
+    by = {t.name: t.nbytes for t in stensors}
+    owners: dict[str, list[int]] = {}
+    for i, t in enumerate(model.tensors):
+        for n in _names_of(t):
+            owners.setdefault(n, []).append(i)
+    stems = {(n[:-7] if n.endswith(".weight") else n): n for n in owners}
+    extra: dict[str, int] = {}
+    for cname, nb in by.items():
+        if cname in owners:
+            continue
+        key = cname
+        while True:
+            cut = max(key.rfind("."), key.rfind("_"))
+            if cut <= 0:
+                break
+            key = key[:cut]
+            hit = key if key in owners else stems.get(key)
+            if hit:
+                extra[hit] = extra.get(hit, 0) + nb
+                break
+    out = [0] * len(model.tensors)
+    for name, idxs in owners.items():
+        total = by.get(name, 0) + extra.get(name, 0)
+        weights = [model.tensors[i].n_elements for i in idxs]
+        for i, w in zip(idxs, weights):
+            out[i] += round(total * w / sum(weights))
+    return out
+
+
+# storage types a checkpoint tensor may be in, for matching its bytes (quant/types.py)
+_CHECKPOINT_TYPES = ("F32", "BF16", "F16", "FP8_E4M3", "FP8_B128", "FP8_E4M3_T128_UE8M0", "FP8_E4M3_T128_F32",
+                     "FP4_E2M1_B32", "NVFP4_B16", "NF4", "AWQ_4BIT_G128", "GPTQ_4BIT_G128", "GPTQ_8BIT_G128")
+
+
+def _closest_type(t, measured: int, first: str) -> str:
+    """The storage type whose size for ``t`` is nearest the checkpoint's bytes (``first``,
+    the format's own reading, wins within 1%)."""
+    from ...quant.build import tensor_nbytes
+    if abs(tensor_nbytes(t.shape, first) - measured) <= 0.01 * measured:
+        return first
+    best, err = first, None
+    for ty in _CHECKPOINT_TYPES:
+        try:
+            d = abs(tensor_nbytes(t.shape, ty) - measured)
+        except Exception:        # a type that cannot hold this shape
+            continue
+        if err is None or d < err:
+            best, err = ty, d
+    return best
 
 
 def published_native(model: Model):
@@ -285,8 +352,20 @@ def published_native(model: Model):
     exact = sum(s["bytes"] for s in shards)
     heads = sum(s["header_bytes"] for s in shards)
     notes = [f"the published checkpoint: {len(shards)} safetensors file(s), {exact:,} bytes"]
-    if abs(b.file_bytes - exact) > 0.005 * exact:
-        notes.append(f"rigcheck's reading of the format gives {b.file_bytes:,} bytes")
+    measured = model.meta.get("checkpoint_tensor_bytes")
+    if measured and len(measured) == len(model.tensors):
+        # each tensor in the type its checkpoint bytes say (AWQ, GPTQ, NVFP4... that the
+        # quantization_config reading does not know), so memory and speed use real bytes
+        from ...quant.build import make_build
+        types = [ty if ty is None or not m else _closest_type(t, m, ty)
+                 for t, ty, m in zip(model.tensors, b.types, measured)]
+        changed = sum(1 for a, c in zip(types, b.types) if a != c)
+        if changed:
+            notes.append(f"{changed} tensor(s) typed from their checkpoint bytes")
+        b = make_build(model, types, name=b.name, header_bytes=heads, header_estimated=False,
+                       container="safetensors", recipe="native")
+    if abs(b.weights_bytes + heads - exact) > 0.005 * exact:
+        notes.append(f"the tensors rigcheck accounts for take {b.weights_bytes + heads:,} bytes")
     q = h.get("quant_method")
     if q:
         notes.append(f"quantization_config: {q}")
