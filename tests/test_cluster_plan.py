@@ -352,3 +352,10 @@ def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
     assert main(["plan", "deepseek-r1", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err
+
+
+def test_describe_for_check():
+    best = cluster.best_layout(load_model("deepseek-r1"), parse_rig("2 nodes x 8x h100 ib-400g"), 16384)
+    lines = cluster.describe(best)
+    assert lines[0].startswith("Across 2 node(s), 16 GPUs:") and "16,384 tokens" in lines[0]
+    assert any(l.strip().startswith(("vllm serve", "python -m sglang.launch_server")) for l in lines)
