@@ -217,3 +217,58 @@ def test_cache_serves_a_repeat_from_memory():
         again = c.get("/api/check", params={"model": "GPT-OSS-20B", "rig": "rtx-4090 + 64gb", "ctx": 8192})
         assert again.status_code == 200 and again.content == first
         assert lru.misses == misses and lru.hits >= 1
+
+
+def _serve(*args):
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "rigcheck", "serve", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    lines = []
+    while True:
+        line = proc.stderr.readline()
+        assert line, f"rigcheck serve exited: {lines} rc={proc.poll()}"
+        lines.append(line.rstrip("\n"))
+        if "Ctrl-C stops it" in line:
+            return proc, lines
+
+
+def test_cli_serve_listens_on_loopback_and_answers():
+    import urllib.error
+    import urllib.request
+    proc, lines = _serve()
+    try:
+        assert len(lines) == 1 and lines[0].startswith("rigcheck serve: http://127.0.0.1:")
+        url = lines[0].split()[2]
+        with urllib.request.urlopen(url + "api/meta", timeout=30) as r:
+            assert r.status == 200 and "colors" in json.loads(r.read())
+        req = urllib.request.Request(url + "api/models", headers={"Host": "attacker.example"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=30)
+        assert e.value.code == 400 and "not served here" in json.loads(e.value.read())["error"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_cli_serve_warns_in_one_line_when_bound_elsewhere():
+    proc, lines = _serve("--host", "0.0.0.0")
+    try:
+        assert len(lines) == 2 and lines[0].startswith("rigcheck serve: warning: listening on 0.0.0.0")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_cli_serve_bad_options_are_one_line(capsys):
+    import socket
+    assert cli_main(["serve", "--port", "70000"]) == 2
+    assert "--port must be 0-65535" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        assert cli_main(["serve", "--port", str(busy)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err and "another --port" in err

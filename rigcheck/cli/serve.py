@@ -45,7 +45,7 @@ def run(args) -> int:
         serve(args.host, args.port, open_browser=args.open, rate=args.rate or None)
     except OSError as e:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e} "
-                         "(try another --port)") from None
+                         "(try another --port or --host)") from None
     except KeyboardInterrupt:
         pass
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from importlib import resources
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +35,11 @@ PAGE_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 
 def plotly_js() -> Path:
     """plotly.min.js from the installed plotly package (served offline; never a CDN)."""
-    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.origin:
+        raise RigcheckError("rigcheck serve draws its charts with plotly.js from the plotly package: "
+                            "pip install 'rigcheck[serve]'")
+    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
 
 
 class Answer(Exception):
@@ -243,29 +247,42 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
 
 def serve(host: str = "127.0.0.1", port: int = 8731, *, open_browser: bool = False, rate: float | None = 50.0,
           quiet: bool = False) -> None:
-    """Run the app under uvicorn until interrupted."""
+    """Run the app under uvicorn until interrupted; print the address once it listens."""
+    import threading
+    import time
+
     import uvicorn
-    local = host in ("127.0.0.1", "localhost", "::1")
+    local = host in LOCAL_HOSTS
     if not local:
         print(f"rigcheck serve: warning: listening on {host}, not 127.0.0.1: anyone who can reach this "
-              f"machine on port {port} can use the page", file=sys.stderr)
+              f"machine on port {port} can use the page and its API", file=sys.stderr, flush=True)
     app = create_app(rate=rate, allowed_hosts=LOCAL_HOSTS if local else None)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    url = f"http://{'[::1]' if host == '::1' else host}:{port}/"
-    if open_browser:
-        import threading
-        import webbrowser
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
 
-        def _open():
-            import time
-            while not server.started:
-                time.sleep(0.05)
+    def announce():
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.05)
+        bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else ("[::1]" if host == "::1" else host)
+        url = f"http://{shown}:{bound}/"
+        if not quiet:
+            print(f"rigcheck serve: {url}  (Ctrl-C stops it)", file=sys.stderr, flush=True)
+        if open_browser:
+            import webbrowser
             webbrowser.open(url)
-        threading.Thread(target=_open, daemon=True).start()
-    if not quiet:
-        print(f"rigcheck serve: {url}  (Ctrl-C stops it)", file=sys.stderr)
-    server.run()
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))          # bound here, so a busy port is one clear line (cli.serve)
+    except OSError:
+        sock.close()
+        raise
+    threading.Thread(target=announce, daemon=True).start()
+    server.run(sockets=[sock])
 
 
 class Background:
