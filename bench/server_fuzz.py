@@ -108,6 +108,9 @@ class Plan:
         self.good = rng.random() < 0.12
         self.get_fault = None if self.good or rng.random() < 0.8 else rng.choice(
             ["status", "headers", "manyheaders", "drip", "garbage", "json", "gigabyte", "close", "http500"])
+        # the runtime probes (/api/version, /props) misbehave too; a good plan still runs then
+        self.side_fault = None if rng.random() < 0.85 else rng.choice(
+            ["status", "drip", "garbage", "json", "gigabyte", "close", "http500"])
         self.post_status = 200 if self.good or rng.random() < 0.85 else rng.choice([301, 400, 404, 418, 500, 503])
         self.head_fault = None if self.good or rng.random() < 0.8 else rng.choice(
             ["status", "headers", "manyheaders", "drip", "chunked-bad", "close"])
@@ -122,15 +125,15 @@ class Plan:
         self.sent = []                 # per POST: (content chunks sent, properly ended)
 
     def describe(self) -> str:
-        return (f"good={self.good} get={self.get_fault} status={self.post_status} head={self.head_fault} "
+        return (f"good={self.good} get={self.get_fault} side={self.side_fault} status={self.post_status} head={self.head_fault} "
                 f"n={self.n} gap={self.gap} bad={[b[:60] for b in self.bad]} claim={self.claim} end={self.end} "
                 f"decode={self.decode}")
 
     # --- the handlers ---
     def get(self, method, path, conn, stop):
-        if not path.endswith("/v1/models") or self.get_fault is None:
+        f = self.get_fault if path.endswith("/v1/models") else self.side_fault
+        if f is None:
             return default_get(method, path, conn, stop)
-        f = self.get_fault
         if f == "status":
             conn.sendall(self.rng.choice([b"HTTP/1.1 abc\r\n\r\n", b"garbage\r\n\r\n", b"HTTP/2 200\r\n\r\n"]))
         elif f == "headers":
@@ -143,7 +146,8 @@ class Plan:
         elif f == "garbage":
             conn.sendall(bytes(self.rng.randrange(256) for _ in range(300)))
         elif f == "json":
-            answer(conn, json.dumps(rjson(self.rng)).encode())
+            answer(conn, json.dumps(rjson(self.rng) if self.rng.random() < 0.5 else
+                                    {"build_info": rjson(self.rng), "version": rjson(self.rng)}).encode())
         elif f == "gigabyte":
             conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {GIB}\r\n\r\n".encode())
             _endless(conn, stop, b'{"data": [' + b'{"id": "m"},' * 1000, GIB)

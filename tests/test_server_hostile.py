@@ -303,6 +303,17 @@ def test_bad_status_line_on_the_stream(capsys):
     refused(rc, err, "not a valid HTTP answer")
 
 
+@pytest.mark.parametrize("body", [b"zz\r\n", b"ffffffffffffffffff\r\ndata", b"-5\r\n", b"5\r\ndata:\r\n" * 3])
+def test_bad_chunked_encoding(capsys, body):
+    """Transfer-Encoding: chunked with chunk sizes that are not hex, beyond any integer, negative, or lies."""
+    def post(method, path, conn, stop):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     + body)
+    with Hostile(post=post) as srv:
+        rc, err = bench(srv.url, capsys)
+    refused(rc, err)
+
+
 def test_closed_without_an_answer(capsys):
     def post(method, path, conn, stop):
         conn.shutdown(socket.SHUT_RDWR)
@@ -496,10 +507,24 @@ def test_bad_flags(capsys, argv, words):
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "ftp://127.0.0.1/", "http://", "http://a b/",
-                                 "http://127.0.0.1:8080/\x1b[2J"])
+                                 "http://127.0.0.1:8080/\x1b[2J", "http://" + "a" * 70 + ".com", "http://a..b/",
+                                 "http://[::1", "http://[zz]:80/", "x" * 5000])
 def test_bad_urls(capsys, url):
     rc = main(["bench", "--server", url, "--timeout", "2"])
     refused(rc, capsys.readouterr().err)
+
+
+def test_credentials_in_the_url_are_not_echoed(capsys):
+    port = free_port()
+    rc = main(["bench", "--server", f"http://user:secret@127.0.0.1:{port}/", "--timeout", "2"])
+    line = refused(rc, capsys.readouterr().err, "cannot reach")
+    assert "secret" not in line
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_a_well_behaved_stream_is_stored(capsys):

@@ -116,7 +116,7 @@ class _Exchange:
     def broken(self, e: BaseException, doing: str) -> InputError:
         if self.fired.is_set() or isinstance(e, TimeoutError):
             return self.late()
-        if isinstance(e, http.client.HTTPException):
+        if isinstance(e, (http.client.HTTPException, ValueError, OverflowError)):
             why = type(e).__name__ if not str(e) else f"{type(e).__name__}: {shown(e, 60)}"
             return InputError(f"{self.url}: not a valid HTTP answer while {doing} ({why})")
         reason = getattr(e, "strerror", None) or shown(e, 60) or type(e).__name__
@@ -126,7 +126,7 @@ class _Exchange:
         try:
             self.conn.connect()
             self.sock = self.conn.sock
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException, ValueError, OverflowError) as e:
             if self.fired.is_set() or isinstance(e, TimeoutError):
                 raise self.late() from e
             raise InputError(f"{self.url}: cannot reach the server ({getattr(e, 'strerror', None) or shown(e, 60)}); "
@@ -137,7 +137,7 @@ class _Exchange:
         try:
             self.conn.request(method, self.path, body=body, headers=headers or {})
             self.resp = self.conn.getresponse()
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException, ValueError, OverflowError) as e:
             raise self.broken(e, "reading the status and headers") from e
         return self.resp.status
 
@@ -148,7 +148,7 @@ class _Exchange:
         """One line (b"" at the end); refuses a line over MAX_LINE_BYTES or a stream over MAX_STREAM_BYTES."""
         try:
             line = self.resp.readline(MAX_LINE_BYTES + 1)
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except (OSError, http.client.HTTPException, ValueError, OverflowError) as e:
             raise self.broken(e, "reading the stream") from e
         if self.fired.is_set():
             raise self.late()
@@ -169,7 +169,7 @@ class _Exchange:
         """The body, or None if it is longer than ``limit`` bytes."""
         try:
             data = self.resp.read(limit + 1)
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except (OSError, http.client.HTTPException, ValueError, OverflowError) as e:
             raise self.broken(e, "reading the answer") from e
         if self.fired.is_set():
             raise self.late()
@@ -252,6 +252,12 @@ def _base(url: str) -> str:
         raise InputError(f"--server {shown(raw, 60)}: give an http:// or https:// URL with a host, like "
                          "http://127.0.0.1:8080")
     del port
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError as e:
+        raise InputError(f"--server {shown(raw, 60)}: '{shown(parts.hostname, 60)}' is not a valid host name") from e
+    # user:password@ is neither sent (http.client does not) nor echoed in messages
+    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
     if url.endswith("/v1"):
         url = url[:-3]
     return url
