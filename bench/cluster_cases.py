@@ -32,9 +32,9 @@ CASES = [
          published={"max concurrency": 15},
          source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 pro fp4 balanced single): "
                 "'KV fits only ~15 concurrent requests' at ISL 8192 / OSL 1024",
-         note="a large miss: rigcheck counts V4's compressed entries (about 56 MB per 9K request), SGLang holds far "
-              "more per request (its V4 pools and per-request state are not modelled); vLLM issue #51041 and "
-              "tonyd2wild/...-2x-DGX-Spark #57 report the same kind of fixed per-request cost in vLLM's V4 cache"),
+         note="rigcheck sizes SGLang's V4 pool in vLLM's layout (rigcheck.memory.kv_sglang) without the "
+              "per-request window state that vLLM's cluster rules add; SGLang holds a comparable fixed cost per "
+              "request (its own pools are not modelled), hence the miss"),
     dict(name="V4-Flash on 4x H200 (SGLang low-latency: TP4)",
          model="deepseek-v4-flash", rig="4x h200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
          pick=("sglang", dict(tp=4, ep=1, dp=1)),
@@ -115,6 +115,33 @@ CASES = [
 ]
 
 
+# vLLM's own per-request KV figures for DeepSeek V4 (what one request of N tokens holds per GPU)
+REQUEST_KV = [
+    dict(model="deepseek-v4-flash", tp=2, ctx=30000, gib=6.66,
+         source="vllm-project/vllm issue #44376 (2026-06-03, V4-Flash on 2 GH200, TP2, fp8, block 256): 'To serve "
+                "at least one request with the model's max seq len (30000), (6.66 GiB KV cache is needed'"),
+    dict(model="deepseek-v4-flash", tp=2, ctx=13528, gib=5.44,
+         source="same message: 'Based on the available memory (5.44 GiB), the estimated maximum model length is "
+                "13528'"),
+]
+
+
+def request_kv_rows() -> list[tuple]:
+    from rigcheck.memory import kv_vllm
+    from rigcheck.runtimes.vllm import CLUSTER
+    rows = []
+    print("\n== vLLM's own per-request KV for DeepSeek V4 (the layout plus the per-request window state)")
+    for c in REQUEST_KV:
+        model = load_model(c["model"])
+        entries = kv_vllm.kv_cache(model, c["ctx"], cache_type="fp8", n_seq=1, tp=c["tp"]).bytes
+        ours = CLUSTER.kv_seq_bytes(model, c["ctx"], attn_tp=c["tp"], cache_type="fp8")
+        print(f"   {c['model']} TP{c['tp']} at {c['ctx']:,} tokens: vLLM {c['gib']} GiB; rigcheck {ours / 2**30:.2f} GiB "
+              f"(entries alone {entries / 2**30:.2f} GiB)\n   source: {c['source']}")
+        rows.append((f"{c['model']} one request at {c['ctx']:,} tokens (vLLM, TP{c['tp']})", "KV GiB per request",
+                     f"{c['gib']:.2f}", f"{ours / 2**30:.2f}", f"x{ours / 2**30 / c['gib']:.2f}"))
+    return rows
+
+
 def _pick(layouts, runtime, match):
     for lay in layouts:
         if lay["runtime"] == runtime and all(lay.get(k) == v for k, v in match.items()):
@@ -163,6 +190,7 @@ def main() -> None:
         print(f"   source: {case['source']}")
         if case["note"]:
             print(f"   note: {case['note']}")
+    rows += request_kv_rows()
     print("\ncase | figure | published | rigcheck | rigcheck/published")
     print("---|---|---|---|---")
     for r in rows:

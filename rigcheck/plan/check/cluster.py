@@ -320,7 +320,10 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
     w_exp = sh.expert_bytes * share / stage_gpus
     weights = int(w_dense + w_exp)
     ct = cache_type or rules.cache_types(model)[0]
-    seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct) * share
+    try:
+        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct, pp=pp) * share
+    except TypeError:                                   # rules without a pipeline-aware KV size
+        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct) * share
     pool, settings = rules.kv_pool(model, gpu_bytes=dev.memory_bytes, weights_bytes=weights, layout=lay)
     conc_rep = max(0.0, pool / seq) if seq > 0 else 0.0
     conc = conc_rep * dp
