@@ -138,5 +138,5 @@ def test_memory_cli_matches_llamacpp_on_wide_ffn(synth_models, capsys, kind, n_c
     got = measure(dict(path=path, n_ctx=n_ctx, type="f16", flash_attn=True, n_ubatch=512, n_seq_max=1))
     assert _close(d["compute_bytes"] / MiB, got["compute"] + got["output"], 0.01), (d["compute_bytes"] / MiB, got)
     assert _close(d["kv_bytes"] / MiB, got["kv"])
-    beyond = [n for n in d["notes"] if "above the 2,048 tokens" in n]
+    beyond = [n for n in d["notes"] if "above the 2,048 tokens" in n["text"]]
     assert bool(beyond) == (n_ctx > 2048)

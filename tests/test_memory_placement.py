@@ -12,6 +12,7 @@ from rigcheck.hardware.spec import parse_rig
 from rigcheck.model.resolve import load_model
 from rigcheck.plan.placement import plan
 from rigcheck.quant.recipes import build
+from rigcheck.report.notes import text
 
 GiB = 2**30
 CTX = 32768
@@ -46,7 +47,8 @@ def test_q2k_on_rtx5090_needs_experts_in_ram(v4):
     # speed helper input: routed experts read at 6/256, so RAM's bytes per token are far below its weights
     ram = p.pool("ram")[0]
     assert 0 < ram.active_bytes_per_token < ram.weights_bytes * 0.1
-    assert any("-ot" in note for note in p.notes)
+    ot = [n for n in p.notes if n.code == "experts_in_ram"]
+    assert ot and ot[0].values["layers"] == n and "-ot" in text(ot[0])
 
 
 def test_iq2_xs_xl_fits_on_rtx_pro_6000(v4):
@@ -64,8 +66,9 @@ def test_m4_max_ds4_q2_fits_q2k_needs_wired_limit(v4):
     assert ok.fits and ok.mode == "unified"
     no = plan(build(v4, "Q2_K"), ctx=CTX, runtime="llama.cpp", rig=rig)
     assert not no.fits
-    assert any("sudo sysctl iogpu.wired_limit_mb=" in n for n in no.notes)
-    mb = int(next(n for n in no.notes if "wired_limit_mb=" in n).split("wired_limit_mb=")[1].split()[0])
+    wired = next(n for n in no.notes if n.code == "wired_limit")
+    assert "sudo sysctl iogpu.wired_limit_mb=" in text(wired)
+    mb = int(wired.values["command"].split("wired_limit_mb=")[1].split()[0])
     assert 96 * 1024 < mb < 120 * 1024
 
 
@@ -112,11 +115,11 @@ def test_ctx_beyond_trained_is_sized_with_a_warning(capsys):
                "--json"])
     assert rc == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["kv_bytes"] > 0 and any("above the 1,048,576 tokens" in n and "--rope-scaling yarn" in n
-                                     for n in d["notes"])
+    assert d["kv_bytes"] > 0 and any(n["code"] == "beyond_train" and "above the 1,048,576 tokens" in n["text"]
+                                     and "--rope-scaling yarn" in n["text"] for n in d["notes"])
     rc = main(["memory", "deepseek-v4-flash", "--build", "Q2_K", "--ctx", "1048576", "--rig", "rtx-5090+128GB",
                "--json"])
-    assert not any("above the" in n for n in json.loads(capsys.readouterr().out)["notes"])
+    assert not any(n["code"] == "beyond_train" for n in json.loads(capsys.readouterr().out)["notes"])
 
 
 def test_cli_help_has_examples(capsys):

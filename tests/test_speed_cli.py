@@ -42,7 +42,7 @@ def test_offload_to_ram_is_slower_than_vram(capsys):
 def test_deepseek_v4_in_a_fork_is_marked(capsys):
     d = run_json(capsys, "estimate", "deepseek-v4-flash", "--build", "ds4-q2", "--rig", "m3-ultra-256", "--runtime", "ds4")
     assert d["inputs"]["maturity"] == "new"
-    assert any("new kernels" in n for n in d["notes"])
+    assert any("new kernels" in n["text"] for n in d["notes"])
 
 
 def test_unknown_runtime_exits_2(capsys):

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from rigcheck.errors import InputError
-from rigcheck.plan.verdict import (DEFAULT, LABELS, Thresholds, Verdict, load_thresholds,
+from rigcheck.config import load_thresholds
+from rigcheck.plan.verdict import (DEFAULT, LABELS, Thresholds, Verdict,
                                    quality_note, verdict)
 
 

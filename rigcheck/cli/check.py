@@ -43,16 +43,31 @@ def load_rig(spec: str | None):
 
 
 def check_report(model, rig, *, ctx: int | None = None, runtime: str | None = None,
-                 builds: list[str] | None = None, curve: bool = False):
+                 builds: list[str] | None = None, curve: bool = False, prebuilt=None):
     """The CheckReport behind 'check --json' (and 'rigcheck serve's /api/check): the context
     checked, the user's verdict thresholds, the decode-against-context curve when asked."""
+    from ..config import load_thresholds
     from ..errors import InputError
     from ..plan.check import check
-    from ..plan.verdict import load_thresholds
     if ctx is not None and ctx <= 0:
         raise InputError(f"--ctx must be a positive number of tokens, not {ctx}")
+    mine, note = my_runs(model.id)
     return check(model, rig, ctx=ctx, runtime=runtime, builds=builds, thresholds=load_thresholds(),
-                 curve=curve)
+                 curve=curve, mine=mine, notes=[note] if note else [], prebuilt=prebuilt)
+
+
+def my_runs(model_id: str):
+    """The user's own measurements of this model (rigcheck bench) as evidence dicts, and a
+    note instead when the results store cannot be read (the check goes on without them)."""
+    from ..errors import RigcheckError
+    from ..measure.store import my_measurements
+    from ..notes import Note
+    from ..plan.check.evaluate import _evidence_dict
+    try:
+        rows = my_measurements(model_id=model_id)
+    except (RigcheckError, OSError) as e:
+        return [], Note("store_unavailable", error=str(e))
+    return [_evidence_dict(r) if not isinstance(r, dict) else r for r in rows], None
 
 
 def run(args) -> int:
@@ -66,8 +81,9 @@ def run(args) -> int:
     from ..model.resolve import load_model
     model = load_model(args.model)
     rig = load_rig(args.rig)
+    from .builds import with_published          # a Hub repo: its published files beside the recipes
     rep = check_report(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
-                       curve=bool(args.html))
+                       curve=bool(args.html), prebuilt=with_published(model, args.build))
     if args.html:
         from ..report.check_html import write_html
         write_html(rep, args.html)

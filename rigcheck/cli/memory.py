@@ -74,16 +74,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(pl)
         return 0
-    print(f"{model.id}  {build.name}  {pl.runtime}  ctx {pl.ctx:,}  x{pl.parallel_seqs}  KV {pl.cache_type}")
-    for what, n in (("weights", pl.weights_bytes), ("KV cache", pl.kv_bytes), ("compute + output", pl.compute_bytes),
-                    ("reserve", pl.overhead_bytes), ("total", pl.total_bytes)):
-        print(f"  {what:<18}{units.both(n):>28}")
-    print(f"  placement: {pl.mode}  fits: {'yes' if pl.fits else 'no'}  headroom {units.gib(pl.headroom)}")
-    for u in pl.placement:
-        cap = f" of {units.gib(u.capacity_bytes)}" if u.capacity_bytes else ""
-        print(f"    {u.device:<36}{u.kind:<8}{units.gib(u.bytes):>12}{cap}")
-    if pl.flags:
-        print("  flags: " + " ".join(pl.flags))
-    for n in pl.notes:
-        print(f"  note: {n}")
+    from ..report.memory_text import render_memory
+    print(render_memory(model.id, build.name, pl))
     return 0

@@ -37,22 +37,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(rep)
         return 0
-    est = " (header estimated)" if b.header_estimated else ""
-    print(f"{model.id}  {b.name}  [{b.recipe}, {b.container}]")
-    print(f"size: {units.both(b.file_bytes)}  = {b.file_bytes:,} bytes{est}")
-    print(f"bits per weight: {b.bits_per_weight:.3f}   weights {units.gb(b.weights_bytes)}, "
-          f"header {units.mib(b.header_bytes)}")
-    total = b.weights_bytes or 1
-    print()
-    print(table([[k, units.gb(v), units.gib(v), f"{100 * v / total:.1f}%"] for k, v in rep["bytes_by_role"].items()],
-                ["role", "GB", "GiB", "share"], "lrrr"))
-    print()
-    print(table([[k, units.gb(v), units.gib(v), f"{100 * v / total:.1f}%"] for k, v in rep["bytes_by_type"].items()],
-                ["type", "GB", "GiB", "share"], "lrrr"))
-    if args.tensors:
-        print()
-        print(table([[r["name"], "x".join(map(str, r["shape"])), r["role"], r["type"], f"{r['bytes']:,}"]
-                     for r in rep["tensors"]], ["tensor", "shape", "role", "type", "bytes"], "lllrr"))
-    for n in b.notes:
-        print(f"note: {n}")
+    from ..report.size_text import render_size
+    print(render_size(model.id, b, rep, tensors=args.tensors))
     return 0

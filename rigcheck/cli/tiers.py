@@ -30,7 +30,7 @@ def tiers_report(model, *, ctx: int | None = None, runtime: str | None = None) -
     """The table behind 'tiers --json' (and 'rigcheck serve's /api/tiers)."""
     from ..errors import InputError
     from ..plan.check.tiers import tiers
-    from ..plan.verdict import load_thresholds
+    from ..config import load_thresholds
     if ctx is not None and ctx <= 0:
         raise InputError(f"--ctx must be a positive number of tokens, not {ctx}")
     return tiers(model, ctx=ctx, runtime=runtime, thresholds=load_thresholds())
@@ -43,6 +43,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(rep)
     else:
-        from ..report.check_text import render_tiers
+        from ..report.tiers_text import render_tiers
         print(render_tiers(rep))
     return 0

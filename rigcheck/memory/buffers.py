@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..model.model import AttnKind, Model
 from .ggml.sched import GraphPlan
+from ..notes import Note
 
 MiB = 2**20
 GiB = 2**30
@@ -122,8 +123,7 @@ def _formula_plan(model: Model, gp) -> GraphPlan:
     act = ub * 4 * max(V + 5 * E, 3 * ff + 2 * E)
     dev = max(act, scores)
     host = ub * (E + gp.n_kv) * 4
-    return GraphPlan(dev, (dev, host), (dev, host), notes=(f"llama.cpp's {model.arch} graph is not modelled here; its compute buffer is estimated "
-                            "from the logits and hidden-state widths",))
+    return GraphPlan(dev, (dev, host), (dev, host), notes=(Note("graph_estimated", arch=model.arch),))
 
 
 # ---- reserves ----------------------------------------------------------------------

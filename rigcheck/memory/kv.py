@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..model.model import AttnKind, LayerAttention, Model
+from ..notes import Note
 
 V4_WINDOW = 128        # DeepSeek V4 raw sliding window (research/deepseek-v4.md §1)
 MAX_CTX = 1 << 27      # 134M tokens: anything above is a typo, not a context
@@ -88,17 +89,13 @@ def check_ctx(model: Model, ctx: int) -> int:
     return ctx
 
 
-def beyond_train_note(model: Model, ctx: int) -> str | None:
+def beyond_train_note(model: Model, ctx: int) -> Note | None:
     """The warning for a context above the trained length (llama.cpp logs
     ``n_ctx_seq > n_ctx_train``), with the RoPE-scaling way to stretch it."""
     n = model.n_ctx_train
     if not n or ctx <= n:
         return None
-    factor = ctx / n
-    return (f"context {ctx:,} is above the {n:,} tokens {model.id} was trained for: llama.cpp and Ollama "
-            f"accept it with a warning and it is sized here as they allocate it, but quality degrades past "
-            f"{n:,} tokens unless RoPE scaling stretches the positions (llama.cpp: --rope-scaling yarn "
-            f"--rope-scale {factor:.3g} --yarn-orig-ctx {n})")
+    return Note("beyond_train", ctx=ctx, n_ctx_train=n, model=model.id, rope_scale=ctx / n)
 
 
 def check_count(value, what: str, lo: int = 1, hi: int = 4096) -> int:

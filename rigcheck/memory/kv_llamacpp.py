@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from ..model.model import AttnKind, Model
 from .cachetypes import GGML_CACHE_TYPES, check_cache_type, ggml_row_bytes
 from .kv import KVCache, KVPart, check_count, entry_width, is_v4, kv_heads_widths, pad
+from ..notes import Note
 
 NAME = "llama.cpp"
 
@@ -80,12 +81,12 @@ def kv_cache(model: Model, n_ctx: int, *, cache_type_k: str = "f16", cache_type_
     notes = []
     if v4_f16_pin and is_v4(model):
         tk = tv = "f16"
-        notes.append("the V4 fork pins the KV cache to f16 (FP8 is simulated)")
+        notes.append(Note("kv_pinned_f16"))
     cp = cparams(model, n_ctx, n_seq_max=n_seq_max, kv_unified=kv_unified, n_batch=n_batch, n_ubatch=n_ubatch)
     if is_v4(model):
         return _dsv4(model, cp, tk, swa_full, n_rs_seq, runtime, tuple(notes))
     if tv != "f16" and tv != "f32" and tv != "bf16" and not flash_attn:
-        notes.append("a quantized V cache needs flash attention; llama.cpp refuses it with -fa off")
+        notes.append(Note("quant_v_needs_fa"))
     layers = model.layers
     v_trans = not flash_attn
     v_max = max((kv_heads_widths(l)[1] for l in layers if l.kind in (AttnKind.FULL, AttnKind.SWA)), default=0)
@@ -109,7 +110,7 @@ def kv_cache(model: Model, n_ctx: int, *, cache_type_k: str = "f16", cache_type_
             planes = max(1, cp.n_seq_max) * (1 + n_rs_seq)
             b = _add(parts, "recurrent", planes, 1, (l.state_r + l.state_s) * 4)
             if not (l.state_r or l.state_s):
-                notes.append("recurrent state size unknown for some linear-attention layers (counted as 0)")
+                notes.append(Note("recurrent_state_unknown"))
         per_layer.append(b)
     return KVCache(runtime, tk if tk == tv else f"{tk}/{tv}", cp.n_ctx, cp.n_seq_max, _parts(parts),
                    tuple(per_layer), 0, tuple(dict.fromkeys(notes)))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from ..model.model import AttnKind, Model
 from .cachetypes import check_cache_type
 from .kv import KVCache, KVPart, V4_WINDOW, cdiv, check_count, entry_width, is_v4, kv_heads_widths
+from ..notes import Note
 
 NAME = "vllm"
 CACHE_TYPES = ("auto", "bf16", "fp16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_ds_mla")
@@ -97,7 +98,8 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
         elif l.kind == AttnKind.LINEAR:
             b = _add(parts, "recurrent", 1, n_seq, (l.state_r + l.state_s) * 2 // tp)
         per_layer.append(b)
-    notes = ("V4 entries in vLLM's layout (vllm/model_executor/layers/deepseek_v4_attention.py: 584 B per 512-dim entry + 132 B per indexer key)",) if v4 else ()
+    notes = (Note("kv_layout_source", runtime="vLLM", source="vllm/model_executor/layers/deepseek_v4_attention.py: "
+                  "584 B per 512-dim entry + 132 B per indexer key"),) if v4 else ()
     return KVCache(runtime, ct, ctx, n_seq, tuple(KVPart(n, c, cells, s, row, c * cells * s * row)
                                                    for (n, cells, s, row), c in parts.items()),
                    tuple(per_layer), 0, notes)

@@ -48,9 +48,7 @@ names, and by keyword overrides (the CLI flags), which win over the file.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -212,38 +210,10 @@ def quality_note(bits_per_weight: float, build_name: str, build_notes: str = "")
     return s
 
 
-# ---- configuration (the only I/O in this module) -----------------------------------
-
-def rigcheck_home(environ=None) -> str:
-    from ..paths import user_dir
-    return user_dir(environ)
-
+# ---- thresholds from a mapping (rigcheck/config.py reads the user's file) ---------------------
 
 def thresholds_from_mapping(data: dict, base: Thresholds = DEFAULT) -> Thresholds:
     if not isinstance(data, dict):
         raise InputError("thresholds file: expected a table of name = number")
     data = data.get("thresholds", data) if isinstance(data.get("thresholds"), dict) else data
     return base.replace(**data)
-
-
-def load_thresholds(home: str | None = None, **overrides) -> Thresholds:
-    """Defaults, then ``thresholds.toml`` / ``thresholds.json`` in RIGCHECK_HOME, then overrides."""
-    home = home or rigcheck_home()
-    th = DEFAULT
-    for fname in ("thresholds.toml", "thresholds.json"):
-        path = os.path.join(home, fname)
-        if not os.path.isfile(path):
-            continue
-        try:
-            if fname.endswith(".toml"):
-                import tomllib
-                with open(path, "rb") as fh:
-                    data = tomllib.load(fh)
-            else:
-                with open(path, encoding="utf-8") as fh:
-                    data = json.load(fh)
-        except (ValueError, OSError) as e:   # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
-            raise InputError(f"{path}: cannot read thresholds ({e})") from None
-        th = thresholds_from_mapping(data, th)
-        break
-    return th.replace(**{k: v for k, v in overrides.items() if v is not None})

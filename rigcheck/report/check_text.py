@@ -1,8 +1,9 @@
-"""Text rendering of the reality check (CheckReport) and the tier table. No arithmetic."""
+"""Text rendering of ``rigcheck check``: the CheckReport. No arithmetic."""
 
 from __future__ import annotations
 
 from .. import units
+from .notes import text
 from .table import table
 
 
@@ -56,7 +57,7 @@ def render_check(rep) -> str:
         if best.quality_note:
             out.append(f"  quality: {best.quality_note}")
         for n in best.notes[:4]:
-            out.append(f"  note: {n}")
+            out.append(f"  note: {text(n)}")
         if best.commands:
             out.append("")
             out.append("Launch commands:")
@@ -66,6 +67,8 @@ def render_check(rep) -> str:
                 status = f"{s['status']}" + (f" since {s['since']}" if s and s.get("since") else "") if s else ""
                 out.append(f"  {rt} ({status}):" if status else f"  {rt}:")
                 out.extend("    " + line for line in cmd.splitlines())
+                if best.measure_commands.get(rt):
+                    out.append(f"    then measure it: {best.measure_commands[rt]}")
     if rep.support:
         out.append("")
         out.append("Runtime support for this architecture:")
@@ -105,32 +108,9 @@ def render_check(rep) -> str:
                 parts.append(f"on {mm['rig']}")
             out.append("  - " + ", ".join(parts))
     for n in rep.notes:
-        out.append(f"note: {n}")
+        out.append(f"note: {text(n)}")
     return "\n".join(out)
 
 
 def _ctx(n: int) -> str:
     return f"{n // 1024}K" if n % 1024 == 0 and n >= 1024 else str(n)
-
-
-def render_tiers(rep) -> str:
-    out = [f"rigcheck tiers: {rep['model']['id']}  (context {rep['ctx']:,} tokens)", "", rep["model"]["line"], ""]
-    rows = []
-    for t in rep["tiers"]:
-        rows.append([t["label"], t["rig"], t["best_build"] or "none fits",
-                     units.gb(t["total_bytes"], 1) if t.get("total_bytes") else "-",
-                     t.get("where") or "-", speed_range(t.get("decode_tok_s")), t["verdict"]])
-    out.append(table(rows, ["tier", "rig", "best build", "memory", "where", "decode tok/s", "verdict"],
-                     "lllrlrl"))
-    diffs = [t for t in rep["tiers"] if t.get("article")]
-    if diffs:
-        out.append("")
-        out.append("Against the article (June 2026):")
-        for t in diffs:
-            a = t["article"]
-            out.append(f"  {t['label']}: article said {a['best']!s}, {a['speed']!s}, {a['verdict']!s}")
-            for d in t.get("differences", []):
-                out.append(f"    - {d}")
-    for n in rep.get("notes", []):
-        out.append(f"note: {n}")
-    return "\n".join(out)

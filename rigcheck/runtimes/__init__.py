@@ -103,6 +103,28 @@ class Runtime:
     memory: object = field(default=None, repr=False, compare=False)   # its rigcheck.memory.rules.RuntimeMemory
     default_for: tuple[str, ...] = ()       # the formats whose builds it is evaluated with
     launch_with_others: bool = True         # gets a launch command for builds placed for another runtime
+    # the launch settings from a sized placement (plan/placement.Placement -> command keywords:
+    # cache type, tensor-parallel size, memory fraction); None: the command takes none
+    launch_settings: Callable[[object], dict] | None = field(default=None, repr=False, compare=False)
+    placement_flags: bool = False           # passes the placement's flags (-ngl, --n-cpu-moe, -ot) on
+    serve_url: str | None = None            # where its OpenAI-compatible API listens by default (its docs)
+    bench_files: bool = False               # `rigcheck bench FILE` runs its builds in process (llama-cpp-python)
+
+    def settings_for(self, placement) -> dict:
+        """The command keywords this runtime takes from a sized placement."""
+        return dict(self.launch_settings(placement)) if self.launch_settings else {}
+
+    def measure_command(self, served_model: str | None = None, build_file: str | None = None) -> str:
+        """How to measure a run of this runtime with ``rigcheck bench`` (stored with the
+        rig, shown beside later estimates)."""
+        if self.bench_files and build_file and build_file.endswith(".gguf"):
+            return join(["rigcheck", "bench", build_file])
+        url = self.serve_url or "URL"
+        args = ["rigcheck", "bench", "--server", url]
+        if served_model:
+            args += ["--model", served_model]
+        text = join(args)
+        return text if self.serve_url else text + f"   # URL: the address {self.label} prints at start-up"
 
     def support(self, arch: str, rows: list[dict] | None = None) -> Support:
         """Support for ``arch`` (GGUF arch or HF model_type) from the bundled catalogue."""
@@ -247,6 +269,20 @@ def get(name: str) -> Runtime:
 def q(arg: str | int) -> str:
     """Shell-quote one argument."""
     return shlex.quote(str(arg))
+
+
+def ggml_cache_settings(pl) -> dict:
+    """llama.cpp-family launch settings from a sized placement: the cache type (-ctk/-ctv)
+    when it is not the f16 default."""
+    cache = pl.cache_type or ""
+    return {"cache_type": cache} if cache and cache != "f16" else {}
+
+
+def tp_settings(pl) -> dict:
+    """vLLM/SGLang-family launch settings from a sized placement: tensor-parallel size and
+    the KV cache dtype it was sized with (``auto``: the runtime's default, no flag)."""
+    cache = pl.cache_type or ""
+    return {"tp": int((pl.settings or {}).get("tp") or 1), "kv_cache_dtype": None if cache in ("", "auto") else cache}
 
 
 def join(args: list[str | int]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..memory.buffers import LLAMACPP_FIT_MARGIN
 from ..memory.rules import RuntimeMemory, llamacpp_like
 
-from . import Runtime, cmake_backend_flag, join, split_flags
+from . import Runtime, cmake_backend_flag, ggml_cache_settings, join, split_flags
 
 REPO = "https://github.com/ikawrakow/ik_llama.cpp"
 
@@ -54,4 +54,7 @@ RUNTIME = Runtime(
     build_command=command,
     memory=MEMORY,
     default_for=(),
+    launch_settings=ggml_cache_settings,
+    placement_flags=True,
+    serve_url="http://127.0.0.1:8080",     # its llama-server keeps the upstream --port default
 )

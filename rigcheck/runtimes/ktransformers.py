@@ -48,4 +48,5 @@ RUNTIME = Runtime(
     memory=MEMORY,
     default_for=(),
     launch_with_others=False,
+    serve_url="http://127.0.0.1:30000",    # it serves through sglang.launch_server
 )

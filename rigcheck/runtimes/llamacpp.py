@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..memory.buffers import LLAMACPP_FIT_MARGIN
 from ..memory.rules import RuntimeMemory, llamacpp_like
 
-from . import Runtime, ggml_fork_build, join, split_flags
+from . import Runtime, ggml_cache_settings, ggml_fork_build, join, split_flags
 
 _NGL = {"-ngl", "--n-gpu-layers", "--gpu-layers"}
 _FA = {"-fa", "--flash-attn"}
@@ -55,6 +55,10 @@ RUNTIME = Runtime(
     fork_build=ggml_fork_build,
     memory=MEMORY,
     default_for=("gguf",),
+    launch_settings=ggml_cache_settings,
+    placement_flags=True,
+    serve_url="http://127.0.0.1:8080",     # llama-server --port default (tools/server/README.md)
+    bench_files=True,
 )
 
 

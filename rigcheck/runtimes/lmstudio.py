@@ -50,4 +50,5 @@ RUNTIME = Runtime(
     build_command=command,
     memory=MEMORY,
     default_for=(),
+    serve_url="http://127.0.0.1:1234",     # lms server start default port (LM Studio docs)
 )

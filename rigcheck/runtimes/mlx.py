@@ -54,4 +54,5 @@ RUNTIME = Runtime(
     fork_build=fork_build,
     memory=MEMORY,
     default_for=("mlx",),
+    serve_url="http://127.0.0.1:8080",     # mlx_lm.server --port default (mlx_lm/server.py)
 )

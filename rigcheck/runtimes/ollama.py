@@ -70,6 +70,11 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
+def launch_settings(pl) -> dict:
+    """OLLAMA_KV_CACHE_TYPE from the sized cache type (one type for K and V)."""
+    cache = pl.cache_type or ""
+    return {"kv_cache_type": cache.split("/")[0]} if cache and cache != "f16" else {}
+
 MEMORY = RuntimeMemory("ollama", layout="llamacpp", cache_types=("f16", "q8_0", "q4_0"), default_cache_type="f16",
                        parallel=1, gpu_reserve=OLLAMA_MIN_MEMORY["cuda"],
                        source="ollama llm/llama_server.go, ml/device.go, envconfig/config.go")
@@ -84,4 +89,6 @@ RUNTIME = Runtime(
     build_command=command,
     memory=MEMORY,
     default_for=(),
+    launch_settings=launch_settings,
+    serve_url="http://127.0.0.1:11434",    # OLLAMA_HOST default (docs/faq.md)
 )

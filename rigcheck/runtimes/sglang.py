@@ -8,11 +8,12 @@ SGLang's own default leaves room for activations and CUDA graphs (about 0.85 on 
 from __future__ import annotations
 
 from ..memory import kv_sglang
-from ..memory.buffers import sglang_mem_fraction_static
 from ..memory.kv import is_v4
 from ..memory.rules import RuntimeMemory
 
-from . import Runtime, join, split_flags
+from ..memory.buffers import sglang_mem_fraction_static
+
+from . import Runtime, join, split_flags, tp_settings
 
 
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
@@ -29,6 +30,18 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return join(args)
 
 
+def launch_settings(pl) -> dict:
+    """Tensor-parallel size, KV cache dtype and mem_fraction_static: the one the placement was
+    sized with, or (for a placement sized for vLLM) SGLang's own rule for the same GPUs."""
+    out = tp_settings(pl)
+    frac = (pl.settings or {}).get("mem_fraction_static")
+    if frac is None:
+        caps = [u.capacity_bytes for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
+        frac = sglang_mem_fraction_static(min(caps), tp=out["tp"]) if caps else None
+    if frac is not None:
+        out["mem_fraction_static"] = frac
+    return out
+
 MEMORY = RuntimeMemory("sglang", layout="sglang", cache_types=kv_sglang.CACHE_TYPES, default_cache_type="auto",
                        parallel=1, split="tp", cpu_offload=False, strategy="tp",
                        source="sglang python/sglang/srt/server_args.py, model_runner.py")
@@ -43,6 +56,8 @@ RUNTIME = Runtime(
     build_command=command,
     memory=MEMORY,
     default_for=(),
+    launch_settings=launch_settings,
+    serve_url="http://127.0.0.1:30000",    # sglang.launch_server --port default
 )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ...model.model import AttnKind, Model
 from .tensor import FLAG_OUTPUT, Ctx, Graph, Tensor, row_size
+from ...notes import Note
 
 
 @dataclass(frozen=True)
@@ -469,6 +470,5 @@ def build(model: Model, gp: GraphParams) -> Built:
     kinds = {l.kind for l in model.layers}
     from ...model.families.archs import arch
     if not arch(model.arch).graph_modelled or kinds - {AttnKind.FULL, AttnKind.SWA, AttnKind.MLA}:
-        notes.append(f"llama.cpp's {model.arch} graph is not modelled layer for layer; its compute buffer is "
-                     "that of the standard decoder with the same widths")
+        notes.append(Note("graph_standard_decoder", arch=model.arch))
     return Built(_Builder(model, gp, traits_for(model)).build(), notes)

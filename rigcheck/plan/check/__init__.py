@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ...errors import InputError, RigcheckError
 from ...model import Model
+from ...notes import Note
 from ...quant.build import Build
 from .alternatives import alternatives_for, upgrade_for
 from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detected, evaluate,  # noqa: F401
@@ -41,10 +42,12 @@ class CheckReport:
 
 def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = None,
           builds: list[str] | None = None, alternatives: bool = True, thresholds=None,
-          curve: bool = False, prebuilt: list[Build] | None = None) -> CheckReport:
+          curve: bool = False, prebuilt: list[Build] | None = None, mine: list[dict] | None = None,
+          notes: list | None = None) -> CheckReport:
     """``curve=True`` also computes decode speed against context length (for the HTML page).
     ``prebuilt``: the model's builds, already made (the tier table checks one model on
-    several rigs and builds it once)."""
+    several rigs and builds it once). ``mine``: the user's own measurements of this model
+    (rigcheck bench), read by the caller; ``notes``: the caller's notes for the report."""
     from ... import runtimes
     from ...memory.kv import resolve_ctx
 
@@ -52,7 +55,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     if runtime:
         runtime = runtimes.get(runtime).name
     rows: list[BuildCheck] = []
-    notes: list[str] = []
+    notes = list(notes or [])
     made = prebuilt if prebuilt is not None else make_builds(model, builds)
     for b in made:
         rt = _runtime_for(b, rig, runtime)
@@ -61,7 +64,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
         try:
             rows.append(evaluate(model, b, rig, ctx, rt, thresholds=thresholds))
         except InputError as e:
-            notes.append(f"{b.name}: {e}")
+            notes.append(Note("build_not_evaluated", build=b.name, error=str(e)))
     if not rows:
         raise InputError(f"no build of {model.id} can be evaluated with runtime {runtime or 'any'} on this rig")
     native = next((b for b in made if b.recipe == "native"), None)
@@ -78,7 +81,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     decode_vs_ctx = speed_vs_ctx(model, next(b for b in made if b.name == best.name), best.runtime, rig) \
         if best and curve else []
     return CheckReport(model_summary(model), rig_summary(rig), ctx, rows, best.name if best else None,
-                       dict(best.commands) if best else {}, support, alts, upg, my_runs(model.id), notes,
+                       dict(best.commands) if best else {}, support, alts, upg, list(mine or []), notes,
                        decode_vs_ctx)
 
 
@@ -90,6 +93,7 @@ def _support_dict(s) -> dict:
 def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
     """Decode range of a build at a ladder of context lengths."""
     from ..speed.estimate import estimate
+    from .data import speed_data
     from ..placement import plan
     out = []
     top = model.n_ctx_train or 32768
@@ -100,21 +104,8 @@ def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
             pl = plan(b, ctx=ctx, runtime=runtime, rig=rig)
             if not pl.fits:
                 break
-            r = estimate(pl, rig, runtime, ctx, model, b).decode_tok_s
+            r = estimate(pl, rig, runtime, ctx, model, b, **speed_data()).decode_tok_s
         except (ValueError, RigcheckError):
             break
         out.append({"ctx": ctx, "low": r.low, "mid": r.mid, "high": r.high})
     return out
-
-
-def my_runs(model_id: str) -> list[dict]:
-    """The user's own measurements of this model (rigcheck bench), if any."""
-    try:
-        from ...measure.store import my_measurements
-    except ImportError:
-        return []
-    try:
-        rows = my_measurements(model_id=model_id)
-    except (RigcheckError, OSError):
-        return []
-    return [_evidence_dict(r) if not isinstance(r, dict) else r for r in rows]

@@ -13,6 +13,7 @@ from ...errors import InputError, RigcheckError
 from ...model import Model
 from ...quant.build import Build
 from ..modes import mode
+from ...notes import Note
 
 
 
@@ -40,6 +41,7 @@ class BuildCheck:
     quality_note: str = ""
     notes: list[str] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
+    measure_commands: dict[str, str] = field(default_factory=dict)   # how to check the estimate: rigcheck bench
     evidence: list[dict] = field(default_factory=list)
     quality_class: int = 0
 
@@ -152,6 +154,7 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     """Placement, speed, verdict and commands for one build on one rig."""
     from ... import runtimes
     from ..speed.estimate import estimate
+    from .data import speed_data
     from ..placement import plan
     from ..verdict import quality_note, verdict
 
@@ -166,9 +169,9 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     mid = low = 0.0
     if pl.fits and pl.mode != "no_fit":
         try:
-            est = estimate(pl, rig, runtime, ctx, model, build)
+            est = estimate(pl, rig, runtime, ctx, model, build, **speed_data())
         except (ValueError, RigcheckError) as e:
-            bc.notes.append(f"no speed estimate: {e}")
+            bc.notes.append(Note("no_speed_estimate", error=str(e)))
         else:
             bc.decode_tok_s, bc.prefill_tok_s = _range(est.decode_tok_s), _range(est.prefill_tok_s)
             bc.evidence = [_evidence_dict(e) for e in est.evidence[:3]]
@@ -190,6 +193,8 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(recipe_notes))
     if commands and pl.fits:
         bc.commands = launch_commands(model, build, rig, ctx, pl)
+        bc.measure_commands = {name: runtimes.get(name).measure_command(build_file=_file_name(model, build))
+                               for name in bc.commands}
     return bc
 
 
@@ -253,38 +258,6 @@ def _file_name(model: Model, build: Build) -> str:
     return f"{base}-{build.name}.gguf"
 
 
-def _sized_settings(name: str, rig, pl) -> dict:
-    """The launch settings for runtime ``name`` from the sized placement: the cache type,
-    tensor-parallel size and memory fraction it was sized with (SGLang's fraction, for a
-    placement sized for vLLM, by SGLang's own rule for the same GPUs)."""
-    from ...memory import buffers
-    st = dict(pl.settings or {})
-    tp = int(st.get("tp") or 1)
-    cache = pl.cache_type or ""
-    out: dict = {}
-    if name == "vllm":
-        out["tp"] = tp
-        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
-        if "gpu_memory_utilization" in st:
-            out["gpu_memory_utilization"] = st["gpu_memory_utilization"]
-    elif name == "sglang":
-        out["tp"] = tp
-        out["kv_cache_dtype"] = None if cache in ("", "auto") else cache
-        frac = st.get("mem_fraction_static")
-        if frac is None:
-            caps = [u.capacity_bytes for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
-            frac = buffers.sglang_mem_fraction_static(min(caps), tp=tp) if caps else None
-        if frac is not None:
-            out["mem_fraction_static"] = frac
-    elif name in ("llama.cpp", "ik_llama.cpp"):
-        if cache and cache != "f16":
-            out["cache_type"] = cache
-    elif name == "ollama":
-        if cache and cache != "f16":
-            out["kv_cache_type"] = cache.split("/")[0]
-    return out
-
-
 def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
     """The exact command for each runtime that loads this build's format and runs this
     architecture (mainline or fork), with the placement's flags and sized settings."""
@@ -302,10 +275,10 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
         sup = rt.support(model.arch).for_format(cont)
         if sup.status == "none":
             continue
-        flags = list(pl.flags) if name in ("llama.cpp", "ik_llama.cpp") else []
+        flags = list(pl.flags) if rt.placement_flags else []
         try:
             out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
-                                   arch=model.arch, platform=plat, **_sized_settings(name, rig, pl))
+                                   arch=model.arch, platform=plat, **rt.settings_for(pl))
         except (RigcheckError, TypeError, ValueError):
             continue
     return out

@@ -8,6 +8,7 @@ import re
 from ... import units
 from ...model import Model
 from . import BuildCheck, CheckReport, check, make_builds, model_summary
+from ...notes import Note
 
 
 def _article_verdict(text: str) -> str:
@@ -52,7 +53,8 @@ def tiers(model: Model, *, ctx: int | None = None, runtime: str | None = None, t
         rows.append(row)
     notes = []
     if article_model:
-        notes.append("article figures: 'Running DeepSeek V4-Flash Locally: The Hardware Reality Check' (June 2026)")
+        notes.append(Note("article_figures", title="Running DeepSeek V4-Flash Locally: The Hardware Reality Check",
+                          month="June 2026"))
     return {"model": model_summary(model), "ctx": ctx, "tiers": rows, "notes": notes}
 
 

@@ -31,6 +31,7 @@ from ...errors import InputError
 from ...memory import buffers, kv_llamacpp, limits, runtimes
 from ...memory.kv import KVCache, beyond_train_note, check_count, check_ctx
 from ...model.tensor import Role
+from ...notes import Note
 from ...quant.build import Build
 
 MiB = 2**20
@@ -81,7 +82,7 @@ class Placement:
     headroom: int
     mode: str
     flags: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)     # Note objects (words in report/notes.py)
     parallel: str = "single"                  # how GPUs share the work: single | layer | tensor
     # the runtime settings this placement was sized with, for its launch command:
     # tp (tensor-parallel GPUs), gpu_memory_utilization (vLLM), mem_fraction_static (SGLang)
@@ -338,14 +339,13 @@ def _plan_llamacpp(build, rt, bud: Budget, ctx, cache_type, parallel, flash_attn
             if ok:
                 pattern = _ot_pattern(n)
                 return result("experts_in_ram", gpus, host, ["-ngl", "999", "--n-cpu-moe", str(n)],
-                              [f"routed experts of layers 0-{n - 1} in system RAM; the same with -ot: "
-                               f"-ot '{pattern}'"])
+                              [Note("experts_in_ram", layers=n, pattern=pattern)])
     for ngl in range(L, -1, -1):
         first = L + 1 - ngl if ngl else L
         ok, gpus, host = try_place(min(first, L), 0, ngl >= 1)
         if ok and ngl >= 1:
             return result("layers_offload", gpus, host, ["-ngl", str(ngl)],
-                          [f"{L + 1 - ngl} of {L} repeating layers in system RAM (-ngl {ngl})"])
+                          [Note("layers_in_ram", in_ram=L + 1 - ngl, layers=L, ngl=ngl)])
     comp = buffers.llamacpp_compute(model, cp.n_ubatch, cp.n_ctx_seq, backend="cpu", **ckw).bytes
     return _cpu_only(w, kc, comp + out_buf, bud, base, notes, ["-ngl", "0"], gpus_present=True)
 
@@ -378,8 +378,7 @@ def _host_pool(host: "Share", bud: Budget, notes: list[str]) -> tuple[list[PoolU
     ru = uses[0]
     ru.bytes, ru.weights_bytes, ru.active_bytes_per_token = ram, host.weights - spill, host.active * (1 - frac)
     uses.append(PoolUse("disk (mmap)", "disk", spill, None, spill, 0, 0, 0, host.active * frac, "disk"))
-    notes.append(f"RAM is {units.gib(spill, 1)} short: llama.cpp's mmap reads that part of the weights from "
-                 "disk on every token (a speed cliff, often 10-30x slower)")
+    notes.append(Note("ram_short", spill_bytes=int(spill)))
     return uses, "mmap_stream"
 
 
@@ -389,7 +388,7 @@ def _finish(base, gpu_uses, host, bud: Budget, mode, flags, notes, parallel) -> 
     fits = True
     if host_mode == "no_fit":
         fits, mode = False, "no_fit"
-        notes.append("system RAM cannot hold the KV cache and buffers kept on the host")
+        notes.append(Note("host_ram_full"))
     elif host_mode == "mmap_stream":
         mode = "mmap_stream"
     return _assemble(base, uses, fits, mode, flags, notes, parallel)
@@ -411,7 +410,7 @@ def _cpu_only(w: _Weights, kc: KVCache, comp: int, bud: Budget, base, notes, fla
     host = Share("RAM", "ram", None, w.total, w.embed_active + w.output + w.tied_head + sum(w.dense) + sum(w.exps) * w.frac,
                   kc.bytes, comp)
     if gpus_present:
-        notes = notes + ["the GPU cannot hold even the output layer with the KV cache: CPU only"]
+        notes = notes + [Note("gpu_too_small_cpu_only")]
     return _finish(base, [], host, bud, "cpu", flags or [], notes, "single")
 
 
@@ -438,12 +437,11 @@ def _unified_result(base, bud: Budget, gpu_need, weights, kvb, compb, reserve, w
         if bud.apple:
             cmd = limits.wired_limit_advice(gpu_need, bud.ram or 0)
             if cmd:
-                notes.append(f"needs {units.gib(gpu_need, 1)} of GPU memory but macOS lets the GPU wire "
-                             f"{units.gib(cap, 1)} by default; raise the limit (until reboot): {cmd}")
+                notes.append(Note("wired_limit", need_bytes=int(gpu_need), budget_bytes=int(cap), command=cmd))
             else:
-                notes.append(f"needs {units.gib(gpu_need, 1)}: more than this Mac's RAM minus what macOS needs")
+                notes.append(Note("mac_ram_short", need_bytes=int(gpu_need)))
         else:
-            notes.append(f"needs {units.gib(gpu_need, 1)} of GPU-addressable memory; the budget is {units.gib(cap, 1)}")
+            notes.append(Note("gpu_budget_short", need_bytes=int(gpu_need), budget_bytes=int(cap)))
     return _assemble(base, [use], fits, mode, flags if fits else [], notes, "single")
 
 
@@ -498,8 +496,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         pool = buffers.vllm_kv_budget(cap, gpu_w // tp, gpu_memory_utilization=rt.gpu_memory_utilization,
                                       activation_bytes=comp)
         per_seq = max(1, kc.bytes // max(1, n_seq))
-        notes.append(f"vLLM preallocates {units.gib(pool, 1)} of KV per GPU: about {pool // per_seq} concurrent "
-                     f"sequences of {ctx:,} tokens (activation and CUDA-graph memory estimated)")
+        notes.append(Note("vllm_kv_pool", pool_bytes=int(pool), sequences=int(pool // per_seq), ctx=ctx))
     if experts_in_ram:
         host = Share("RAM", "ram", None, sum(w.exps), sum(w.exps) * w.frac)
         out = _finish(base, uses, host, bud, "experts_in_ram" if fits else "no_fit", flags, notes,
@@ -507,8 +504,7 @@ def _plan_tp(build, rt, bud: Budget, ctx, cache_type, parallel, experts_in_ram=F
         out.settings = settings
         return out
     if not fits:
-        notes.append(f"needs {units.gib(need, 1)} per GPU of the {units.gib(usable, 1)} {rt.name} may use "
-                     f"on {tp} GPU(s); {rt.name} keeps no weights in system RAM by default")
+        notes.append(Note("tp_short", runtime=rt.name, need_bytes=int(need), usable_bytes=int(usable), tp=tp))
     mode = ("unified" if bud.unified else ("gpu" if tp == 1 else "multi_gpu")) if fits else "no_fit"
     out = _assemble(base, uses, fits, mode, flags, notes, "tensor" if tp > 1 else "single")
     out.settings = settings
@@ -535,6 +531,6 @@ def _plan_whole(build, rt, bud: Budget, ctx, cache_type, parallel) -> Placement:
     b = w.total + kc.bytes + comp + reserve
     fits = b <= cap
     if not fits:
-        notes.append(f"{rt.name} keeps the whole model in GPU memory: needs {units.gib(b, 1)} of {units.gib(cap, 1)}")
+        notes.append(Note("whole_short", runtime=rt.name, need_bytes=int(b), capacity_bytes=int(cap)))
     use = PoolUse(name, "gpu", b, cap, w.total, kc.bytes, comp, reserve, wa, did)
     return _assemble(base, [use], fits, "gpu" if fits else "no_fit", [], notes, "single")
