@@ -592,8 +592,10 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
                          + (": " + "; ".join(why) if why else "")
                          + " (one machine, one GPU or Apple Silicon: 'rigcheck check' plans it)")
     key = {str(u): u for u in users}[str(conc)]
-    layouts.sort(key=lambda r: (not r["fits"], -min(r["max_concurrency"], conc) if r["fits"] else 0,
-                                -r["decode_tok_s_aggregate"][str(key)], -r["decode_tok_s_per_user"]["1"]))
+    # best first: fits, then the aggregate at the asked concurrency (users beyond the KV room
+    # wait, so it already counts capacity), then one user's speed
+    layouts.sort(key=lambda r: (not r["fits"], -r["decode_tok_s_aggregate"][str(key)] if r["fits"] else 0,
+                                -r["decode_tok_s_per_user"]["1"]))
     if not any(r["fits"] for r in layouts):
         need = min(layouts, key=lambda r: -r["kv_pool_bytes_per_gpu"]) if layouts else None
         if need and need["kv_pool_bytes_per_gpu"] < 0:
