@@ -12,6 +12,12 @@ from fastapi.testclient import TestClient
 
 from rigcheck.cli import main as cli_main
 from rigcheck.serve import create_app
+
+
+@pytest.fixture(autouse=True)
+def _hub_offline(monkeypatch):
+    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 from rigcheck.serve.guard import MAX_BODY, MAX_QUERY
 
 
@@ -272,3 +278,11 @@ def test_cli_serve_bad_options_are_one_line(capsys):
         assert cli_main(["serve", "--port", str(busy)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err and "another --port" in err
+
+
+def test_a_hub_id_goes_to_the_hub_loader_and_offline_is_one_line(client):
+    r = client.get("/api/check", params={"model": "someorg/not-a-cached-model", "rig": "rtx-4090+64GB"})
+    msg = bad(r)
+    assert "someorg/not-a-cached-model" in msg
+    assert "file path" not in msg
+    bad(client.get("/api/check", params={"model": "someorg/x@main:Q4_K_M/../../etc"}), 400)

@@ -10,10 +10,17 @@ with 414 before any value is read, which the negative-data check is told is a re
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from rigcheck.serve import create_app
+
+
+@pytest.fixture(autouse=True)
+def _hub_offline(monkeypatch):
+    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 app = create_app(rate=None)
 config = schemathesis.Config.from_dict({"checks": {

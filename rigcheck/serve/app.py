@@ -229,7 +229,8 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
         hit = sent.get(raw)
         if hit is None:
             hit = await run_in_threadpool(fn, *args)
-            sent.put(raw, hit)
+            if hit[0] == 200 or "/" not in raw[1]:     # a Hub lookup that failed may work next time
+                sent.put(raw, hit)
         return _respond(hit)
 
     @app.get("/api/check", responses=schemas.responses(schemas.CHECK),

@@ -17,7 +17,9 @@ from ..errors import InputError, UnknownNameError
 MAX_VALUE = 200           # characters in one query value
 MAX_CTX = 1 << 24         # tokens: bounded work (the page's slider stops at the model's maximum)
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+# owner/name, optionally @revision and :file-or-tag (the Hub loader's spelling, model/sources/hub.py)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}"
+                     r"(@[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?(:[A-Za-z0-9][A-Za-z0-9_.+-]{0,95})?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:-]*$")
 _RIG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+,:x-]*$")
 _FILE_SUFFIXES = (".gguf", ".json", ".safetensors", ".bin", ".pt", ".pth", ".txt", ".toml", ".csv")
@@ -51,7 +53,7 @@ def model_ref(text: str) -> str:
                          "(owner/name), never files; run 'rigcheck check FILE' for a local file")
     if "/" in text:
         if not _HUB_ID.match(text):
-            raise InputError(f"'{text}' is neither a catalogue id nor a Hub id (owner/name)")
+            raise InputError(f"'{text}' is neither a catalogue id nor a Hub id (owner/name[@revision][:tag])")
     elif not _NAME.match(text):
         raise InputError(f"'{text}' is not a model name: use letters, digits, '-', '_', '.' "
                          "(see /api/models)")
@@ -69,7 +71,7 @@ def load_model(text: str):
     except UnknownNameError:
         if "/" not in ref:
             raise
-    if os.path.exists(ref):
+    if os.path.exists(ref) or os.path.exists(ref.split("@")[0].split(":")[0]):
         raise InputError(f"'{ref}' names a local path here: the web page never reads files")
     from ..model.resolve import load_model as _load
     return _load(ref)
