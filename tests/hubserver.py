@@ -116,7 +116,7 @@ class HubServer:
 
         class Handler(_Handler):
             server_hub = hub
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
@@ -129,6 +129,15 @@ class HubServer:
     def count(self, path: str, n: int):
         with self.lock:
             self.sent[path] = self.sent.get(path, 0) + n
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that hangs up (rigcheck stopping a hostile read) is not an error to
+        print; anything else is."""
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 _INFO = re.compile(r"^/api/models/([^/]+/[^/]+?)(?:/revision/([^/]+))?$")

@@ -466,3 +466,10 @@ def test_a_quantized_checkpoint_is_typed_from_its_bytes(hubenv, files, capsys):
     assert abs(nat.weights_bytes - data) < 0.01 * data
     assert nat.file_bytes == sum(os.path.getsize(os.path.join(files["awq"], f))
                                  for f in os.listdir(files["awq"]) if f.endswith(".safetensors"))
+
+
+def test_a_catalogued_repo_falls_back_to_its_card_when_the_hub_is_off(hubenv, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rep = run_json(capsys, "info", "openai/gpt-oss-120b")
+    assert rep["source"] == "catalogue" and rep["id"] == "gpt-oss-120b"
+    assert "Hub cache" in rep["hub_unreachable"]

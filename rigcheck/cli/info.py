@@ -57,6 +57,8 @@ def hub_facts(model) -> dict:
                       if h.get(k) not in (None, "")}
         if h.get("shards"):
             out["hub"]["files"] = [{"path": s["path"], "bytes": s["bytes"]} for s in h["shards"]]
+    if model.meta.get("hub_unreachable"):
+        out["hub_unreachable"] = model.meta["hub_unreachable"]
     if model.meta.get("not_inferred"):
         out["not_inferred"] = list(model.meta["not_inferred"])
     if model.meta.get("unmatched"):
@@ -73,6 +75,8 @@ def _render_hub(rep: dict) -> list[str]:
                                  if h.get("files") else "config.json")
         lines.append(f"Hub: {h['repo']} at {h.get('revision', 'main')} (commit {h.get('sha', '?')[:12]}): {what}"
                      + (f", quantization {h['quant_method']}" if h.get("quant_method") else ""))
+    if rep.get("hub_unreachable"):
+        lines.append(f"note: the catalogue card, as the Hub was not asked: {rep['hub_unreachable']}")
     for n in rep.get("not_inferred") or []:
         lines.append(f"could not infer: {n}")
     if rep.get("checkpoint_tensors_not_in_inventory"):

@@ -43,7 +43,13 @@ _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class HubError(InputError):
-    """The Hub said no (gated, not found, rate limit) or could not be reached."""
+    """The Hub said no (gated, not found, rate limit) or could not be reached. ``kind``:
+    'gated', 'not_found', 'rate_limit', 'unreachable' (no network, timeout, --offline
+    without a cached answer) or 'other'."""
+
+    def __init__(self, message: str, kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -148,13 +154,13 @@ def _fail(status: int, what: str, repo: str, headers=None) -> HubError:
         token = "HF_TOKEN is set but its token has no access" if os.environ.get("HF_TOKEN") else \
             "set HF_TOKEN to a read token (https://huggingface.co/settings/tokens)"
         return HubError(f"{repo} is gated or private on the Hub (HTTP {status} for {what}): accept its terms on "
-                        f"{endpoint()}/{repo} and {token}")
+                        f"{endpoint()}/{repo} and {token}", "gated")
     if status == 404:
-        return HubError(f"{what}: not found on the Hub (HTTP 404)")
+        return HubError(f"{what}: not found on the Hub (HTTP 404)", "not_found")
     if status == 429:
         wait = (headers or {}).get("retry-after") if headers is not None else None
         return HubError(f"the Hub is rate-limiting requests (HTTP 429 for {what}); wait"
-                        + (f" {wait} s" if wait else " a minute") + " and retry, or set HF_TOKEN for a higher limit")
+                        + (f" {wait} s" if wait else " a minute") + " and retry, or set HF_TOKEN for a higher limit", "rate_limit")
     return HubError(f"the Hub answered HTTP {status} for {what}; try again later, or use --offline for cached answers")
 
 
@@ -162,9 +168,9 @@ def _net_error(e: Exception, what: str) -> HubError:
     import httpx2 as httpx
     if isinstance(e, httpx.TimeoutException):
         return HubError(f"the Hub at {endpoint()} timed out reading {what}; try again, or use --offline for "
-                        "cached answers and the bundled catalogue")
+                        "cached answers and the bundled catalogue", "unreachable")
     return HubError(f"cannot reach the Hub at {endpoint()} for {what} ({type(e).__name__}: {str(e)[:120]}); "
-                    "check the network, or use --offline for cached answers and the bundled catalogue")
+                    "check the network, or use --offline for cached answers and the bundled catalogue", "unreachable")
 
 
 def _timeout(remaining: float):
@@ -389,7 +395,8 @@ def repo_info(repo: str, revision: str | None = None) -> RepoInfo:
     if offline():
         if cached is None:
             raise HubError(f"{repo}@{rev} is not in rigcheck's Hub cache and the Hub is off (--offline or "
-                           "HF_HUB_OFFLINE=1): run once online, or name a catalogue model (rigcheck models)")
+                           "HF_HUB_OFFLINE=1): run once online, or name a catalogue model (rigcheck models)",
+                           "unreachable")
         STATS.cached += 1
         return _info_of(repo, rev, cached.get("data"), True)
     url = f"{endpoint()}/api/models/{repo}" + ("" if revision is None else f"/revision/{_quote(rev)}")
@@ -398,7 +405,7 @@ def repo_info(repo: str, revision: str | None = None) -> RepoInfo:
                                        params={"blobs": "true"})
     except HubError as e:
         if "HTTP 404" in str(e):
-            raise HubError(_not_found(repo, revision)) from None
+            raise HubError(_not_found(repo, revision), "not_found") from None
         raise
     if status == 304 and cached is not None:
         STATS.cached += 1

@@ -377,8 +377,21 @@ def published_native(model: Model):
 # ---- the entry points -------------------------------------------------------------
 
 def load(ref: HubRef) -> Model:
-    """A Model from a Hub reference."""
-    info = hub.repo_info(ref.repo, ref.revision)
+    """A Model from a Hub reference. When the Hub cannot be reached (no network, or
+    --offline without a cached answer) and the catalogue has a card for the repo, the
+    card's model, with ``meta['hub_unreachable']`` saying why."""
+    try:
+        info = hub.repo_info(ref.repo, ref.revision)
+    except HubError as e:
+        if e.kind != "unreachable" or ref.revision or ref.selector:
+            raise
+        from .. import catalog
+        try:
+            card = catalog.card(ref.repo)
+        except UnknownNameError:
+            raise e from None
+        m = catalog.model_of(card)
+        return replace(m, meta=dict(m.meta, hub_unreachable=str(e)))
     sets = gguf_sets(info)
     if ref.selector:
         if not sets:
