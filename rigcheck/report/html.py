@@ -329,7 +329,7 @@ def _builds_table(builds: list[dict], best: str | None) -> str:
         label, reasons = _verdict(b.get("verdict"))
         name = e(b.get("name")) + (" ★" if best and b.get("name") == best else "")
         bpw = b.get("bits_per_weight")
-        q = (f"{_num(bpw):.2f} bpw. " if bpw is not None else "") + str(b.get("quality_note") or "")
+        q = (f"{_num(bpw):.2f} bpw. " if bpw is not None else "") + note_text(b.get("quality_note") or "")
         why = "<br>".join(e(r) for r in reasons)
         rows.append(
             f"<tr><td><b>{name}</b></td><td class='num'>{e(gb(_num(b.get('file_bytes')), 1))}</td>"
