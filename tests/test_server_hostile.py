@@ -413,6 +413,18 @@ def test_too_few_tokens(capsys):
     refused(rc, err, "streamed 3 token(s)", "at least 8")
 
 
+def test_few_chat_tokens_and_no_plain_completions(capsys):
+    few = stream_of(n=3, claimed=3)
+
+    def post(method, path, conn, stop):
+        if path.endswith("/chat/completions"):
+            return few(method, path, conn, stop)
+        answer(conn, b'{"detail": "Not Found"}', "404 Not Found")
+    with Hostile(post=post) as srv:
+        rc, err = bench(srv.url, capsys)
+    refused(rc, err, "streamed 3 token(s), too few to time", "HTTP 404")
+
+
 @pytest.mark.parametrize("claimed,n,argv,words", [
     (1e999, 16, [], None),                        # inf: the old client stored inf tok/s
     (1_000_000, 16, [], "more than the 16 asked"),

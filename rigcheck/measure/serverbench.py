@@ -346,6 +346,9 @@ def stream(info: ServerInfo, prompt_tokens: int, max_tokens: int, timeout: float
         return _sample(chat_url, got, max_tokens)
     # no chat endpoint, or a chat model that ended its answer at once: plain completion continues the text
     comp = _stream(comp_url, {**common, "prompt": text}, timeout, max_tokens)
+    if isinstance(comp, int) and isinstance(got, _Received):
+        raise InputError(f"{chat_url}: the chat streamed {len(got.times)} token(s), too few to time (at least "
+                         f"{MIN_TOKENS}), and {comp_url} answered HTTP {comp}; try a longer --prefill or another model")
     if isinstance(comp, int):
         raise InputError(f"{comp_url}: not an OpenAI-compatible server (streaming completions answered HTTP {comp})")
     if len(comp.times) < MIN_TOKENS:
