@@ -48,3 +48,35 @@ def test_integral_float_and_zero_one_bools_are_read(tmp_path, capsys):
     p.write_text(json.dumps(cfg))
     assert main(["info", str(p), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_params"] > 7e9
+
+
+# values that passed the type check but not sense (issue 14, second round): each names the key
+CROSS = [
+    ("qwen3-30b-a3b", {"num_experts_per_tok": 0}, "num_experts_per_tok"),
+    ("qwen3-30b-a3b", {"num_experts_per_tok": 500}, "num_experts_per_tok"),
+    ("qwen3-30b-a3b", {"num_experts": 1}, "num_experts_per_tok"),
+    ("qwen3-30b-a3b", {"mlp_only_layers": ["a", -5]}, "mlp_only_layers"),
+    ("qwen3-30b-a3b", {"decoder_sparse_step": 0}, "decoder_sparse_step"),
+    ("llama-3.1-8b-instruct", {"head_dim": 0}, "head_dim"),
+    ("llama-3.1-8b-instruct", {"max_position_embeddings": 0}, "max_position_embeddings"),
+    ("llama-3.1-8b-instruct", {"rope_scaling": {"factor": "abc", "rope_type": "llama3"}}, "rope_scaling.factor"),
+    ("llama-3.1-8b-instruct", {"rope_scaling": {"factor": -8.0, "rope_type": "llama3"}}, "rope_scaling.factor"),
+    ("llama-3.1-8b-instruct", {"num_attention_heads": 32, "num_key_value_heads": 7}, "num_key_value_heads"),
+    ("llama-3.1-8b-instruct", {"num_attention_heads": 30}, "num_attention_heads"),
+    ("gpt-oss-20b", {"layer_types": [5, None]}, "layer_types"),
+    ("gpt-oss-20b", {"sliding_window": 0}, "sliding window"),
+    ("gpt-oss-20b", {"sliding_window": 10**6}, "sliding window"),
+    ("deepseek-v4-flash", {"num_hash_layers": 10**6}, "num_hash_layers"),
+]
+
+
+@pytest.mark.parametrize("card_id,changes,needle", CROSS, ids=[f"{c[0]}-{next(iter(c[1]))}" for c in CROSS])
+def test_values_against_each_other_are_one_line_exit_2(tmp_path, capsys, card_id, changes, needle):
+    cfg = dict(card(card_id).config, **changes)
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    for argv in (["info", str(p)], ["memory", str(p), "--rig", "rtx-4090", "--build", "Q4_K_M"]):
+        rc = main(argv)
+        err = capsys.readouterr().err
+        assert rc == 2, err
+        assert err.count("\n") == 1 and needle in err and "internal error" not in err, err

@@ -98,6 +98,9 @@ def check_model(model: Model) -> Model:
                                                                      or lay.n_head % lay.n_head_kv)):
             raise FormatError(f"{shown(model.id)}: layer {il} has {lay.n_head} attention heads and {lay.n_head_kv} "
                               "KV heads: the query heads must be a whole multiple of the KV heads")
+        if lay.kind == AttnKind.SWA and lay.window <= 0:
+            raise FormatError(f"{shown(model.id)}: layer {il} attends through a sliding window of {lay.window} "
+                              "tokens; a sliding-window layer needs a window of at least one token")
         if lay.kind == AttnKind.SWA and model.n_ctx_train and lay.window > model.n_ctx_train:
             raise FormatError(f"{shown(model.id)}: layer {il} has a sliding window of {lay.window:,} tokens, more "
                               f"than the trained context of {model.n_ctx_train:,}")

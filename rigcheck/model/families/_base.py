@@ -43,10 +43,67 @@ class HFConfig:
         return cls(**kw)
 
 
+# whole-number keys that must be positive when a config gives them (0 is no size at all)
+POSITIVE_KEYS = ("head_dim", "max_position_embeddings", "kv_lora_rank", "decoder_sparse_step")
+# keys that count layers: at most num_hidden_layers
+LAYER_COUNT_KEYS = ("first_k_dense_replace", "num_hash_layers", "num_nextn_predict_layers")
+EXPERT_KEYS = ("num_experts", "n_routed_experts", "num_local_experts")
+# rope_scaling members that are numbers (factor > 0), or whole numbers of tokens
+ROPE_NUMBERS = ("factor", "beta_fast", "beta_slow", "low_freq_factor", "high_freq_factor", "attention_factor",
+                "mscale", "mscale_all_dim")
+
+
 def _cross_check(model_id: str, config: dict, kw: dict) -> None:
-    """The common HF sizes against each other: heads that divide the hidden width (when
-    no head_dim says otherwise) and KV heads that divide the heads."""
+    """The common HF sizes against each other (issue 14): heads that divide the hidden
+    width (when no head_dim says otherwise) and KV heads that divide the heads; experts
+    per token within the experts; counts of layers within the layers; per-layer lists
+    of one entry per layer and of the right kind; rope_scaling's numbers."""
+    from ...text import shown
     where = f"{model_id or 'config.json'}: config.json"
+    for key in POSITIVE_KEYS:
+        if kw.get(key) == 0:
+            raise InputError(f"{where} '{key}' is 0; leave it out or give the size")
+    layers = kw.get("num_hidden_layers")
+    if isinstance(layers, int):
+        for key in LAYER_COUNT_KEYS:
+            v = kw.get(key)
+            if isinstance(v, int) and v > layers:
+                raise InputError(f"{where} '{key}' {v:,} is more than 'num_hidden_layers' {layers}")
+        lt = kw.get("layer_types")
+        if isinstance(lt, list) and lt:
+            if len(lt) != layers:
+                raise InputError(f"{where} 'layer_types' lists {len(lt)} layers, but 'num_hidden_layers' is {layers}")
+            bad = next((v for v in lt if not isinstance(v, str) or len(v) > 64), None)
+            if bad is not None or any(not v for v in lt):
+                raise InputError(f"{where} 'layer_types' must list one attention-type name per layer, "
+                                 f"got {shown(repr(bad), 40)}")
+        mol = kw.get("mlp_only_layers")
+        if isinstance(mol, list):
+            bad = next((v for v in mol if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < layers), None)
+            if bad is not None:
+                raise InputError(f"{where} 'mlp_only_layers' must list layer numbers 0 to {layers - 1}, "
+                                 f"got {shown(repr(bad), 40)}")
+    cr = kw.get("compress_ratios")
+    if isinstance(cr, list):
+        bad = next((v for v in cr if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_INT), None)
+        if bad is not None:
+            raise InputError(f"{where} 'compress_ratios' must list whole numbers, got {shown(repr(bad), 40)}")
+    n_exp = next((kw[k] for k in EXPERT_KEYS if isinstance(kw.get(k), int)), None)
+    per_tok = kw.get("num_experts_per_tok")
+    if isinstance(n_exp, int) and n_exp >= 1 and isinstance(per_tok, int) and not 0 < per_tok <= n_exp:
+        raise InputError(f"{where} 'num_experts_per_tok' {per_tok} must be 1 to the {n_exp} experts")
+    rs = kw.get("rope_scaling")
+    if isinstance(rs, dict):
+        for key in ROPE_NUMBERS:
+            v = rs.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v
+                                  or abs(v) > 1e15 or (key == "factor" and v <= 0)):
+                raise InputError(f"{where} 'rope_scaling.{key}' must be a {'positive ' if key == 'factor' else ''}"
+                                 f"finite number, got {shown(repr(v), 40)}")
+        v = rs.get("original_max_position_embeddings")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= limits.CONTEXT):
+            raise InputError(f"{where} 'rope_scaling.original_max_position_embeddings' must be a whole number "
+                             f"of tokens, got {shown(repr(v), 40)}")
     heads, kv, hidden = (kw.get(k) for k in ("num_attention_heads", "num_key_value_heads", "hidden_size"))
     if not all(v is None or isinstance(v, int) for v in (heads, kv, hidden)):
         return
