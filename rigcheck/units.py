@@ -58,6 +58,11 @@ def params(n: float) -> str:
     return str(int(n))
 
 
+def flops(x: float, digits: int = 1) -> str:
+    """Compute throughput: '209.5 TFLOPS' (10^12 operations per second)."""
+    return f"{x / 1e12:,.{digits}f} TFLOPS"
+
+
 def rate(x: float) -> str:
     """Tokens per second, with sensible precision."""
     if x >= 100:

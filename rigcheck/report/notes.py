@@ -56,6 +56,23 @@ TEMPLATES = {
     "graph_estimated": lambda arch: (
         f"llama.cpp's {arch} graph is not modelled here; its compute buffer is estimated from the logits and "
         "hidden-state widths"),
+    # this machine, as detected (hardware/detect)
+    "ram_detected": lambda type, speed_mt_s, channels: f"RAM: {type}-{speed_mt_s} on {channels} channel(s) (dmidecode)",
+    "ram_unknown": lambda: ("RAM speed and channels unknown (dmidecode missing or not permitted: it needs root); "
+                            "'rigcheck rig --measure-bandwidth' measures it"),
+    "no_gpu_found": lambda: "no GPU found (NVIDIA: NVML/nvidia-smi; AMD: rocm-smi/sysfs): CPU only",
+    "gpu_not_in_catalogue": lambda name: f"GPU '{name}' is not in the catalogue: bandwidth unknown",
+    "cpu_not_in_catalogue": lambda name: f"CPU '{name}' is not in the catalogue",
+    "bandwidth_measured": lambda bytes_per_s: f"measured copy bandwidth: {units.gb(bytes_per_s, 1)}/s (one thread, NumPy)",
+    "bandwidth_remembered": lambda bytes_per_s, measured_on: (
+        f"RAM bandwidth {units.gb(bytes_per_s, 1)}/s from your measurement of {measured_on} "
+        "('rigcheck rig --measure-bandwidth')"),
+    "bandwidth_assumed": lambda bytes_per_s, per_thread_bytes_per_s: (
+        f"RAM bandwidth assumed {units.gb(bytes_per_s, 1)}/s (dual-channel DDR4-3200, at most "
+        f"{units.gb(per_thread_bytes_per_s, 0)}/s per CPU thread): an assumption, not a reading; "
+        "'rigcheck rig --measure-bandwidth' measures it and remembers the result"),
+    "dmidecode_no_modules": lambda: "dmidecode listed no memory modules",
+    "memory_below_rated": lambda: "memory runs below its rated speed (configured < rated)",
     # the check (plan/check)
     "build_not_evaluated": lambda build, error: f"{build}: {error}",
     "no_speed_estimate": lambda error: f"no speed estimate: {error}",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ..catalog import find_device, match_device, norm
 from ..device import Device, Node, Rig
 from ..spec import format_rig
-from ...units import gb
+from ...notes import Note
 from . import amd, apple, cpu, nvidia
 from .common import DetectedGpu, to_device
 
@@ -109,11 +109,10 @@ def detect(measure_bandwidth: bool = False, progress: Callable[[str], None] | No
         ram_bw = None
         if mem is not None and mem.bandwidth_bytes_s:
             ram_bw = mem.bandwidth_bytes_s
-            notes.append(f"RAM: {mem.type}-{mem.speed_mt_s} on {mem.channels} channel(s) (dmidecode)")
+            notes.append(Note("ram_detected", type=mem.type, speed_mt_s=mem.speed_mt_s, channels=mem.channels))
             notes.extend(mem.notes)
         else:
-            notes.append("RAM speed and channels unknown (dmidecode missing or not permitted: it needs root); "
-                         "'rigcheck rig --measure-bandwidth' measures it")
+            notes.append(Note("ram_unknown"))
         gpus = tuple(detect_gpus())
         os_name = platform.system().lower() or None
         if soc is not None:
@@ -125,16 +124,16 @@ def detect(measure_bandwidth: bool = False, progress: Callable[[str], None] | No
             node = Node(devices=gpus, cpu=cpu_dev, ram_bytes=ram, ram_bandwidth_bytes_s=ram_bw,
                         cpu_only=not gpus, os=os_name, cpu_threads=threads)
         if not gpus and soc is None:
-            notes.append("no GPU found (NVIDIA: NVML/nvidia-smi; AMD: rocm-smi/sysfs): CPU only")
+            notes.append(Note("no_gpu_found"))
         for d in gpus:
             if d.verified == "detected":
-                notes.append(f"GPU '{d.name}' is not in the catalogue: bandwidth unknown")
+                notes.append(Note("gpu_not_in_catalogue", name=d.name))
         if cpu_dev is not None and cpu_dev.verified == "detected":
-            notes.append(f"CPU '{cpu_dev.name}' is not in the catalogue")
+            notes.append(Note("cpu_not_in_catalogue", name=cpu_dev.name))
     if measure_bandwidth:
         from .bandwidth import measure_bandwidth as _measure
         measured = _measure(progress=progress)
-        notes.append(f"measured copy bandwidth: {gb(measured, 1)}/s (one thread, NumPy)")
+        notes.append(Note("bandwidth_measured", bytes_per_s=float(measured)))
         _remember_bandwidth(measured)
         if node.ram_bandwidth_bytes_s is None:
             node = dataclasses.replace(node, ram_bandwidth_bytes_s=measured)
@@ -142,15 +141,12 @@ def detect(measure_bandwidth: bool = False, progress: Callable[[str], None] | No
         known = _remembered_bandwidth()
         if known:
             node = dataclasses.replace(node, ram_bandwidth_bytes_s=known[0])
-            notes.append(f"RAM bandwidth {gb(known[0], 1)}/s from your measurement of {known[1]} "
-                         "('rigcheck rig --measure-bandwidth')")
+            notes.append(Note("bandwidth_remembered", bytes_per_s=float(known[0]), measured_on=str(known[1])))
         else:
             threads = node.cpu_threads or 1
             bw = min(ASSUMED_RAM_BW, threads * ASSUMED_PER_THREAD_BW)
             node = dataclasses.replace(node, ram_bandwidth_bytes_s=bw)
-            notes.append(f"RAM bandwidth assumed {gb(bw, 1)}/s (dual-channel DDR4-3200, at most "
-                         f"{gb(ASSUMED_PER_THREAD_BW, 0)}/s per CPU thread): an assumption, not a reading; "
-                         "'rigcheck rig --measure-bandwidth' measures it and remembers the result")
+            notes.append(Note("bandwidth_assumed", bytes_per_s=float(bw), per_thread_bytes_per_s=ASSUMED_PER_THREAD_BW))
     rig = Rig(nodes=(node,), source="detected", notes=tuple(notes))
     return dataclasses.replace(rig, spec=_detected_spec(rig))
 

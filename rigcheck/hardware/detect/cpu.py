@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...notes import Note
 from .common import run_tool
 
 KiB = 2**10
@@ -123,7 +124,7 @@ def parse_dmidecode(text: str) -> MemorySystem:
                                  rated_mt_s=rated, data_width_bits=int(width.group(1)) if width else None,
                                  locator=f.get("Locator", ""), bank_locator=f.get("Bank Locator", "")))
     if not mods:
-        return MemorySystem(notes=("dmidecode listed no memory modules",))
+        return MemorySystem(notes=(Note("dmidecode_no_modules"),))
     notes = []
     channels: dict[str, MemoryModule] = {}
     for m in mods:
@@ -135,7 +136,7 @@ def parse_dmidecode(text: str) -> MemorySystem:
         bw = sum(((m.data_width_bits or 64) / 8) * speed * 1e6 for m in channels.values())
     types = sorted({m.type for m in mods})
     if any(m.speed_mt_s and m.rated_mt_s and m.speed_mt_s < m.rated_mt_s for m in mods):
-        notes.append("memory runs below its rated speed (configured < rated)")
+        notes.append(Note("memory_below_rated"))
     return MemorySystem(modules=tuple(mods), type="/".join(types), speed_mt_s=speed, channels=len(channels),
                         bandwidth_bytes_s=bw, notes=tuple(notes))
 
