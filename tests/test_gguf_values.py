@@ -44,6 +44,12 @@ BAD = [
     (dict(block_count=2, embedding_length=64, **{"attention.head_count": "8"}), "head_count", "whole number"),
     (dict(block_count=2, embedding_length=64, **{"attention.head_count": [8, -1]}), "head_count", "out of range"),
     (dict(block_count=2, embedding_length=64, context_length="4096"), "context_length", "whole number"),
+    # per-key ranges (rigcheck.limits.GGUF_KEY_LIMITS): inside 2**40 but no model's
+    (dict(block_count=2, embedding_length=64, **{"attention.head_count": 5000}), "head_count", "0 to 4,096"),
+    (dict(block_count=2, embedding_length=2**30), "embedding_length", "0 to 1,048,576"),
+    (dict(block_count=2, embedding_length=64, expert_count=10**6), "expert_count", "0 to 65,536"),
+    (dict(block_count=2, embedding_length=64, context_length=2**40), "context_length", "out of range"),
+    (dict(block_count=2, embedding_length=64, **{"attention.key_length": 10**6}), "key_length", "0 to 16,384"),
 ]
 
 
