@@ -9,10 +9,10 @@ with a 4xx status, never a traceback.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import sys
-import importlib.util
 from pathlib import Path
 from typing import Literal
 
@@ -40,14 +40,6 @@ def plotly_js() -> Path:
         raise RigcheckError("rigcheck serve draws its charts with plotly.js from the plotly package: "
                             "pip install 'rigcheck[serve]'")
     return Path(spec.origin).parent / "package_data" / "plotly.min.js"
-
-
-class Answer(Exception):
-    """An error answer: HTTP status and one line."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def _error(status: int, message: str) -> JSONResponse:
