@@ -176,6 +176,9 @@ def hubenv(server, monkeypatch, tmp_path):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     monkeypatch.delenv("RIGCHECK_GGUF_PUBLISHERS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    from rigcheck.model.sources import hub_models
+    hub_models._HEADERS.clear()                 # each test a fresh process, as far as headers go
     return server
 
 
@@ -473,3 +476,18 @@ def test_a_catalogued_repo_falls_back_to_its_card_when_the_hub_is_off(hubenv, ca
     rep = run_json(capsys, "info", "openai/gpt-oss-120b")
     assert rep["source"] == "catalogue" and rep["id"] == "gpt-oss-120b"
     assert "Hub cache" in rep["hub_unreachable"]
+
+
+def test_a_file_huggingface_hub_downloaded_is_read_from_disk(hubenv, files, capsys, tmp_path, monkeypatch):
+    """huggingface_hub's cache layout: models--org--name/snapshots/<commit>/<path>."""
+    from rigcheck.model.sources import hub
+    info = hub.repo_info("ggml-org/gemma-3-270m-GGUF")
+    snap = tmp_path / "hfcache" / "models--ggml-org--gemma-3-270m-GGUF" / "snapshots" / info.sha
+    snap.mkdir(parents=True)
+    os.symlink(files["gemma"], snap / "gemma-3-270m-Q4_K_M.gguf")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hfcache"))
+    hubenv.requests.clear()
+    rep = run_json(capsys, "builds", "ggml-org/gemma-3-270m-GGUF")
+    assert [r for r in hubenv.requests if "/resolve/" in r[1]] == []
+    (b,) = [b for b in rep["builds"] if b["published"]]
+    assert b["file_bytes"] == os.path.getsize(files["gemma"]) and b["header_bytes_read"] == 0

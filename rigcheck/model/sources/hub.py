@@ -490,12 +490,66 @@ class CachedFile(RangeFile):
         return super()._fetch(start, stop)
 
 
+def hf_cache_dir() -> str:
+    """huggingface_hub's cache of downloaded files: HF_HUB_CACHE, else $HF_HOME/hub."""
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                      os.path.join(os.path.expanduser("~"), ".cache"), "huggingface")
+    return os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
+
+
+def downloaded(repo: str, info: RepoInfo, f: RepoFile) -> str | None:
+    """The file when huggingface_hub has already downloaded it at this commit (and it has
+    the listed size): its header is read from disk, not the network."""
+    if not info.sha:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        p = try_to_load_from_cache(repo, f.path, cache_dir=hf_cache_dir(), revision=info.sha)
+    except Exception:            # an unreadable cache is no cache
+        return None
+    if isinstance(p, str) and os.path.isfile(p) and os.path.getsize(p) == f.size:
+        return p
+    return None
+
+
+class _LocalFile:
+    """A downloaded file as the readers' file object (bytes read are counted as 0)."""
+
+    received = 0
+    prefix = b""
+
+    def __init__(self, path: str):
+        self.f = open(path, "rb")
+
+    def seek(self, pos):
+        self.f.seek(pos)
+
+    def read(self, n):
+        return self.f.read(n)
+
+    def close(self):
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 def read_remote(repo: str, info: RepoInfo, f: RepoFile, parse):
-    """``parse(fileobj, size, label)`` over the file's header bytes: from the cache when
-    the file's ETag was read before, else by bounded range reads (kept afterwards)."""
+    """``parse(fileobj, size, label)`` over the file's header bytes: from huggingface_hub's
+    download cache when the file is there, from rigcheck's cache when the file's ETag was
+    read before, else by bounded range reads (kept afterwards)."""
     label = f"{repo}/{f.path}"
     if f.size < 0:
         raise HubError(f"{label}: the Hub's listing gives no size for this file")
+    local = downloaded(repo, info, f)
+    if local is not None:
+        STATS.cached += 1
+        STATS.last_read[label] = 0
+        return parse(_LocalFile(local), f.size, label)
     data = cached_header_bytes(repo, f)
     url = resolve_url(repo, info.sha, f.path)
     if data is not None:
