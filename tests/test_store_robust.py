@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import stat
 import subprocess
@@ -124,11 +125,17 @@ def test_truncated_store(db, capsys, keep):
     assert len(data) > 8 * 4096
     db.write_bytes(data[:int(len(data) * keep)])
     msg = unavailable("damaged", "mv ")
-    assert f"'{db}.damaged'" in msg
     one_line(capsys, main(["bench", "--list"]), "damaged")
     rc, posts = bench_server(capsys)
     one_line(capsys, rc, "damaged")
     assert posts == []
+    # what the line says to do works: move it aside, and the next bench makes a new store
+    src, dst = shlex.split(msg.split("(mv ", 1)[1].split(") and a new one", 1)[0])
+    assert src == str(db) and dst == f"{db}.damaged"
+    os.rename(src, dst)
+    rc, posts = bench_server(capsys)
+    assert rc == 0 and len(posts) == 1
+    assert [r.repeats for r in list_runs()] == [1]
 
 
 def test_random_bytes(db, capsys):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import sqlite3
 import stat
 import statistics
@@ -101,7 +102,8 @@ def _other_home() -> str:
 def _damaged(path: Path, why: str) -> StoreUnavailable:
     return StoreUnavailable(
         f"{path}: the measurements store is damaged or not a rigcheck store ({why}); move it aside "
-        f"(mv '{path}' '{path}.damaged') and a new one is made at the next bench, {_other_home()}")
+        f"(mv {shlex.quote(str(path))} {shlex.quote(str(path) + '.damaged')}) and a new one is made at the next "
+        f"bench, {_other_home()}")
 
 
 def _newer(path: Path, version: int) -> StoreUnavailable:
