@@ -27,7 +27,7 @@ stored only if it is physically plausible (at least 8 tokens streamed and counte
 over at least 20 ms, a token count the server's own usage agrees with, below 20,000 tok/s);
 a misbehaving server gets one line, exit status 2, and nothing stored.
 If the store cannot be used (damaged, locked, from a newer rigcheck, read-only), bench says
-so in one line and exits 2; 'check' and 'estimate' go on without your measurements.
+so in one line and exits 2; 'check' goes on without your measurements.
 'rigcheck estimate' shows them beside its predictions.
 """
 
