@@ -258,9 +258,9 @@ function renderMemory(rep) {
     i += 1;
   }
   plot("memory-chart", traces, {
-    barmode: "stack", height: 90 + 34 * names.length + 16 * i, showlegend: true,
-    legend: { orientation: "h", y: -0.08, yanchor: "top" },
-    margin: { l: 110, r: 20, t: 16 + 16 * i, b: 70 },
+    barmode: "stack", height: 110 + 34 * names.length + 16 * i, showlegend: true,
+    legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom", x: 0, xanchor: "left", traceorder: "normal" },
+    margin: { l: 110, r: 20, t: 16 + 16 * i, b: 90 },
     xaxis: { title: { text: "GB (10^9 bytes)" }, rangemode: "tozero", gridcolor: "#eeeeee" },
     yaxis: { autorange: "reversed", automargin: true }, shapes, annotations,
   });
