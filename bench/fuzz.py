@@ -256,7 +256,8 @@ def gen_rig(rng, tmp, state):
     if rng.random() < 0.8:
         spec = "".join(rng.choice(RIG_WORDS) + rng.choice(["", " ", "+"]) for _ in range(rng.randint(1, 5)))
     else:
-        spec = "".join(chr(rng.randrange(32, 0x250)) for _ in range(rng.randint(0, 40)))
+        spec = "".join(chr(rng.randrange(32, 0x250)) for _ in range(rng.randint(1, 40)))
+    # (an empty --rig means "this machine": detection and a bandwidth measurement, not parsing)
     cmd = rng.choice([["memory", "llama-3.1-8b-instruct", "--build", "Q4_K_M", "--rig", spec],
                       ["estimate", "qwen3-30b-a3b", "--build", "Q4_K_M", "--rig", spec], ["rig", spec]])
     return cmd, {}
@@ -269,7 +270,7 @@ SIZES = ["24GB", "0GB", "9" * 400 + "GB", "99999999TB", "1.5TB", "24", "GB", "-2
 BUILDS = ["Q4_K_M", "experts=Q8_1", "experts=IQ2_XS,default=Q8_0", "default=Q8_K", "bogus", "=", ",", "attn=",
           "native", "mlx-4bit", "IQ2_XS-XL", "file", "x" * 500, "experts=q4_k,experts=q8_0"]
 MODELS = ["llama-3.1-8b-instruct", "qwen3-30b-a3b", "deepseek-v4-flash", "llama\x1b[31m", "m" * 100_000,
-          "gpt-oss-20b", "", "/dev/zero", "/", "/nonexistent/x.gguf", "a\nb"]
+          "gpt-oss-20b", " ", "/dev/zero", "/", "/nonexistent/x.gguf", "a\nb"]   # ("" is every model)
 
 
 def gen_cli(rng, tmp, state):
@@ -297,6 +298,7 @@ def gen_cli(rng, tmp, state):
     return argv, {}
 
 
+REFERENCE = ["check", "deepseek-v4-flash", "--rig", "rtx-4090+64GB"]
 CATEGORIES = {"gguf": gen_gguf, "safetensors": gen_safetensors, "config": gen_config, "rig": gen_rig, "cli": gen_cli}
 
 
@@ -350,7 +352,11 @@ def main(argv=None) -> int:
     worker = Worker(env)
     end = time.monotonic() + args.minutes * 60
     print(f"rigcheck fuzz: seed {args.seed}, {args.minutes:g} min, categories {', '.join(cats)}; "
-          f"limits {LIMIT_S:.0f} s and {LIMIT_MB} MB per input", flush=True)
+          f"limits {LIMIT_S:.0f} s and {LIMIT_MB} MB per input; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs", flush=True)
+    ref = [worker.run(REFERENCE)["s"] for _ in range(2)][-1]
+    print(f"reference: rigcheck {' '.join(REFERENCE)} takes {ref:.2f} s here (a well-formed input; "
+          "timings above the limit near this figure are the machine's load, not the input)", flush=True)
     i = 0
     try:
         while time.monotonic() < end:
@@ -383,7 +389,10 @@ def main(argv=None) -> int:
         st = ", ".join(f"{k}: {v}" for k, v in sorted(codes[cat].items()))
         print(f"{cat:12s} {tried[cat]:7d}  {slowest[cat]:7.2f}s {peak[cat]:8.0f}  {st}")
     print(f"{'total':12s} {sum(tried.values()):7d}")
-    print(f"failures: {len(failures)}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    crashes = [f for f in failures if not f[1].startswith(("took", "peak"))]
+    print(f"failures: {len(failures)} ({len(crashes)} crashes or hangs, {len(failures) - len(crashes)} over the "
+          "time or memory limit)")
     for cat, why, cmd, saved in failures:
         print(f"  {cat}: {why}  [rigcheck {cmd}]")
     return 1 if failures else 0
