@@ -146,3 +146,23 @@ def test_html_report_is_self_contained_and_renders(tmp_path):
     # not a blank page: many distinct colours (bars, chart band, text)
     colours = {tuple(p) for p in img.reshape(-1, img.shape[-1])[::97].tolist()}
     assert len(colours) > 20
+
+
+def test_a_second_node_is_used_not_ignored(capsys):
+    """Issue 15 inside the check: two 8x H200 nodes get a layout over both nodes (commands for
+    each node, the KV room the runtime's own rule leaves), not one node's GPUs plus its RAM."""
+    spec = "2 nodes x 8x h200 ib-400g"
+    d = run_json(capsys, "check", "deepseek-v4-pro", "--rig", spec)
+    c = d["cluster"]
+    assert c["nodes"] == 2 and c["gpus"] == 16 and c["fits"]
+    assert c["runtime"] in ("vllm", "sglang") and c["build"] == "native"
+    assert c["tp"] * c["pp"] * c["dp"] == 16
+    assert 0 < c["per_gpu_weights_bytes"] * 16 <= c["build_weights_bytes"] * 1.05
+    assert c["kv_pool_bytes_per_gpu"] > 0 and c["max_concurrency"] >= 1
+    assert len(c["commands"]) >= 2            # the head node and the other node
+    assert main(["check", "deepseek-v4-pro", "--rig", spec]) == 0
+    out = capsys.readouterr().out
+    assert "Best choice across the 2 nodes" in out and "Best choice on one node alone" in out
+    # one machine with one GPU: no cluster section
+    d1 = run_json(capsys, "check", "qwen3-8b", "--rig", "rtx-4090")
+    assert d1["cluster"] is None

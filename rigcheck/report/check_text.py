@@ -8,13 +8,16 @@ from .table import table
 
 
 def _where(b) -> str:
-    parts = []
+    """'GPU 31.2 GB + RAM 60.1 GB'; several GPUs as one sum ('8 GPUs 1,127.7 GB')."""
+    kinds: dict[str, list[int]] = {}
     for p in b.placement:
-        if not p.get("bytes"):
-            continue
-        kind = p.get("kind") or ""
-        label = {"gpu": "GPU", "ram": "RAM", "unified": "unified", "disk": "disk"}.get(kind, kind or p["device"])
-        parts.append(f"{label} {units.gb(p['bytes'], 1)}")
+        if p.get("bytes"):
+            kinds.setdefault(p.get("kind") or p["device"], []).append(p["bytes"])
+    parts = []
+    for kind, sizes in kinds.items():
+        label = {"gpu": "GPU", "ram": "RAM", "unified": "unified", "disk": "disk"}.get(kind, kind)
+        many = f"{len(sizes)} {label}s " if len(sizes) > 1 and kind == "gpu" else f"{label} "
+        parts.append(f"{many}{units.gb(sum(sizes), 1)}")
     return " + ".join(parts) if parts else "-"
 
 
@@ -47,11 +50,16 @@ def render_check(rep) -> str:
     out.append("  memory = weights + KV cache + runtime buffers + reserve, in GB (10^9 bytes); "
                "decode = low-high (mid) tokens/s")
     best = rep.build(rep.best) if rep.best else None
+    nodes = rep.cluster["rig"]["nodes"] if rep.cluster else 1
+    if rep.cluster and nodes > 1:
+        out.append("")
+        out.extend(_cluster(rep.cluster, f"Best choice across the {nodes} nodes"))
     out.append("")
+    one = " on one node alone" if nodes > 1 else ""
     if best is None:
-        out.append("Verdict: no build of this model fits this rig at this context.")
+        out.append(f"Verdict: no build of this model fits{one or ' this rig'} at this context.")
     else:
-        out.append(f"Best choice: {best.name} with {best.runtime}: {best.verdict}")
+        out.append(f"Best choice{one}: {best.name} with {best.runtime}: {best.verdict}")
         for why in best.reasons[:4]:
             out.append(f"  - {why}")
         if best.quality_note:
@@ -69,6 +77,9 @@ def render_check(rep) -> str:
                 out.extend("    " + line for line in cmd.splitlines())
                 if best.measure_commands.get(rt):
                     out.append(f"    then measure it: {best.measure_commands[rt]}")
+    if rep.cluster and nodes == 1:
+        out.append("")
+        out.extend(_cluster(rep.cluster, "Serving several users over all the GPUs"))
     if rep.support:
         out.append("")
         out.append("Runtime support for this architecture:")
@@ -110,6 +121,23 @@ def render_check(rep) -> str:
     for n in rep.notes:
         out.append(f"note: {text(n)}")
     return "\n".join(out)
+
+
+def _cluster(c: dict, title: str) -> list[str]:
+    """The best multi-GPU / multi-node layout ('rigcheck plan' has every layout)."""
+    u, a = c["decode_tok_s_per_user"], c["decode_tok_s_aggregate"]
+    many = max(a, key=int)
+    out = [f"{title}: {c['label']} on {c['runtime']} ({c['build']}), {c['gpus']} GPUs: "
+           f"{units.gb(c['per_gpu_weights_bytes'], 1)} of weights and "
+           f"{units.gb(max(0, c['kv_pool_bytes_per_gpu']), 1)} of KV per GPU, "
+           f"room for {c['max_concurrency']:,.1f} requests of {c['ctx']:,} tokens at once",
+           f"  decode about {units.rate(u['1'])} tok/s for one user, {units.rate(a[many])} tok/s in aggregate "
+           f"for {many}; first token after {c['ttft_s']:.1f} s for a {c['ttft_prompt_tokens']:,}-token prompt",
+           "  (every layout: rigcheck plan MODEL --rig SPEC)"]
+    for where, cmd in c["commands"].items():
+        out.append(f"  # {where}")
+        out.extend(f"    {line}" for line in cmd.splitlines())
+    return out
 
 
 def _ctx(n: int) -> str:

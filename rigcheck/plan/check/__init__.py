@@ -16,6 +16,7 @@ from ...model import Model
 from ...notes import Note
 from ...quant.build import Build
 from .alternatives import alternatives_for, upgrade_for
+from .cluster import best_layout
 from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detected, evaluate,  # noqa: F401
                        headroom_fraction, is_expert_mix, launch_commands, make_builds, model_summary, pick_best,
                        quality_class, rig_summary)
@@ -35,6 +36,9 @@ class CheckReport:
     measurements: list[dict]
     notes: list[str]
     decode_vs_ctx: list[dict] = field(default_factory=list)
+    # several GPUs or nodes: the best vLLM/SGLang (or llama.cpp RPC) layout over all of them
+    # (plan/check/cluster.best_layout), or None
+    cluster: dict | None = None
 
     def build(self, name: str) -> BuildCheck | None:
         return next((b for b in self.builds if b.name == name), None)
@@ -82,7 +86,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
         if best and curve else []
     return CheckReport(model_summary(model), rig_summary(rig), ctx, rows, best.name if best else None,
                        dict(best.commands) if best else {}, support, alts, upg, list(mine or []), notes,
-                       decode_vs_ctx)
+                       decode_vs_ctx, best_layout(model, rig, ctx, runtime=runtime))
 
 
 def _support_dict(s) -> dict:
