@@ -163,6 +163,7 @@ def server(files):
     hub.add_repo("testorg/gated-llama", st, gated=True)
     hub.add_repo("testorg/mystery-net", {f: os.path.join(files["generic"], f) for f in os.listdir(files["generic"])})
     hub.add_repo("testorg/busy", st).rate_limited = True
+    hub.add_repo("testorg/tiny-llama-mixed", dict(st, **{"tiny-llama-Q8_0.gguf": g["tiny-llama-Q8_0.gguf"]}))
     hub.add_repo("testorg/tiny-llama-AWQ", {f: os.path.join(files["awq"], f) for f in os.listdir(files["awq"])})
     yield hub
     hub.stop()
@@ -491,3 +492,10 @@ def test_a_file_huggingface_hub_downloaded_is_read_from_disk(hubenv, files, caps
     assert [r for r in hubenv.requests if "/resolve/" in r[1]] == []
     (b,) = [b for b in rep["builds"] if b["published"]]
     assert b["file_bytes"] == os.path.getsize(files["gemma"]) and b["header_bytes_read"] == 0
+
+
+def test_a_repo_with_a_checkpoint_and_ggufs_lists_both(hubenv, files, capsys):
+    rep = run_json(capsys, "builds", "testorg/tiny-llama-mixed")
+    pub = {b["build"]: b for b in rep["builds"] if b["published"]}
+    assert set(pub) == {"native", "Q8_0"}
+    assert pub["Q8_0"]["file_bytes"] == os.path.getsize(files["gguf"]["tiny-llama-Q8_0.gguf"])

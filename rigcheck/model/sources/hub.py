@@ -30,7 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from ...errors import FormatError, InputError, RigcheckError, closest
+from ...errors import FormatError, InputError, closest
 
 FIRST_READ = 256 << 10            # the first range asked for: a small GGUF's whole header
 READ_CHUNK = 64 << 10             # the GGUF reader's read-ahead over the fetched bytes
@@ -422,7 +422,7 @@ def _quote(s: str) -> str:
 
 def _not_found(repo: str, revision: str | None) -> str:
     """'no such repo' with the closest names the Hub's search and the catalogue know."""
-    msg = f"{repo}" + (f"@{revision}" if revision else "") + ": no such model repo on the Hub (HTTP 404)"
+    msg = f"{repo}" + (f"@{revision}" if revision else "") + ": no such model repo on the Hub (HTTP 404), nor a local path"
     names: list[str] = []
     term = repo.split("/", 1)[1]
     for key in dict.fromkeys((term, re.split(r"[-_.]", term)[0])):
@@ -575,6 +575,3 @@ def header_bytes_read(label: str) -> int:
     (0 when the cache answered)."""
     return STATS.last_read.get(label, 0)
 
-
-def check_error(e: Exception) -> RigcheckError:
-    return e if isinstance(e, RigcheckError) else HubError(str(e))

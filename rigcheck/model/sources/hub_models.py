@@ -253,14 +253,20 @@ def _safetensors_model(repo: str, info: RepoInfo) -> Model:
             known = model_type_of(config) in FAMILIES
         except (InputError, UnknownNameError):
             known = False
+        fallback = None
         if known:
-            model = attach(build_model(config, repo), stensors)
-            model = rep(model, meta=dict(model.meta, checkpoint_tensor_bytes=tensor_bytes(model, stensors)))
-        else:
+            try:
+                model = attach(build_model(config, repo), stensors)
+                model = rep(model, meta=dict(model.meta, checkpoint_tensor_bytes=tensor_bytes(model, stensors)))
+            except InputError as e:      # a variant the family module does not read: the generic one
+                known, fallback = False, f"the {model_type_of(config)} family could not read this config ({e})"
+        if not known:
             from ..families import generic
             model = generic.build(config, repo, stensors)
             from ..families import STORAGE_KEYS
             model = rep(model, meta=dict(model.meta, **{k: config[k] for k in STORAGE_KEYS if config.get(k)}))
+            if fallback:
+                model = rep(model, meta=dict(model.meta, not_inferred=[fallback] + model.meta["not_inferred"]))
         q = config.get("quantization_config")
         if isinstance(q, dict):
             model = rep(model, meta=dict(model.meta, quantization_config=q))
@@ -443,23 +449,34 @@ def published_builds(model: Model) -> list:
         nat = published_native(model)
         if nat is not None:
             out.append(nat)
+        own = hub.cached_info(repo, None if h.get("revision") in (None, "main") else h.get("revision"))
+        if own is not None and own.sha == h.get("sha") and gguf_sets(own):
+            out += repo_builds(repo, h.get("revision"), sha=h.get("sha"))     # GGUFs beside the checkpoint
         for other in gguf_repos_of(repo):
             try:
-                out += repo_builds(other, None, prefix=True)
+                out += repo_builds(other, None, prefix=True, common_only=True)
             except HubError:
                 continue
     return out
 
 
-def repo_builds(repo: str, revision: str | None, prefix: bool = False, sha: str | None = None) -> list:
-    """Every published GGUF of a repo; ``sha``: the commit this run already listed (the
-    cached listing of that commit is used without asking again)."""
+# the file types read from a base repo's quantized repos (all of them: 'builds org/name-GGUF')
+COMMON_TAGS = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "IQ2_XS", "MXFP4", "MXFP4_MOE", "BF16", "F16")
+
+
+def repo_builds(repo: str, revision: str | None, prefix: bool = False, sha: str | None = None,
+                common_only: bool = False) -> list:
+    """Every published GGUF of a repo (``common_only``: the common file types only);
+    ``sha``: the commit this run already listed (that listing is used without asking again)."""
     rev = None if revision in (None, "main") else revision
     info = hub.cached_info(repo, rev) if sha else None
     if info is None or info.sha != sha:
         info = hub.repo_info(repo, rev)
+    sets = gguf_sets(info)
+    if common_only:
+        sets = [s for s in sets if s.name.upper().removeprefix("UD-") in COMMON_TAGS]
     out = []
-    for s in gguf_sets(info)[:MAX_PUBLISHED]:
+    for s in sets[:MAX_PUBLISHED]:
         b = published_gguf_build(repo, info, s)
         if prefix:
             b = replace(b, name=f"{repo.split('/')[0]}:{b.name}")
