@@ -13,8 +13,8 @@ Files
     read, and what is read is capped (``read_capped``).
 
 GGUF header (rigcheck.model.sources.gguf)
-    ``GGUF_HEADER_BYTES``   metadata plus tensor infos: 256 MiB (a 256k-token tokenizer
-                            and 2,000 tensors: about 10 MB)
+    ``GGUF_HEADER_BYTES``   metadata plus tensor infos: 64 MiB (a 256k-token tokenizer
+                            with its merges and 2,000 tensors: about 10 MB)
     ``GGUF_KEYS``           metadata keys: 4,096 (about 50 in a llama.cpp file)
     ``TENSORS``             tensors in one file, GGUF or safetensors, and in a checkpoint
                             read without its config.json (one tensor at a time through
@@ -22,7 +22,8 @@ GGUF header (rigcheck.model.sources.gguf)
                             largest safetensors shards: a few thousand)
     ``NAME_BYTES``          a key or tensor name: 256 bytes (llama.cpp's GGML_MAX_NAME is 64)
     ``STRING_BYTES``        a string value: 16 MiB (chat templates: tens of kB)
-    ``ARRAY_ITEMS``         elements of one array: 16,777,216 (a vocabulary: 262,144)
+    ``ARRAY_ITEMS``         elements of one array: 2,097,152 (a vocabulary: 262,144; BPE
+                            merges: about 300,000)
     ``TENSOR_ELEMENTS``     elements of one tensor: 2**44 (the largest expert tensor: 2**34)
 
 safetensors (rigcheck.model.sources.safetensors)
@@ -65,14 +66,14 @@ from .errors import FormatError, InputError
 
 # ---- the figures ---------------------------------------------------------------------------
 
-GGUF_HEADER_BYTES = 256 << 20
+GGUF_HEADER_BYTES = 64 << 20
 GGUF_KEYS = 4096
 TENSORS = 16_384
 TENSORS_TOTAL = 262_144
 SHARDS = 4096
 NAME_BYTES = 256
 STRING_BYTES = 16 << 20
-ARRAY_ITEMS = 1 << 24
+ARRAY_ITEMS = 1 << 21
 TENSOR_ELEMENTS = 1 << 44
 
 SAFETENSORS_HEADER_BYTES = 16 << 20

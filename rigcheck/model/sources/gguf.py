@@ -32,6 +32,7 @@ MAX_NAME = limits.NAME_BYTES
 _SCALARS = {0: ("<B", 1), 1: ("<b", 1), 2: ("<H", 2), 3: ("<h", 2), 4: ("<I", 4), 5: ("<i", 4),
             6: ("<f", 4), 7: ("<?", 1), 10: ("<Q", 8), 11: ("<q", 8), 12: ("<d", 8)}
 T_STRING, T_ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,26 @@ class _Reader:
             raise FormatError(f"{self.path}: damaged GGUF: {what} claims a {n}-byte string at offset {self.pos - 8}")
         return self.read(n, what).decode("utf-8", errors="replace")
 
+    def skip_strings(self, count: int, what: str) -> None:
+        """Skip ``count`` strings (a tokenizer's vocabulary): lengths are walked in the
+        buffered chunk without a read per string, the chunk edges by ``skip_string``."""
+        unpack = _U64.unpack_from
+        i = 0
+        while i < count:
+            buf, off, end = self.buf, self.pos - self.buf_start, len(self.buf)
+            while i < count and 0 <= off and off + 8 <= end:
+                n = unpack(buf, off)[0]
+                if n > MAX_STRING or off + 8 + n > end:
+                    break
+                off += 8 + n
+                i += 1
+            self.pos = self.buf_start + off
+            self.need(0, what)
+            if i < count:
+                self.skip_string(what)
+                i += 1
+            self.deadline.check()
+
     def skip_string(self, what: str) -> None:
         n = self.u64(what + " length")
         if n > MAX_STRING:
@@ -165,10 +186,7 @@ def _read_value(r: _Reader, vtype: int, key: str):
             start = r.pos
             if count <= SMALL_ARRAY:
                 return [r.string(f"{key}[{i}]") for i in range(count)]
-            for i in range(count):
-                r.skip_string(key)
-                if not i & 0xFFFF:
-                    r.deadline.check()
+            r.skip_strings(count, key)
             return ArrayInfo(etype, count, r.pos - start)
         raise FormatError(f"{r.path}: damaged GGUF: array {key} has element type {etype}")
     raise FormatError(f"{r.path}: damaged GGUF: key {key} has value type {vtype}")
