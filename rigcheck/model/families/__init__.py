@@ -72,7 +72,11 @@ def model_type_of(config: dict) -> str:
     mt = config.get("model_type")
     if isinstance(mt, str) and mt in FAMILIES:
         return mt
-    for arch in config.get("architectures") or []:
+    archs = config.get("architectures") or []
+    if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):     # issue 14
+        from ...text import shown
+        raise InputError(f"config.json 'architectures' must be a list of class names, got {shown(repr(archs), 60)}")
+    for arch in archs:
         if arch in ARCHITECTURES:
             return ARCHITECTURES[arch]
     name = mt if isinstance(mt, str) and mt else ", ".join(map(str, config.get("architectures") or [])) or "(none)"
