@@ -16,8 +16,10 @@ from rigcheck.serve import create_app
 
 @pytest.fixture(autouse=True)
 def _hub_offline(monkeypatch):
-    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network.
+    (RIGCHECK_OFFLINE, not HF_HUB_OFFLINE: huggingface_hub reads its own switch once, at import,
+    and would stay offline for every later test in the session.)"""
+    monkeypatch.setenv("RIGCHECK_OFFLINE", "1")
 from rigcheck.serve.guard import MAX_BODY, MAX_QUERY
 
 
@@ -286,3 +288,34 @@ def test_a_hub_id_goes_to_the_hub_loader_and_offline_is_one_line(client):
     assert "someorg/not-a-cached-model" in msg
     assert "file path" not in msg
     bad(client.get("/api/check", params={"model": "someorg/x@main:Q4_K_M/../../etc"}), 400)
+
+
+def test_suggestions_from_the_catalogue_and_a_local_hub(client, monkeypatch, tmp_path):
+    from hubserver import HubServer          # the tests' Hub on 127.0.0.1 (tests/hubserver.py)
+    hub = HubServer()
+    hub.add_repo("someorg/DeepSeek-V4-Flash-GGUF", {"README.md": b"x"})
+    hub.add_repo("deepseek-ai/DeepSeek-V4-Flash", {"config.json": b"{}"})
+    hub.add_repo("other/unrelated", {"README.md": b"x"})
+    hub.start()
+    try:
+        # offline (the fixture): the catalogue only, and the page is told the Hub was not asked
+        r = client.get("/api/suggest", params={"q": "DeepSeek-V4"}).json()
+        assert r["hub"] == "offline" and [d["source"] for d in r["suggestions"]] == ["catalogue"] * 2
+        assert {d["id"] for d in r["suggestions"]} == {"deepseek-v4-flash", "deepseek-v4-pro"}
+        assert not [x for x in hub.requests if x[1] == "/api/models"]
+        monkeypatch.delenv("RIGCHECK_OFFLINE")
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+        r = client.get("/api/suggest", params={"q": "DeepSeek-V4"}).json()
+        assert r["hub"] == "ok", r["hub"]
+        ids = [d["id"] for d in r["suggestions"]]
+        # catalogue first, then the Hub's ids; the catalogue card's own repo is the card
+        assert ids[:2] == ["deepseek-v4-flash", "deepseek-v4-pro"]
+        assert "someorg/DeepSeek-V4-Flash-GGUF" in ids and "other/unrelated" not in ids
+        assert "deepseek-ai/DeepSeek-V4-Flash" not in ids
+        assert [d["source"] for d in r["suggestions"] if "/" in d["id"]] == ["hub"] * (len(ids) - 2)
+        assert [x for x in hub.requests if x[1] == "/api/models"]
+    finally:
+        hub.stop()
+    assert client.get("/api/suggest", params={"q": "zzzz-no-such"}).json()["suggestions"] == []
+    bad(client.get("/api/suggest", params={"q": "q" * 101}), 400)

@@ -87,6 +87,8 @@ def test_pick_model_rig_slide_context_copy(server, browser):
     # the model: type an id (the datalist suggests catalogue ids and aliases) and commit it
     options = page.eval_on_selector_all("#model-list option", "els => els.map(e => e.value)")
     assert "qwen3-30b-a3b" in options and "gpt-oss-120b" in options and len(options) > 47
+    page.fill("#model", "gpt-oss-12")            # typing asks /api/suggest for names
+    page.wait_for_function("() => (window.__rigcheck.suggested || []).includes('gpt-oss-120b')", timeout=30_000)
     n = renders(page)
     page.fill("#model", "gpt-oss-120b")
     page.dispatch_event("#model", "change")

@@ -19,8 +19,10 @@ from rigcheck.serve import create_app
 
 @pytest.fixture(autouse=True)
 def _hub_offline(monkeypatch):
-    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    """Hub ids are looked up in rigcheck's Hub cache only: tests never use the network.
+    (RIGCHECK_OFFLINE, not HF_HUB_OFFLINE: huggingface_hub reads its own switch once, at import,
+    and would stay offline for every later test in the session.)"""
+    monkeypatch.setenv("RIGCHECK_OFFLINE", "1")
 
 app = create_app(rate=None)
 config = schemathesis.Config.from_dict({"checks": {

@@ -170,6 +170,26 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
             return rows()
         return _respond(cache.get_or_compute(("models",), lambda: _compute(build)))
 
+    @app.get("/api/suggest", responses=schemas.responses(schemas.SUGGEST),
+             summary="Model names for the search box: catalogue ids and aliases, and Hub ids when online")
+    async def suggest(q: str = Query(..., max_length=100, description="what the user typed so far",
+                                     examples=["deepseek"])):
+        def build():
+            try:
+                local = queries.suggestions(q)
+                hub, how = queries.hub_suggestions(q)
+            except RigcheckError as e:
+                return _status_of(e), json.dumps({"error": str(e)}).encode()
+            seen = {d["id"].lower() for d in local}
+            hub = [d for d in hub if d["id"].lower() not in seen]
+            return 200, json.dumps({"query": q, "suggestions": local + hub, "hub": how}).encode()
+        hit = sent.get(("suggest", q))
+        if hit is None:
+            hit = await run_in_threadpool(build)
+            if hit[0] == 200 and b'"hub": "ok"' in hit[1]:      # a Hub that did not answer is asked again
+                sent.put(("suggest", q), hit)
+        return _respond(hit)
+
     @app.get("/api/rigs", responses=schemas.responses(schemas.RIGS), summary="rigcheck rigs --json")
     def rigs(kind: Literal["", "gpu", "soc", "cpu", "link", "tier"] = Query(
             "", description="gpu, soc, cpu, link or tier; empty: all")):

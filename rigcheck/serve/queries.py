@@ -12,7 +12,7 @@ import os
 import re
 import threading
 
-from ..errors import InputError, UnknownNameError
+from ..errors import InputError, RigcheckError, UnknownNameError
 
 MAX_VALUE = 200           # characters in one query value
 MAX_CTX = 1 << 24         # tokens: bounded work (the page's slider stops at the model's maximum)
@@ -136,3 +136,48 @@ def runtime_name(text: str | None) -> str | None:
         return None
     from .. import runtimes
     return runtimes.get(text).name
+
+
+def suggestions(text: str, limit: int = 12) -> list[dict]:
+    """Catalogue models whose id, alias or Hub repo contains ``text`` (case-insensitive),
+    those starting with it first: ``{"id", "name", "source": "catalogue", "matched"}``."""
+    from ..model import catalog
+    key = _bounded("q", text).lower()
+    if not key:
+        return []
+    found = []
+    for c in catalog.all_cards():
+        names = [c.id, *c.aliases, c.hf_repo.lower()]
+        hit = next((n for n in names if n.startswith(key)), None) or next((n for n in names if key in n), None)
+        if hit is not None:
+            found.append((0 if hit.startswith(key) else 1, c.id, {"id": c.id, "name": c.name,
+                                                                  "source": "catalogue", "matched": hit}))
+    return [d for _, _, d in sorted(found, key=lambda t: t[:2])][:limit]
+
+
+def hub_suggestions(text: str, limit: int = 8) -> tuple[list[dict], str]:
+    """Hub repo ids from the Hub's model search, and how the Hub answered ('ok', 'offline' or
+    the one-line error): only when rigcheck may go online (not HF_HUB_OFFLINE)."""
+    from ..model.sources import hub
+    key = _bounded("q", text)
+    if len(key) < 3 or looks_like_path(key):
+        return [], "ok"
+    if hub.offline():
+        return [], "offline"
+    try:
+        ids = hub.search_models({"search": key, "limit": limit})
+    except RigcheckError as e:
+        return [], str(e)
+    except Exception as e:  # noqa: BLE001 - suggestions are optional: say why the Hub gave none
+        return [], f"the Hub's model search failed ({type(e).__name__}: {e})"
+    from ..model import catalog
+    out = []
+    for i in ids[:limit]:
+        if not _HUB_ID.match(i):
+            continue
+        try:
+            catalog.card(i)            # a catalogue card's own repo: the card stands for it
+            continue
+        except UnknownNameError:
+            out.append({"id": i, "name": i, "source": "hub", "matched": i})
+    return out, "ok"

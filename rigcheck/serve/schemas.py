@@ -50,6 +50,9 @@ MODELS = {"type": ARR, "items": obj({"id": t(STR), "name": t(STR), "family": t(S
 RIGS = {"type": OBJ, "properties": {k: t(ARR) for k in ("gpu", "soc", "cpu", "link", "tiers")}}
 RIG = obj({"spec": t(STR), "source": t(STR), "nodes": {"type": ARR, "minItems": 1}, "link": t(OBJ, "null"),
            "notes": NOTES})
+SUGGEST = obj({"query": t(STR), "hub": t(STR),
+               "suggestions": {"type": ARR, "items": obj({"id": t(STR), "name": t(STR), "source": t(STR),
+                                                         "matched": t(STR)})}})
 META = obj({"colors": t(OBJ), "parts": t(ARR), "verdict_colors": t(OBJ), "device_colors": t(ARR),
             "modes": t(OBJ), "runtimes": {"type": ARR, "items": t(STR)}, "version": t(STR)})
 

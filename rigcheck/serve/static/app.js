@@ -146,6 +146,17 @@ function setupControls() {
   $("controls").addEventListener("submit", (ev) => ev.preventDefault());
   const model = $("model");
   model.value = state.model;
+  const suggest = debounce(async (text) => {
+    if (text.trim().length < 2) return;
+    try {
+      const r = await api("/api/suggest", { q: text.trim() });
+      if (model.value !== text) return;
+      fill("model-list", r.suggestions.map((d) => el("option", { value: d.id },
+        d.source === "hub" ? "Hugging Face Hub" : (d.matched !== d.id ? `${d.name} (${d.matched})` : d.name))));
+      hook.suggested = r.suggestions.map((d) => d.id);
+    } catch (e) { /* the catalogue list stays */ }
+  }, 250);
+  model.addEventListener("input", () => suggest(model.value));
   model.addEventListener("change", () => {
     const v = model.value.trim();
     if (v && v !== state.model) { state.model = v; refresh(); }
