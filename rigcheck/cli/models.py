@@ -36,11 +36,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(data)
         return 0
-    from .. import units
-    from ..report.table import table
-    body = [[r["id"], r["family"], units.params(r["total_params"]),
-             units.params(r["active_params"]) if r["active_params"] != r["total_params"] else "dense",
-             r["license"], r["released"]] for r in data]
-    print(table(body, ["id", "family", "total", "active", "license", "released"], "llrrll"))
-    print(f"\n{len(data)} models; active = parameters read per token, without the input embedding")
+    from ..report.models_text import render_models
+    print(render_models(data))
     return 0
