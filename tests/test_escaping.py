@@ -92,3 +92,10 @@ def test_a_path_with_a_newline(tmp_path, capsys):
     assert main(["info", str(p)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "odd\\nname" in err, err
+
+
+def test_a_100_kb_argument_gives_a_short_usage_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["memory", "llama-3.1-8b-instruct", "--ctx", "9" * 100_000 + "\x1b[2J"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and len(err) < 700 and "\x1b" not in err, len(err)

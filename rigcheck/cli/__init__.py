@@ -23,7 +23,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit status 2."""
 
     def error(self, message: str):  # noqa: D401
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        from ..text import one_line     # the message echoes what was typed: escaped, cut (issue 14)
+        self.exit(2, f"{self.prog}: error: {one_line(message, 500)} (see '{self.prog} --help')\n")
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug in rigcheck, not in the input: say so in one line
         if os.environ.get("RIGCHECK_DEBUG"):
             raise
-        print(f"rigcheck: internal error: {type(e).__name__}: {e} (run again with RIGCHECK_DEBUG=1 "
+        from ..text import one_line
+        print(f"rigcheck: internal error: {type(e).__name__}: {one_line(e)} (run again with RIGCHECK_DEBUG=1 "
               "for the traceback, and please report it)", file=sys.stderr)
         return 1
 
