@@ -94,11 +94,22 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
 
 
-def report(name: str, lat: list[float], wall: float, errors: int, clients: int) -> None:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def report(name: str, lat: list[float], wall: float, errors: int, clients: int, server_cpu: float,
+           client_cpu: float) -> None:
     ms = [x * 1000 for x in lat]
     print(f"{name:5}  {len(ms):5d} requests  {clients} clients  {len(ms) / wall:8.1f} req/s  "
           f"p50 {statistics.median(ms):7.1f} ms  p90 {pct(ms, 90):7.1f} ms  p99 {pct(ms, 99):7.1f} ms  "
-          f"max {max(ms):7.1f} ms  errors {errors}")
+          f"max {max(ms):7.1f} ms  errors {errors}  CPU per request: server {1000 * server_cpu / len(ms):.2f} ms, "
+          f"clients {1000 * client_cpu / len(ms):.2f} ms")
 
 
 def main() -> int:
@@ -113,11 +124,14 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     try:
         print(f"rigcheck serve on {base} (pid {proc.pid}); {os.cpu_count()} CPUs here; /api/check")
-        lat, wall, err = run_phase(base, queries, args.clients)
-        report("cold", lat, wall, err, args.clients)
-        warm = list(itertools.islice(itertools.cycle(queries), args.requests))
-        lat, wall, err = run_phase(base, warm, args.clients)
-        report("warm", lat, wall, err, args.clients)
+        def phase(name, qs):
+            s0, c0 = cpu_s(proc.pid), time.process_time()
+            lat, wall, err = run_phase(base, qs, args.clients)
+            report(name, lat, wall, err, args.clients, cpu_s(proc.pid) - s0, time.process_time() - c0)
+            return lat
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work shares these CPUs)")
+        phase("cold", queries)
+        lat = phase("warm", list(itertools.islice(itertools.cycle(queries), args.requests)))
         goal = pct([x * 1000 for x in lat], 99)
         print(f"goal: warm p99 under 200 ms at {args.clients} clients: {'met' if goal < 200 else 'NOT met'} "
               f"({goal:.1f} ms)")

@@ -219,12 +219,23 @@ def test_cache_serves_a_repeat_from_memory():
     with TestClient(app) as c:
         q = {"model": "gpt-oss-20b", "rig": "rtx-4090+64GB", "ctx": 8192}
         first = c.get("/api/check", params=q).content
-        lru = app.app.state.cache
+        lru = app.app.app.state.cache            # Guard -> FastPath -> FastAPI
         misses = lru.misses
         # the same query spelled differently: alias case, spacing and the rig spec's spelling
         again = c.get("/api/check", params={"model": "GPT-OSS-20B", "rig": "rtx-4090 + 64gb", "ctx": 8192})
         assert again.status_code == 200 and again.content == first
         assert lru.misses == misses and lru.hits >= 1
+        # the same query string again: answered before FastAPI, with the same bytes and headers
+        fast = app.app
+        hits, inner = fast.lru.hits, lru.hits
+        third = c.get("/api/check", params=q)
+        assert third.content == first and fast.lru.hits == hits + 1 and lru.hits == inner
+        assert third.headers["content-type"] == "application/json"
+        assert third.headers["x-content-type-options"] == "nosniff"
+        # errors are not kept there (a Hub lookup that failed may work next time)
+        for _ in range(2):
+            c.get("/api/check", params={"model": "deepseek-v4-flsh"})
+        assert fast.lru.hits == hits + 1
 
 
 def _serve(*args):

@@ -3,7 +3,8 @@
 Each report is built by the function the CLI's ``--json`` uses (``cli.check.check_report``,
 ``cli.tiers.tiers_report``, ``cli.models.rows``, ``cli.rigs.rigs_json``, ``cli.rig.rig_json``)
 and encoded by ``report.jsonout.to_plain``, so the field names are the CLI's. Checks and tier
-tables are cached on the normalized query (:mod:`.cache`). Errors are ``{"error": "..."}``
+tables are cached on the normalized query (:mod:`.cache`), and a repeated query string is
+answered before FastAPI runs (:mod:`.fastpath`). Errors are ``{"error": "..."}``
 with a 4xx status, never a traceback.
 """
 
@@ -26,6 +27,7 @@ from .. import __version__
 from ..errors import InputError, RigcheckError, UnknownNameError
 from . import queries, schemas
 from .cache import LRU
+from .fastpath import FastPath
 from .guard import LOCAL_HOSTS, Guard
 
 log = logging.getLogger("rigcheck.serve")
@@ -88,8 +90,8 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
                               "are specs or catalogue ids; never file paths.",
                   docs_url=None, redoc_url=None)
     cache = LRU(cache_size)          # answers by normalized query
-    sent = LRU(4 * cache_size)       # the same answers by the query as sent
-    app.state.cache, app.state.sent = cache, sent
+    sent = LRU(4 * cache_size)       # suggestions by what was typed
+    app.state.cache = cache
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -236,14 +238,9 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
         return cache.get_or_compute(("tiers", m.id, m.source, n, rt), lambda: _compute(build))
 
     async def answer(raw: tuple, fn, *args) -> Response:
-        """A repeat of a query exactly as sent is answered here, on the event loop; anything
-        else is normalized and computed (or found in the normalized cache) in a worker thread."""
-        hit = sent.get(raw)
-        if hit is None:
-            hit = await run_in_threadpool(fn, *args)
-            if hit[0] == 200 or "/" not in raw[1]:     # a Hub lookup that failed may work next time
-                sent.put(raw, hit)
-        return _respond(hit)
+        """Normalized and computed (or found in the normalized cache) in a worker thread; a
+        repeat of the same query string never gets here (fastpath.FastPath answers it)."""
+        return _respond(await run_in_threadpool(fn, *args))
 
     @app.get("/api/check", responses=schemas.responses(schemas.CHECK),
              summary="rigcheck check MODEL --rig RIG --ctx N --runtime RT --json (with the decode curve)")
@@ -255,7 +252,9 @@ def create_app(*, rate: float | None = 50.0, burst: int = 100, allowed_hosts: tu
     async def tiers(model: str = Model(), ctx: int | None = Ctx(), runtime: str = Runtime()):
         return await answer(("tiers", model, ctx, runtime), tiers_answer, model, ctx, runtime)
 
-    return Guard(app, rate=rate, burst=burst, allowed_hosts=allowed_hosts)
+    fast = FastPath(app, maxsize=4 * cache_size)
+    app.state.fastpath = fast
+    return Guard(fast, rate=rate, burst=burst, allowed_hosts=allowed_hosts)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8731, *, open_browser: bool = False, rate: float | None = 50.0,
