@@ -22,8 +22,8 @@ GGUF header (rigcheck.model.sources.gguf)
                             largest safetensors shards: a few thousand)
     ``NAME_BYTES``          a key or tensor name: 256 bytes (llama.cpp's GGML_MAX_NAME is 64)
     ``STRING_BYTES``        a string value: 16 MiB (chat templates: tens of kB)
-    ``ARRAY_ITEMS``         elements of one array: 2,097,152 (a vocabulary: 262,144; BPE
-                            merges: about 300,000)
+    ``ARRAY_ITEMS``         elements of one array: 1,048,576 (the largest vocabulary:
+                            262,144; BPE merges are fewer than the tokens)
     ``TENSOR_ELEMENTS``     elements of one tensor: 2**44 (the largest expert tensor: 2**34)
 
 safetensors (rigcheck.model.sources.safetensors)
@@ -73,7 +73,7 @@ TENSORS_TOTAL = 262_144
 SHARDS = 4096
 NAME_BYTES = 256
 STRING_BYTES = 16 << 20
-ARRAY_ITEMS = 1 << 21
+ARRAY_ITEMS = 1 << 20
 TENSOR_ELEMENTS = 1 << 44
 
 SAFETENSORS_HEADER_BYTES = 16 << 20
