@@ -376,3 +376,14 @@ def test_v4_requests_carry_vllms_window_state():
     # nearly flat once the context passes the tokens in flight
     a, b = (CLUSTER.kv_seq_bytes(model, c, attn_tp=2, cache_type="fp8") for c in (32768, 131072))
     assert b < 1.15 * a
+
+
+def test_a_gguf_file_on_two_macs_is_served_from_that_file(gemma_gguf):
+    """A model read from a .gguf file has no checkpoint for vLLM/SGLang; llama.cpp's RPC split
+    serves the file itself (the real 253 MB GGUF installed with the test dependencies)."""
+    path = gemma_gguf
+    p = cluster.plan(load_model(path), parse_rig("2 nodes x m4-max-128 tb5"), ctx=4096, concurrency=2)
+    (lay,) = p["layouts"]
+    assert lay["runtime"] == "llama.cpp" and lay["fits"]
+    head = shlex.split(lay["commands"]["node 0 (head)"])
+    assert head[head.index("-m") + 1] == path

@@ -511,7 +511,12 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             raise InputError(f"--build {build} needs --repo: the Hub repo of that checkpoint of this model")
         builds = [derived_build(model, build)]
     else:
-        builds = [recipes.build(model, "native")]
+        try:
+            builds = [recipes.build(model, "native")]
+        except InputError as e:               # e.g. a model read from a .gguf file: no checkpoint to serve
+            builds = []
+            if any("safetensors" in getattr(r, "formats", ("safetensors",)) for r in chosen.values()):
+                notes.append(f"vLLM/SGLang: {e}")
     calib = calib or speed_calibration()
     moe = bool(model.moe and model.moe.n_expert)
     latent = is_v4(model) or any(la.kind in (AttnKind.MLA, AttnKind.DSA) for la in model.layers)
@@ -552,7 +557,7 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
                 src = repo or model.meta.get("hf_repo") or model.id
                 kw = dict(repo=src, layout=lay, ctx=ctx, settings=r["settings"], nodes=r["nodes"],
                           gpus_per_node=g, cache_type=r["kv_cache_dtype"], trust_remote_code=moe,
-                          quantization=quant, build_file=f"{model.id.split('/')[-1]}-{b.name}.gguf",
+                          quantization=quant, build_file=model.meta.get("path") or f"{model.id.split('/')[-1]}-{b.name}.gguf",
                           platform=plat, slots=max(1, min(conc, int(r["max_concurrency"]))) if r["fits"] else 1)
                 r["build"], r["build_weights_bytes"] = b.name, b.weights_bytes
                 r["commands"] = rules.commands(**kw)
@@ -568,7 +573,7 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
 
     layouts: list[dict] = []
     datacenter = {n: r for n, r in chosen.items() if "safetensors" in formats(r)}
-    if datacenter:
+    if datacenter and builds:
         layouts = run(builds[0], datacenter)
         if not any(r["fits"] for r in layouts) and not build and _sixteen_bit(builds[0]):
             notes.append(f"the published checkpoint ({units.gb(builds[0].weights_bytes)}) does not fit; "
@@ -576,13 +581,17 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
             builds = [derived_build(model, "fp8")]
             layouts = run(builds[0], datacenter)
     ggml = {n: r for n, r in chosen.items() if "gguf" in formats(r)}
+    ggml_build = None
     if ggml and not (build and build != "native"):
         tried = []
         for name in recipes.standard_builds(model):   # best quality first: the first GGUF build that fits
-            gb = recipes.build(model, name)
+            try:
+                gb = recipes.build(model, name)
+            except InputError:
+                continue
             if gb.container != "gguf":
                 continue
-            tried = run(gb, ggml)
+            tried, ggml_build = run(gb, ggml), gb
             if any(r["fits"] for r in tried):
                 break
         layouts += tried
@@ -596,23 +605,22 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
     # wait, so it already counts capacity), then one user's speed
     layouts.sort(key=lambda r: (not r["fits"], -r["decode_tok_s_aggregate"][str(key)] if r["fits"] else 0,
                                 -r["decode_tok_s_per_user"]["1"]))
+    four_bit_hint = bool(builds) and (_sixteen_bit(builds[0]) or builds[0].name == "fp8")
     if not any(r["fits"] for r in layouts):
         need = min(layouts, key=lambda r: -r["kv_pool_bytes_per_gpu"]) if layouts else None
         if need and need["kv_pool_bytes_per_gpu"] < 0:
             notes.append(f"no layout fits: the weights take {units.gb(need['per_gpu_weights_bytes'])} per GPU, "
                          f"{units.gb(-need['kv_pool_bytes_per_gpu'])} more than {need['runtime']} leaves for them"
-                         + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if _sixteen_bit(builds[0])
-                            or builds[0].name == "fp8" else ""))
+                         + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if four_bit_hint else ""))
         elif need:
             notes.append(f"no layout fits: the best leaves {units.gib(need['kv_pool_bytes_per_gpu'], 1)} of KV per GPU "
                          f"for {units.gib(need['kv_bytes_per_request'], 2)} per request at {ctx:,} tokens"
-                         + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if _sixteen_bit(builds[0])
-                            or builds[0].name == "fp8" else ""))
+                         + ("; a 4-bit checkpoint (--build awq-int4 --repo REPO) may fit" if four_bit_hint else ""))
     node = rig.node
     dev = node.gpus[0]
-    b = builds[0]
-    if not datacenter and layouts:
-        b = next((recipes.build(model, r["build"]) for r in layouts if r["fits"]), recipes.build(model, layouts[0]["build"]))
+    b = builds[0] if builds else None
+    if (not datacenter or b is None) and ggml_build is not None:
+        b = ggml_build
     return {
         "model": model.id, "hf_repo": repo or model.meta.get("hf_repo"), "build": b.name,
         "build_weights_bytes": b.weights_bytes, "ctx": ctx, "concurrency": conc, "prompt_tokens": prompt,
