@@ -157,7 +157,9 @@ def test_a_second_node_is_used_not_ignored(capsys):
     assert c["nodes"] == 2 and c["gpus"] == 16 and c["fits"]
     assert c["runtime"] in ("vllm", "sglang") and c["build"] == "native"
     assert c["tp"] * c["pp"] * c["dp"] == 16
-    assert 0 < c["per_gpu_weights_bytes"] * 16 <= c["build_weights_bytes"] * 1.05
+    # every weight is somewhere (replicated attention under data parallel counts more than once)
+    assert c["per_gpu_weights_bytes"] * 16 >= c["build_weights_bytes"] * 0.95
+    assert c["per_gpu_weights_bytes"] < c["rig"]["gpu_memory_bytes"]
     assert c["kv_pool_bytes_per_gpu"] > 0 and c["max_concurrency"] >= 1
     assert len(c["commands"]) >= 2            # the head node and the other node
     assert main(["check", "deepseek-v4-pro", "--rig", spec]) == 0

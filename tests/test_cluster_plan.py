@@ -371,8 +371,11 @@ def test_v4_requests_carry_vllms_window_state():
     model = load_model("deepseek-v4-flash")
     for ctx, gib in ((30000, 6.66), (13528, 5.44)):
         ours = CLUSTER.kv_seq_bytes(model, ctx, attn_tp=2, cache_type="fp8") / 2**30
-        entries = kv_vllm.kv_cache(model, ctx, cache_type="fp8", n_seq=1, tp=2).bytes / 2**30
+        kv = kv_vllm.kv_cache(model, ctx, cache_type="fp8", n_seq=1, tp=2)
+        entries = (sum(p.bytes for p in kv.parts if p.name in ("csa", "hca", "indexer"))
+                   + model.n_layer * 128 * kv_vllm.v4_entry_bytes(512, 64, "fp8")) / 2**30
         assert 0.65 * gib < ours < 1.35 * gib and entries < 0.05 * gib
+        assert kv.bytes == CLUSTER.kv_seq_bytes(model, ctx, attn_tp=2, cache_type="fp8")   # one layout, one place
     # nearly flat once the context passes the tokens in flight
     a, b = (CLUSTER.kv_seq_bytes(model, c, attn_tp=2, cache_type="fp8") for c in (32768, 131072))
     assert b < 1.15 * a

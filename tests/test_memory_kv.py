@@ -38,8 +38,19 @@ def test_v4_flash_vllm_fp8_amortised_and_1m():
     m = v4_flash()
     assert kv_vllm.amortised_bytes_per_token(m, "fp8") == 3850.25
     assert kv_vllm.amortised_bytes_per_token(m, "fp8", fp4_indexer=True) == 3514.25
-    assert kv_vllm.kv_cache(m, 1 << 20, cache_type="fp8").bytes / GiB == pytest.approx(3.76, abs=0.005)
-    assert kv_vllm.kv_cache(m, 1 << 20, cache_type="auto").bytes / GiB == pytest.approx(6.72, abs=0.005)
+    # the entries (research/deepseek-v4.md B(L): compressed entries + each layer's last 128
+    # tokens) are 3.76 GiB at 1M in fp8 and 6.72 GiB in bf16 ...
+    for ct, gib in (("fp8", 3.76), ("auto", 6.72)):
+        kv = kv_vllm.kv_cache(m, 1 << 20, cache_type=ct)
+        e = kv_vllm.v4_entry_bytes(512, 64, ct)
+        entries = sum(p.bytes for p in kv.parts if p.name in ("csa", "hca", "indexer")) + m.n_layer * 128 * e
+        assert entries / GiB == pytest.approx(gib, abs=0.005)
+        # ... and vLLM's sliding-window specs (raw window, compressor states) admit a fixed
+        # number of blocks per request once the context passes the tokens in flight
+        state = kv.bytes - entries
+        short = kv_vllm.kv_cache(m, 65536, cache_type=ct)
+        short_entries = sum(p.bytes for p in short.parts if p.name in ("csa", "hca", "indexer")) + m.n_layer * 128 * e
+        assert state > 0 and short.bytes - short_entries == state
 
 
 def test_v4_entry_sizes():

@@ -15,6 +15,17 @@ research/runtime-memory.md §6.1 and research/deepseek-v4.md §3.
   1 pad) and 132-byte fp8 indexer keys (68 with the fp4 indexer); bf16 1024 + 256.
   Per sequence B(L) = n_csa*floor(L/4)*(e+i) + n_hca*floor(L/128)*e + n_layers*min(L,128)*e.
 - Sliding window: cdiv(min(window - 1 + max_num_batched_tokens, L), 16) + 1 pages.
+- V4 per-request window state (vLLM 0.33): the raw window is a sliding-window spec of
+  64-token blocks (vllm/v1/attention/backends/mla/sparse_swa.py DeepseekV4SWACache), and
+  each compressed layer keeps a compressor state (vllm/models/deepseek_v4/compressor.py
+  CompressorStateCache: fp32, 2 x coff x head_dim wide, window coff x ratio, coff 2 for
+  ratio 4 and 1 for 128, blocks of 4 or 8 tokens; a ratio-4 layer's indexer has its own,
+  index_head_dim wide). A sliding-window spec admits cdiv(min(window - 1 + in_flight, L),
+  block) + 1 blocks (kv_cache_interface.py max_admission_blocks_per_request), with
+  in_flight = max_num_batched_tokens x the batches in flight (2 without pipeline stages).
+  Nearly fixed per request once L passes the in-flight tokens: V4-Flash at 30K holds
+  5.04 GiB per GPU against vLLM's own 6.66 GiB in its refusal message (vllm#44376), where
+  the entries alone are 0.12 GiB.
 - Tensor parallel: KV heads per rank max(1, n_kv // tp); an MLA/V4 latent is on every rank.
 """
 
@@ -58,8 +69,9 @@ def indexer_bytes(index_head_dim: int, cache_type: str, fp4_indexer: bool = Fals
 
 def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1, tp: int = 1,
              block_size: int = BLOCK_SIZE, max_num_batched_tokens: int = 8192,
-             fp4_indexer: bool = False, runtime: str = NAME) -> KVCache:
-    """KV bytes per GPU rank for ``n_seq`` sequences of ``ctx`` tokens each."""
+             fp4_indexer: bool = False, runtime: str = NAME, batches_in_flight: int = 2) -> KVCache:
+    """KV bytes per GPU rank for ``n_seq`` sequences of ``ctx`` tokens each
+    (``batches_in_flight``: 2, or the pipeline stages when there are more)."""
     ct = check_cache_type(runtime, cache_type, CACHE_TYPES)
     n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
     tp = check_count(tp, "tensor-parallel size", 1, 1024)
@@ -68,19 +80,30 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
     parts: dict = {}
     per_layer = []
     v4 = is_v4(model)
+    in_flight = max_num_batched_tokens * check_count(batches_in_flight, "batches in flight", 1, 1024)
+
+    def window_cells(win: int, block: int) -> int:        # a sliding-window spec's admitted blocks
+        return (cdiv(min(win - 1 + in_flight, ctx), block) + 1) * block
+
     for l in model.layers:
         b = 0
         if v4:
             rope = l.rope_dim or 64
             e = v4_entry_bytes(entry_width(l), rope, ct)
             window = l.window or V4_WINDOW
-            b = _add(parts, "raw", min(ctx, window), n_seq, e)
-            if l.compress_ratio:
-                name = "csa" if l.compress_ratio == 4 else "hca"
-                b += _add(parts, name, ctx // l.compress_ratio, n_seq, e)
+            b = _add(parts, "raw", window_cells(window, 64), n_seq, e)
+            r = l.compress_ratio or 0
+            if r:
+                name = "csa" if r == 4 else "hca"
+                b += _add(parts, name, ctx // r, n_seq, e)
                 if l.index_head_dim and name == "csa":
-                    b += _add(parts, "indexer", ctx // l.compress_ratio, n_seq,
-                              indexer_bytes(l.index_head_dim, ct, fp4_indexer))
+                    b += _add(parts, "indexer", ctx // r, n_seq, indexer_bytes(l.index_head_dim, ct, fp4_indexer))
+            if r in (4, 128):
+                coff, blk = (2, 4) if r == 4 else (1, 8)
+                width = l.head_dim_k * max(1, l.n_head_kv) if l.head_dim_k else entry_width(l)
+                b += _add(parts, f"{name}_state", window_cells(coff * r, blk), n_seq, 2 * coff * width * 4)
+                if r == 4 and l.index_head_dim:
+                    b += _add(parts, "indexer_state", window_cells(coff * r, blk), n_seq, 2 * coff * l.index_head_dim * 4)
         elif l.kind in (AttnKind.FULL, AttnKind.SWA):
             k, v = kv_heads_widths(l, tp)
             row = (k + v) * eb

@@ -111,13 +111,11 @@ class Cluster:
         return ("fp8",) if is_v4(model) else ("auto", "fp8")
 
     def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str, pp: int = 1) -> int:
-        """What one request of ``ctx`` tokens holds per GPU in vLLM's pool: the KV layout
-        (rigcheck.memory.kv_vllm), and for V4 the per-request sliding-window state vLLM
-        reserves besides (:func:`v4_window_state_bytes`)."""
-        b = kv_vllm.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp).bytes
-        if is_v4(model):
-            b += v4_window_state_bytes(model, ctx, in_flight=IN_FLIGHT_TOKENS * (2 if pp == 1 else pp))
-        return b
+        """What one request of ``ctx`` tokens holds per GPU in vLLM's pool (rigcheck.memory.kv_vllm,
+        V4's per-request window state included: async scheduling keeps 2 batches in flight,
+        pipeline parallel one per stage; vllm/config/vllm.py max_in_flight_tokens)."""
+        return kv_vllm.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp,
+                                batches_in_flight=2 if pp == 1 else pp).bytes
 
     def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
         util = MEMORY.gpu_memory_utilization
@@ -178,46 +176,3 @@ class Cluster:
 
 RAY_PORT = 6379
 CLUSTER = Cluster()
-
-# max_num_batched_tokens (8192) x concurrent batches: vLLM reserves sliding-window blocks for
-# every scheduled-but-unsettled batch (vllm/config/vllm.py max_in_flight_tokens; async
-# scheduling, on by default since it resolves async_scheduling=None to True, keeps 2 batches
-# in flight, pipeline parallel one per stage)
-IN_FLIGHT_TOKENS = 8192
-
-
-def v4_window_state_bytes(model, ctx: int, *, in_flight: int) -> int:
-    """Per-request state vLLM 0.33 reserves for DeepSeek V4 beyond the entries
-    rigcheck.memory.kv_vllm counts, per GPU (every spec has max_tp_shards=1):
-
-    - the raw window (vllm/v1/attention/backends/mla/sparse_swa.py DeepseekV4SWACache):
-      a SlidingWindowMLASpec of 584-byte entries in 64-token blocks;
-    - each compressed layer's compressor state (vllm/models/deepseek_v4/compressor.py
-      CompressorStateCache): fp32, 2 x coff x head_dim wide (coff 2 for ratio 4, 1 for 128),
-      window coff x ratio, blocks of 4 (ratio 4) or 8 (ratio 128) tokens; the indexer of a
-      ratio-4 layer has its own, index_head_dim wide.
-
-    A sliding-window spec holds cdiv(min(window - 1 + in_flight, ctx), block) + 1 blocks
-    (vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_admission_blocks_per_request), so
-    this is nearly fixed per request once ctx passes the in-flight tokens."""
-    from ..memory.kv import cdiv
-
-    def window(win: int, block: int, row: int) -> int:
-        return (cdiv(min(win - 1 + in_flight, ctx), block) + 1) * block * row
-
-    def counted(win: int, row: int) -> int:        # what kv_vllm already has for the raw window
-        return min(ctx, win) * row
-
-    total = 0
-    for la in model.layers:
-        raw = la.window or 128
-        total += window(raw, 64, 584) - counted(raw, 584)
-        r = la.compress_ratio or 0
-        if r in (4, 128):
-            coff = 2 if r == 4 else 1
-            width = la.head_dim_k * max(1, la.n_head_kv) if la.head_dim_k else 512
-            blk = 4 if r == 4 else 8
-            total += window(coff * r, blk, 2 * coff * width * 4)
-            if r == 4 and la.index_head_dim:
-                total += window(coff * r, blk, 2 * coff * la.index_head_dim * 4)
-    return max(0, total)

@@ -232,12 +232,20 @@ def is_expert_mix(build: Build) -> bool:
 
 def headroom_fraction(pl) -> float:
     """The fraction of fast memory (GPU or unified pools) left free; for placements that
-    use no fast memory (CPU only), the fraction of RAM left."""
+    use no fast memory (CPU only), the fraction of RAM left. A runtime that caps itself at
+    a share of each GPU (vLLM's gpu_memory_utilization, SGLang's mem_fraction_static) has
+    its headroom counted within that share: the part it leaves by design is its margin
+    already, and what is left inside the share is its room for more KV."""
     fast = [u for u in pl.placement if u.kind in ("gpu", "unified") and u.capacity_bytes]
     pools = fast or [u for u in pl.placement if u.kind == "ram" and u.capacity_bytes]
     if not pools:
         return 0.0
-    return min((u.capacity_bytes - u.bytes) / u.capacity_bytes for u in pools)
+    capped = bool(fast) and any(k in (pl.settings or {}) for k in ("gpu_memory_utilization", "mem_fraction_static"))
+
+    def left(u) -> float:
+        budget = u.capacity_bytes - (u.overhead_bytes if capped else 0)
+        return (u.capacity_bytes - u.bytes) / budget if budget > 0 else 0.0
+    return min(left(u) for u in pools)
 
 
 def _evidence_dict(e) -> dict:
