@@ -354,11 +354,12 @@ def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
     assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err
 
 
-def test_describe_for_check():
-    best = cluster.best_layout(load_model("deepseek-r1"), parse_rig("2 nodes x 8x h100 ib-400g"), 16384)
-    lines = cluster.describe(best)
-    assert lines[0].startswith("Across 2 node(s), 16 GPUs:") and "16,384 tokens" in lines[0]
-    assert any(l.strip().startswith(("vllm serve", "python -m sglang.launch_server")) for l in lines)
+def test_check_text_shows_the_layout_over_both_nodes(capsys):
+    assert main(["check", "deepseek-r1", "--rig", "2 nodes x 8x h100 ib-400g", "--ctx", "16384"]) == 0
+    out = capsys.readouterr().out
+    head = next(l for l in out.splitlines() if l.startswith("Best choice across the 2 nodes:"))
+    assert "16 GPUs" in head and "16,384 tokens" in head
+    assert any(l.strip().startswith(("vllm serve", "python -m sglang.launch_server")) for l in out.splitlines())
 
 
 def test_v4_requests_carry_vllms_window_state():

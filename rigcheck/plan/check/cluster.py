@@ -705,19 +705,3 @@ def lws_manifest(name: str, image: str, nodes: int, gpus_per_node: int, leader: 
 def _yaml_str(s: str) -> str:
     """A double-quoted YAML scalar."""
     return json.dumps(s)          # JSON strings are YAML double-quoted scalars (escapes included)
-
-
-def describe(best: dict) -> list[str]:
-    """A few lines for the reality check's text about the best cluster layout (a dict from
-    :func:`best_layout`): the layout, its KV room and speed, then its commands."""
-    u, a = best["decode_tok_s_per_user"], best["decode_tok_s_aggregate"]
-    many = max(u, key=int)
-    lines = [f"Across {best['nodes']} node(s), {best['gpus']} GPUs: {best['label']} on {best['runtime']} "
-             f"({best['build']}): {units.gb(best['per_gpu_weights_bytes'], 1)} of weights and "
-             f"{units.gb(max(0, best['kv_pool_bytes_per_gpu']), 1)} of KV per GPU, "
-             f"{best['max_concurrency']:.2f} requests of {best['ctx']:,} tokens at once; decode about "
-             f"{units.rate(u['1'])} tok/s for one user, {units.rate(a[many])} in aggregate for {many}"]
-    for where, cmd in best["commands"].items():
-        lines.append(f"  # {where}")
-        lines.extend(f"  {line}" for line in cmd.splitlines())
-    return lines
