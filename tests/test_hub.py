@@ -382,6 +382,23 @@ def _gguf_prefix(n_strings: int, tail_len: int = 0) -> bytes:
         struct.pack("<Q", tail_len) + b"x" * tail_len for _ in range(min(n_strings, 200_000)))
 
 
+def _periodic(prefix: bytes, n: int):
+    """``prefix`` then strings of ``n`` bytes ('x'), each after its 8-byte length, forever."""
+    import struct
+    unit = struct.pack("<Q", n) + b"x" * n
+
+    def read(off, k):
+        out = bytearray(prefix[off:off + k])
+        pos = max(off, len(prefix))
+        while len(out) < k:
+            i = (pos - len(prefix)) % len(unit)
+            piece = unit[i:i + k - len(out)]
+            out += piece
+            pos += len(piece)
+        return bytes(out)
+    return read
+
+
 def _lazy(prefix: bytes):
     def read(off, n):
         head = prefix[off:off + n]
@@ -391,8 +408,9 @@ def _lazy(prefix: bytes):
 
 def test_an_endless_header_stops_at_the_byte_bound(server, hubenv, capsys, monkeypatch):
     monkeypatch.setenv("RIGCHECK_HUB_MAX_HEADER_BYTES", str(2 << 20))
-    # 10 million zero-length strings: 80 MB of "header" in a file said to be 1 TB
-    server.add_virtual("evil/endless-GGUF", "endless-Q4_K_M.gguf", 10**12, _lazy(_gguf_prefix(10_000_000)))
+    # 1,000,000 strings of 4,000 bytes: 4 GB of "header" in a file said to be 1 TB
+    server.add_virtual("evil/endless-GGUF", "endless-Q4_K_M.gguf", 10**12,
+                       _periodic(_gguf_prefix(1_000_000, 0)[:-8 * min(1_000_000, 200_000)], 4000))
     line = run_error(capsys, "builds", "evil/endless-GGUF")
     assert "header needs more than 2,097,152 bytes" in line
     assert server.sent["endless-Q4_K_M.gguf"] < 8 << 20
