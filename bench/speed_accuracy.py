@@ -23,14 +23,20 @@ the other groups' held-out errors only (nested, so coverage is not in-sample).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
-import math
 import os
-import statistics
-import sys
-from collections import defaultdict
+
+# One BLAS thread: the fits solve small systems, and on a shared 2-core machine a threaded
+# BLAS spins far longer than it computes (set before numpy is imported).
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+from collections import defaultdict  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -76,7 +82,8 @@ def fit_all(samples):
 # ---- one held-out prediction ---------------------------------------------------------------
 
 def t_model(s, cal) -> float:
-    return decode_seconds(s.pools, s.runtime, s.maturity, s.parallel, s.link, cal, legacy=s.legacy, arch=s.arch)
+    return decode_seconds(s.pools, s.runtime, s.maturity, s.parallel, s.link, cal, legacy=s.legacy, arch=s.arch,
+                          backend=s.backend)
 
 
 def predict_decode(s, cal, train_by_setup) -> tuple[float, str]:
@@ -93,7 +100,7 @@ def predict_prefill(s, cal) -> float | None:
         return None
     return 1.0 / prefill_seconds(s.prefill_flops_per_token, s.peak_flops, s.prefill_family, s.runtime,
                                  s.offloaded_bytes, s.link_bandwidth, maturity=s.maturity, calib=cal,
-                                 device=s.device)
+                                 device=s.device, backend=s.backend)
 
 
 @dataclasses.dataclass

@@ -19,7 +19,8 @@ from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 from rigcheck.plan.speed import DEFAULT  # noqa: E402
 
 FITTED = ("eff", "fixed_s", "hybrid_s", "hop_s", "tp_s", "runtime", "maturity", "prefill_eff", "prefill_runtime",
-          "pcie_eff", "device_eff", "arch_eff", "fixed_rt", "legacy_fixed", "prefill_device")
+          "pcie_eff", "device_eff", "arch_eff", "fixed_rt", "legacy_fixed", "prefill_device",
+          "fixed_backend", "prefill_backend")
 
 
 def _close(a, b, path=""):

@@ -96,6 +96,10 @@ class PoolRead:
     kind: str = "gpu"
     family: str = "nvidia"
     device: str = ""          # catalogue id of the device doing the read (per-device efficiency)
+    # attention compute this pool's device does per token (grows with the context) and
+    # the device's dense FP16 peak; both 0/None where unknown
+    flops_per_token: float = 0.0
+    peak_flops: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +140,16 @@ class Calibration:
     spread_far: dict = field(default_factory=dict)
     prefill_device: dict = field(default_factory=dict)
     prefill_spread_far: tuple = ()
+    # per llama.cpp backend (cuda, rocm, vulkan, metal, sycl, cpu): multipliers on the
+    # fixed per-token cost and on prefill efficiency, shrunk toward 1 (the average backend)
+    fixed_backend: dict = field(default_factory=dict)
+    prefill_backend: dict = field(default_factory=dict)
 
     def eff_of(self, family: str, kind: str, device: str = "") -> float:
         if (family, kind) in self.eff:
             e = self.eff[(family, kind)]
+        elif kind == "attn":
+            return PRIOR_ATTN_EFF
         elif kind in ("ram", "disk"):
             e = self.eff.get(("cpu", kind), PRIOR_EFF[("cpu", kind)])
         else:
@@ -170,6 +180,12 @@ PRIOR_EFF = {
     # a unified-memory pool read by the CPU (Apple CPU-only runs)
     ("cpu", "unified"): 0.5,
 }
+# Share of the FP16 peak reached by decode attention (one query row against the whole
+# cache: matrix-vector work, far from peak). Long-context decode falls off faster than
+# the KV bytes alone say (issue 13: Qwen3.5-122B at 80K on an M4 Max, MiniMax M2.1 at
+# 146K on an M3 Ultra, 2.4-2.9x over-predicted); fitted per family as eff[(family, 'attn')].
+PRIOR_ATTN_EFF = 0.05
+
 # A host pool that reads less than this per token (the input-embedding row llama.cpp keeps
 # on the CPU) is a lookup, not a GPU/CPU hand-over.
 HYBRID_MIN_BYTES = 1e6
@@ -212,6 +228,24 @@ def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str 
     return "gpu"
 
 
+GGML_RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp")
+BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
+
+
+def backend_of(runtime: str, family: str, version: str = "") -> str:
+    """The ggml backend a run used: named in its version text (``b8123 Vulkan``), else the
+    one a llama.cpp-family runtime uses on that family by default (CUDA on NVIDIA, Metal on
+    Apple, the CPU alone), else '' (unknown: the average backend)."""
+    if runtime not in GGML_RUNTIMES:
+        return ""
+    v = (version or "").lower()
+    for word, name in (("vulkan", "vulkan"), ("radv", "vulkan"), ("amdvlk", "vulkan"), ("rocm", "rocm"),
+                       ("hip", "rocm"), ("cuda", "cuda"), ("metal", "metal"), ("sycl", "sycl")):
+        if word in v:
+            return name
+    return {"nvidia": "cuda", "nvidia-soc": "cuda", "apple": "metal", "cpu": "cpu"}.get(family, "")
+
+
 def arch_key(arch: str, runtime: str) -> str:
     """The key of an architecture's own speed factor in a runtime (Calibration.arch_eff)."""
     return f"{arch}@{runtime}"
@@ -219,7 +253,7 @@ def arch_key(arch: str, runtime: str) -> str:
 
 def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
                    parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
-                   legacy: bool = False, arch: str = "") -> float:
+                   legacy: bool = False, arch: str = "", backend: str = "") -> float:
     """Mid estimate of the seconds one decoded token takes (see the module docstring).
     ``legacy``: a run before 2024-06 (older per-token overheads). ``arch``: the
     architecture, for its fitted factor in this runtime (1 when it has none)."""
@@ -228,13 +262,15 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
         return float("nan")
     lead = _lead_family(pools)
     fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004)) * calib.fixed_rt.get(runtime, 1.0)
+    fixed *= calib.fixed_backend.get(backend, 1.0) if backend else 1.0
     if legacy:
         fixed *= calib.legacy_fixed
     terms = []
     for p in pools:
         if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
             raise ValueError(f"pool {p.kind} has no bandwidth")
-        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device)))
+        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device))
+                     + attn_seconds(p, calib))
     accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]
     host = [t for t, p in zip(terms, pools) if p.kind in ("ram", "disk")]
     crossing = any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES for p in pools)
@@ -252,6 +288,13 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
     if arch:
         t /= calib.arch_eff.get(arch_key(arch, runtime), 1.0)
     return t
+
+
+def attn_seconds(p: PoolRead, calib: Calibration) -> float:
+    """Attention compute time of one pool for one token (0 without flops or a peak)."""
+    if not p.flops_per_token or not p.peak_flops:
+        return 0.0
+    return p.flops_per_token / (p.peak_flops * calib.eff_of(p.family, "attn"))
 
 
 def lead_device(pools: list[PoolRead]) -> str:
@@ -276,11 +319,11 @@ def spread_of(calib: Calibration, klass: str, device: str) -> tuple[float, float
 
 def decode_range(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
                  parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
-                 arch: str = "") -> Range:
+                 arch: str = "", backend: str = "") -> Range:
     """Decode tokens/s for a placement given as pools; the range is the 80% interval of
     cross-validated errors for this class of placement (wider when the lead device has no
     measurement of its own), at least +-10%."""
-    mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=arch)
+    mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=arch, backend=backend)
     lo_q, hi_q = spread_of(calib, spread_class(pools, parallel, maturity), lead_device(pools))
     return range_around(mid, lo_q, hi_q)
 
@@ -311,10 +354,11 @@ def prefill_flops_per_token(active_params: float, n_layer: int = 0, n_head: int 
 def prefill_seconds(flops_per_token: float, peak_flops: float, family: str, runtime: str = "llama.cpp",
                     offloaded_bytes: float = 0.0, link_bandwidth_bytes_s: float | None = None,
                     ubatch: int = 512, maturity: str = "mature", calib: Calibration = DEFAULT,
-                    device: str = "") -> float:
+                    device: str = "", backend: str = "") -> float:
     """Mid estimate of the seconds one prompt token takes."""
     eff = calib.prefill_eff.get(family, PRIOR_PREFILL_EFF.get(family, 0.3))
     eff *= calib.prefill_runtime.get(runtime, 1.0) * calib.prefill_device.get(device, 1.0)
+    eff *= calib.prefill_backend.get(backend, 1.0) if backend else 1.0
     t = flops_per_token / (peak_flops * eff)
     if offloaded_bytes and link_bandwidth_bytes_s:
         t += offloaded_bytes / (link_bandwidth_bytes_s * calib.pcie_eff) / ubatch
@@ -324,14 +368,15 @@ def prefill_seconds(flops_per_token: float, peak_flops: float, family: str, runt
 def prefill_range(flops_per_token: float, peak_flops: float | None, family: str,
                   runtime: str = "llama.cpp", offloaded_bytes: float = 0.0,
                   link_bandwidth_bytes_s: float | None = None, ubatch: int = 512,
-                  maturity: str = "mature", calib: Calibration = DEFAULT, device: str = "") -> Range | None:
+                  maturity: str = "mature", calib: Calibration = DEFAULT, device: str = "",
+                  backend: str = "") -> Range | None:
     """Prefill tokens/s, or None when the device's compute peak is not known. The range is
     the 80% interval of cross-validated errors (the leave-one-device-out one when the
     device has no prefill measurement of its own)."""
     if not peak_flops or flops_per_token <= 0:
         return None
     mid = 1.0 / prefill_seconds(flops_per_token, peak_flops, family, runtime, offloaded_bytes,
-                                link_bandwidth_bytes_s, ubatch, maturity, calib, device)
+                                link_bandwidth_bytes_s, ubatch, maturity, calib, device, backend)
     lo_q, hi_q = calib.prefill_spread
     if calib.prefill_spread_far and not (device and device in calib.prefill_device):
         lo_q, hi_q = calib.prefill_spread_far

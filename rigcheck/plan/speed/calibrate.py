@@ -24,14 +24,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import (DEFAULT, HYBRID_MIN_BYTES, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
+from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
 SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtime": 0.5,
          "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
          # log-scale widths of the partial-pooling effects (a device's efficiency within
          # its family; a runtime's fixed cost; an architecture's factor within a runtime)
-         "device": 0.3, "fixed_rt": 0.7, "arch": 0.3, "prefill_device": 0.4}
+         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0}
+# The scale of one row's log error (a measurement repeated elsewhere differs by ~10-30%):
+# the data term is (log error / RESID_SIGMA)^2, so a prior of width SIGMA counts as much
+# as (RESID_SIGMA / SIGMA)^2 rows of that scale, e.g. a device effect (0.3) as ~0.7 of a row.
+RESID_SIGMA = 0.25
 PRIOR_HYBRID_S = 0.004
 PRIOR_HOP_S = 0.0005
 # Rows measured before 2024-06 ran older runtimes (llama.cpp added CUDA graphs in 2024-05,
@@ -64,6 +68,8 @@ class Sample:
     setup: str = ""               # evidence.setup_key: rows with one key measured one setup
     device: str = ""              # the lead device (evidence.lead_device)
     arch: str = ""
+    backend: str = ""             # speed.backend_of: cuda, rocm, vulkan, metal, sycl, cpu or ''
+
 
     @property
     def klass(self) -> str:
@@ -127,13 +133,16 @@ class _DecodeDesign:
     def __init__(self, samples: list[Sample]):
         self.samples = samples
         live = [[p for p in s.pools if p.bytes_per_token > 0] for s in samples]
-        self.eff_keys = sorted({(p.family, p.kind) for ps in live for p in ps})
+        self.eff_keys = sorted({(p.family, p.kind) for ps in live for p in ps}
+                               | {(p.family, "attn") for ps in live for p in ps if p.flops_per_token and p.peak_flops})
         self.devs = sorted({p.device for ps in live for p in ps if p.device and p.kind != "disk"})
         self.fams = sorted({_lead(s.pools) for s in samples})
         self.rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
         self.frts = sorted({s.runtime for s in samples} - {"llama.cpp"})
         self.mats = sorted({s.maturity for s in samples} - {"mature"})
         self.archs = sorted({arch_key(s.arch, s.runtime) for s in samples if s.arch})
+        self.bes = sorted({s.backend for s in samples if s.backend})
+        self.be = np.array([self.bes.index(s.backend) if s.backend else -1 for s in samples], dtype=int)
         self.links = sorted({s.link for s in samples if s.parallel == "tensor"})
         n = len(samples)
         rows, coef, ei, di = [], [], [], []
@@ -161,6 +170,11 @@ class _DecodeDesign:
                 coef.append(p.bytes_per_token / p.bandwidth_bytes_s)
                 ei.append(self.eff_keys.index((p.family, p.kind)))
                 di.append(self.devs.index(p.device) if p.device in self.devs and p.kind != "disk" else -1)
+                if p.flops_per_token and p.peak_flops:
+                    rows.append(i)
+                    coef.append(p.flops_per_token / p.peak_flops)
+                    ei.append(self.eff_keys.index((p.family, "attn")))
+                    di.append(-1)
             self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
                                                    for p in pools)) else 0.0
             self.lead[i] = self.fams.index(_lead(pools))
@@ -175,11 +189,11 @@ class _DecodeDesign:
         self.p_e = np.array(ei, dtype=int)
         self.p_d = np.array(di, dtype=int)
         self.t_meas = np.array([1.0 / s.decode_tok_s for s in samples])
-        self.w = _weights(samples)
+        self.w = _weights(samples) / RESID_SIGMA
         self.sizes = (len(self.eff_keys), len(self.devs), len(self.fams), len(self.frts), 1, 1, 1, len(self.links),
-                      len(self.rts), len(self.mats), len(self.archs))
+                      len(self.rts), len(self.mats), len(self.archs), len(self.bes))
         self.prior = np.concatenate([
-            np.log([PRIOR_EFF.get(k, 0.7) for k in self.eff_keys]),
+            np.log([PRIOR_ATTN_EFF if k[1] == "attn" else PRIOR_EFF.get(k, 0.7) for k in self.eff_keys]),
             np.zeros(len(self.devs)),
             np.log([PRIOR_FIXED_S.get(f, 0.004) for f in self.fams]),
             np.zeros(len(self.frts)),
@@ -188,13 +202,15 @@ class _DecodeDesign:
             np.zeros(len(self.rts)),
             np.log([PRIOR_MATURITY.get(m, 0.5) for m in self.mats]) if self.mats else np.zeros(0),
             np.zeros(len(self.archs)),
+            np.zeros(len(self.bes)),
         ])
         self.sigma = np.concatenate([
-            np.full(len(self.eff_keys), SIGMA["eff"]), np.full(len(self.devs), SIGMA["device"]),
+            [SIGMA["attn"] if k[1] == "attn" else SIGMA["eff"] for k in self.eff_keys],
+            np.full(len(self.devs), SIGMA["device"]),
             np.full(len(self.fams), SIGMA["fixed"]), np.full(len(self.frts), SIGMA["fixed_rt"]),
             [SIGMA["hybrid"], SIGMA["hop"], SIGMA["legacy"]], np.full(len(self.links), SIGMA["tp"]),
             np.full(len(self.rts), SIGMA["runtime"]), np.full(len(self.mats), SIGMA["maturity"]),
-            np.full(len(self.archs), SIGMA["arch"])])
+            np.full(len(self.archs), SIGMA["arch"]), np.full(len(self.bes), SIGMA["fixed_backend"])])
 
     def split(self, th: np.ndarray):
         i = 0
@@ -209,9 +225,10 @@ class _DecodeDesign:
         return np.where(index >= 0, np.concatenate([values, [1.0]])[index], 1.0)
 
     def _parts(self, th: np.ndarray):
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be = self.split(th)
         n = len(self.samples)
-        fixed_t = fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
+        fixed_t = (fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
+                   * self._pick(be, self.be))
         pool_t = self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d))
         body = np.bincount(self.p_row, weights=pool_t, minlength=n)
         T = fixed_t + body + self.hybrid * hyb[0] + self.hops * hop[0]
@@ -231,7 +248,7 @@ class _DecodeDesign:
     def jacobian(self, th: np.ndarray) -> np.ndarray:
         T, _scale, fixed_t, pool_t, hyb, hop, tp_t = self._parts(th)
         n = len(self.samples)
-        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na = self.sizes
+        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb = self.sizes
         J = np.zeros((n, th.size))
         o = 0
         rel = pool_t / T[self.p_row]
@@ -261,11 +278,14 @@ class _DecodeDesign:
         o += nm
         ha = self.arch >= 0
         J[np.arange(n)[ha], o + self.arch[ha]] -= 1.0
+        o += na
+        hb = self.be >= 0
+        J[np.arange(n)[hb], o + self.be[hb]] += fr[hb]
         J *= self.w[:, None]
         return np.vstack([J, np.diag(1.0 / self.sigma)])
 
     def to_calibration(self, th: np.ndarray, base: Calibration) -> Calibration:
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be = self.split(th)
         meta = dict(base.meta)
         counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "runtime": {}}
         for s in self.samples:
@@ -278,6 +298,7 @@ class _DecodeDesign:
             eff={**base.eff, **{k: float(v) for k, v in zip(self.eff_keys, eff)}},
             device_eff={k: float(v) for k, v in zip(self.devs, dev)},
             arch_eff={k: float(v) for k, v in zip(self.archs, arch)},
+            fixed_backend={k: float(v) for k, v in zip(self.bes, be)},
             fixed_s={**base.fixed_s, **{k: float(v) for k, v in zip(self.fams, fixed)}},
             fixed_rt={k: float(v) for k, v in zip(self.frts, frt)},
             hybrid_s=float(hyb[0]), hop_s=float(hop[0]), legacy_fixed=float(leg[0]),
@@ -310,7 +331,9 @@ def fit_prefill(samples: list[Sample], base: Calibration) -> Calibration:
     fams = sorted({s.prefill_family for s in samples})
     rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
     devs = sorted({s.device for s in samples if s.device})
-    nf, nr, nd = len(fams), len(rts), len(devs)
+    bes = sorted({s.backend for s in samples if s.backend})
+    nf, nr, nd, nb = len(fams), len(rts), len(devs), len(bes)
+    bi = np.array([bes.index(s.backend) if s.backend else -1 for s in samples])
     C = np.array([s.prefill_flops_per_token / s.peak_flops for s in samples])
     O = np.array([(s.offloaded_bytes / s.link_bandwidth / 512) if s.offloaded_bytes and s.link_bandwidth else 0.0
                   for s in samples])
@@ -319,29 +342,47 @@ def fit_prefill(samples: list[Sample], base: Calibration) -> Calibration:
     di = np.array([devs.index(s.device) if s.device in devs else -1 for s in samples])
     mat = np.array([base.maturity.get(s.maturity, 1.0) for s in samples])
     t_meas = np.array([1.0 / s.prefill_tok_s for s in samples])
-    w = _weights(samples)
+    w = _weights(samples) / RESID_SIGMA
     prior = np.concatenate([np.log([PRIOR_PREFILL_EFF.get(f, 0.3) for f in fams]), np.zeros(nr), np.zeros(nd),
-                            [math.log(0.7)]])
+                            np.zeros(nb), [math.log(0.7)]])
     sigma = np.concatenate([np.full(nf, SIGMA["prefill_eff"]), np.full(nr, SIGMA["prefill_runtime"]),
-                            np.full(nd, SIGMA["prefill_device"]), [SIGMA["pcie"]]])
+                            np.full(nd, SIGMA["prefill_device"]), np.full(nb, SIGMA["prefill_backend"]), [SIGMA["pcie"]]])
 
     def pick(v, idx):
         return np.where(idx >= 0, np.concatenate([v, [1.0]])[idx], 1.0)
 
     def predict(th):
         eff = np.exp(th[:nf])[fi] * pick(np.exp(th[nf:nf + nr]), ri) * pick(np.exp(th[nf + nr:nf + nr + nd]), di)
+        eff = eff * pick(np.exp(th[nf + nr + nd:nf + nr + nd + nb]), bi)
         pcie = math.exp(th[-1])
         return (C / eff + O / pcie) / mat
 
     def residual(th):
         return np.concatenate([(np.log(predict(th)) - np.log(t_meas)) * w, (th - prior) / sigma])
 
-    th = _lm(residual, prior.copy())
+    n = len(samples)
+    rows_n = np.arange(n)
+
+    def jacobian(th):
+        eff = np.exp(th[:nf])[fi] * pick(np.exp(th[nf:nf + nr]), ri) * pick(np.exp(th[nf + nr:nf + nr + nd]), di)
+        eff = eff * pick(np.exp(th[nf + nr + nd:nf + nr + nd + nb]), bi)
+        comp, link = C / eff, O / math.exp(th[-1])
+        share = -comp / (comp + link)
+        J = np.zeros((n, th.size))
+        J[rows_n, fi] += share
+        for idx, off in ((ri, nf), (di, nf + nr), (bi, nf + nr + nd)):
+            m = idx >= 0
+            J[rows_n[m], off + idx[m]] += share[m]
+        J[:, -1] = -link / (comp + link)
+        return np.vstack([J * w[:, None], np.diag(1.0 / sigma)])
+
+    th = _lm(residual, prior.copy(), jac=jacobian)
     return replace(
         base,
         prefill_eff={**base.prefill_eff, **{f: float(math.exp(v)) for f, v in zip(fams, th[:nf])}},
         prefill_runtime={**base.prefill_runtime, **{r: float(math.exp(v)) for r, v in zip(rts, th[nf:nf + nr])}},
         prefill_device={d: float(math.exp(v)) for d, v in zip(devs, th[nf + nr:nf + nr + nd])},
+        prefill_backend={b: float(math.exp(v)) for b, v in zip(bes, th[nf + nr + nd:nf + nr + nd + nb])},
         pcie_eff=float(math.exp(th[-1])))
 
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from .evidence import DEFAULT_DISK_BW, EvidenceRow, host_family, nearest, pools_for, setup_key
 from .. import modes
-from . import (Calibration, PoolRead, Range, anchored_mid, decode_seconds, device_family,
-               lead_device, maturity_of, prefill_flops_per_token, prefill_range, range_around, spread_class,
+from . import (Calibration, PoolRead, Range, anchored_mid, backend_of, decode_seconds, device_family,
+               lead_device, maturity_of, prefill_range, range_around, spread_class,
                spread_of)
-from .facts import ModelFacts, facts_from_build
+from .facts import ModelFacts, facts_from_build, prompt_flops
 
 
 UNKNOWN_CPU_WIDEN = 1.5
@@ -55,6 +55,8 @@ def calibration_to_json(cal: Calibration) -> dict:
         "spread": {k: list(v) for k, v in cal.spread.items()},
         "prefill_eff": cal.prefill_eff, "prefill_runtime": cal.prefill_runtime,
         "prefill_spread": list(cal.prefill_spread), "pcie_eff": cal.pcie_eff, "meta": cal.meta,
+        "fixed_backend": dict(sorted(cal.fixed_backend.items())),
+        "prefill_backend": dict(sorted(cal.prefill_backend.items())),
         "device_eff": dict(sorted(cal.device_eff.items())), "arch_eff": dict(sorted(cal.arch_eff.items())),
         "fixed_rt": dict(sorted(cal.fixed_rt.items())), "legacy_fixed": cal.legacy_fixed,
         "spread_far": {k: list(v) for k, v in cal.spread_far.items()},
@@ -74,7 +76,8 @@ def calibration_from_json(d: dict) -> Calibration:
         meta=d.get("meta", {}), device_eff=d.get("device_eff", {}), arch_eff=d.get("arch_eff", {}),
         fixed_rt=d.get("fixed_rt", {}), legacy_fixed=d.get("legacy_fixed", 1.0),
         spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
-        prefill_device=d.get("prefill_device", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())))
+        prefill_device=d.get("prefill_device", {}), fixed_backend=d.get("fixed_backend", {}),
+        prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())))
 
 
 # ---- estimates -------------------------------------------------------------------------------
@@ -110,20 +113,25 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
             build_name: str, offload_word: str, calib: Calibration, rows, notes: list[str], extra: dict) -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
     pools = pools_at(ctx)
-    t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch)
+    backend = backend_of(runtime, lead)
+    t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch, backend=backend)
     setup = setup_key(model_id, build_name, runtime, rig, offload_word)
     same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
     klass = spread_class(pools, parallel, maturity)
     if same:
         measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context), runtime, maturity, parallel, link, calib,
-                                                    legacy=r.date < "2024-06", arch=facts.arch)) for r in same]
+                                                    legacy=r.date < "2024-06", arch=facts.arch,
+                                                    backend=backend_of(runtime, lead, r.version))) for r in same]
         mid = anchored_mid(measured, t_mid)
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})
         basis = "measured"
+        old = sum(1 for r in same if r.date < "2024-06")
         notes.append(f"from {len(same)} measurement{'s' if len(same) > 1 else ''} of this setup "
                      f"(same model, build, runtime and devices; measured at context "
-                     f"{', '.join(f'{c:,}' for c in ctxs)}, moved to {ctx:,} by the model's ratio)")
+                     f"{', '.join(f'{c:,}' for c in ctxs)}, moved to {ctx:,} by the model's ratio"
+                     + (f"; {old} made with a runtime from before 2024-06, moved to today's by the fitted "
+                        f"fixed-cost factor x{calib.legacy_fixed:.2f}" if old else "") + ")")
     else:
         mid = 1.0 / t_mid
         dec = range_around(mid, *spread_of(calib, klass, lead_device(pools)))
@@ -136,9 +144,9 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         # the range by x1.5 each way.
         dec = Range(dec.low / UNKNOWN_CPU_WIDEN, dec.mid, dec.high * UNKNOWN_CPU_WIDEN)
         notes.append("CPU not in the catalogue: its compute limit is unknown, so the range is widened x1.5")
-    flops = prefill_flops_per_token(facts.active_params, facts.n_layer, facts.n_head, facts.head_dim, min(ctx, 4096) or 512)
+    flops = prompt_flops(facts, min(ctx, 4096) or 512)
     pre = prefill_range(flops, peak, lead, runtime, offloaded, link_bw, maturity=maturity, calib=calib,
-                        device=lead_device(pools))
+                        device=lead_device(pools), backend=backend)
     if pre is None:
         notes.append("prefill not estimated: the device's FP16 compute peak is not in the catalogue")
     if maturity != "mature":
@@ -154,7 +162,8 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         "pools": [{"kind": p.kind, "family": p.family, "device": p.device, "bytes_per_token": int(p.bytes_per_token),
                    "bandwidth_bytes_s": p.bandwidth_bytes_s, "efficiency": calib.eff_of(p.family, p.kind, p.device)}
                   for p in pools],
-        "parallel": parallel, "link": link, "runtime": runtime, "maturity": maturity, "context": ctx,
+        "parallel": parallel, "link": link, "runtime": runtime, "backend": backend, "maturity": maturity,
+        "context": ctx,
         "spread_class": "anchored" if same else klass, "model_tok_s": 1.0 / t_mid,
         "active_weight_bytes": int(facts.active_weight_bytes), "kv_read_bytes": int(sum(
             p.bytes_per_token for p in pools) - facts.active_weight_bytes),
@@ -176,6 +185,8 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[st
         if e.context and (e.context > 2 * ctx or ctx > 2 * e.context):
             why.append(f"it was measured at context {e.context:,}, this estimate is at {ctx:,} (the KV read "
                        "per token grows with the context)")
+        if e.date and e.date < "2024-06":
+            why.append("it was measured with a runtime from before 2024-06 (higher per-token overheads)")
         note = (e.notes or "").lower()
         if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):
             why.append("it used speculative decoding, which the estimate does not assume")
@@ -218,25 +229,29 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
         if u.kind == "ram":
             offloaded += float(getattr(u, "weight_bytes", 0) or getattr(u, "used_bytes", 0) or 0)
 
+    cpu_peak = node.cpu.fp16_flops if node.cpu else None
+
     def pools_at(c: int) -> list[PoolRead]:
         kv_read = facts.kv_read(c) * kv_scale
+        attn = facts.attn_flops(c)
         out: list[PoolRead] = []
         gi = 0
         for u in uses:
             b = float(getattr(u, "active_bytes_per_token", 0) or 0)
-            if kv_total:
-                b += kv_read * (getattr(u, "kv_bytes", 0) or 0) / kv_total
+            share = (getattr(u, "kv_bytes", 0) or 0) / kv_total if kv_total else 0.0
+            b += kv_read * share
             if u.kind in ("gpu", "unified") and (accel or u.kind == "unified"):
                 dev = _device_of(u, accel, gi, node)
                 gi += 1
                 if mode == "cpu":
-                    out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu", "cpu", dev.id))
+                    out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu", "cpu", dev.id,
+                                        attn * share, cpu_peak))
                 else:
                     out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu",
-                                        device_family(dev.vendor, dev.kind), dev.id))
+                                        device_family(dev.vendor, dev.kind), dev.id, attn * share, dev.fp16_flops))
             elif u.kind == "ram":
                 out.append(PoolRead(b, node.ram_bandwidth_bytes_s, "ram", host_family(node, hybrid),
-                                    cpu_id))
+                                    cpu_id, attn * share, cpu_peak))
             elif u.kind == "disk":
                 out.append(PoolRead(b, getattr(u, "bandwidth_bytes_s", None) or DEFAULT_DISK_BW, "disk", "cpu"))
         return out

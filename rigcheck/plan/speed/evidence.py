@@ -14,8 +14,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import PoolRead, device_family, lead_device, maturity_of, prefill_flops_per_token
-from .facts import ModelFacts, facts_from_build, facts_from_params
+from . import PoolRead, backend_of, device_family, lead_device, maturity_of
+from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_flops
 
 # Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
 # a PCIe 4.0 x4 NVMe's sequential rating (~7 GB/s); page-fault reads reach a fraction of
@@ -135,17 +135,19 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
     off = (offload or "none").strip().lower()
     accel = _accelerators(rig) if off not in ("cpu", "mmap") else []
     kv = facts.kv_read(ctx)
+    attn = facts.attn_flops(ctx)
     active = facts.active_weight_bytes
     notes: list[str] = []
     host_bw = node.ram_bandwidth_bytes_s
     unified = [d for d in node.devices if d.unified]
     cpu_id = node.cpu.id if node.cpu else ""
+    cpu_peak = node.cpu.fp16_flops if node.cpu else None
     if off in ("cpu", "mmap") or not accel:
         if unified:
             dev = unified[0]
-            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu", dev.id)]
+            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu", dev.id, attn, cpu_peak)]
         else:
-            pools = [PoolRead(active + kv, host_bw, "ram", host_family(node, False), cpu_id)]
+            pools = [PoolRead(active + kv, host_bw, "ram", host_family(node, False), cpu_id, attn, cpu_peak)]
         if off == "mmap":
             # the always-read weights stay in the page cache; routed experts (or, for a
             # dense model, the rest of the weights) share what RAM is left
@@ -155,7 +157,7 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
             miss = max(0.0, 1.0 - max(ram - always, 0.0) / streamed) if streamed else 0.0
             from_disk = miss * (active - always)
             p = pools[0]
-            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device),
+            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device, attn, cpu_peak),
                      PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
             notes.append(f"{miss:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)")
         cpu = node.cpu
@@ -175,7 +177,8 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
     n = len(accel)
     fam = device_family(accel[0].vendor, accel[0].kind)
     kind = "unified" if accel[0].unified else "gpu"
-    pools = [PoolRead(on_accel / n, d.bandwidth_bytes_s, kind, device_family(d.vendor, d.kind), d.id) for d in accel]
+    pools = [PoolRead(on_accel / n, d.bandwidth_bytes_s, kind, device_family(d.vendor, d.kind), d.id, attn / n,
+                      d.fp16_flops) for d in accel]
     if host_bytes:
         pools.append(PoolRead(host_bytes, host_bw, "ram", host_family(node, True), cpu_id))
     multi_node = len(rig.nodes) > 1
@@ -213,8 +216,12 @@ def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
 def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     lay = pools_for(facts, rig, row.offload, row.context)
     maturity = maturity_of(facts.arch, row.runtime)
-    flops = prefill_flops_per_token(facts.active_params, facts.n_layer, facts.n_head, facts.head_dim,
-                                    row.prefill_tokens or 512)
+    prompt = row.prefill_tokens or 512
+    # llama-bench pp@d (and sweeps that prefill a block after a deep cache) measure the
+    # prompt after ``context`` cached tokens; a row whose context is about its prompt
+    # length measured a prompt from empty
+    depth = row.context if row.context > 2 * prompt else 0
+    flops = prompt_flops(facts, prompt, depth)
     # Prefill figures are fitted only when the prompt length is known and the run is from
     # 2024-06 on: llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06),
     # so older figures describe a different runtime. They stay in the catalogue as evidence.
@@ -227,6 +234,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
+                  backend=backend_of(row.runtime, lay.lead_family, row.version),
                   kind="moe" if facts.moe else "dense", legacy=row.date < "2024-06",
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
 

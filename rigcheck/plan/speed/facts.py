@@ -19,16 +19,34 @@ KV_F16 = 2  # bytes per KV element at the default cache type
 class KVGroup:
     """Layers that read the same KV per context token. ``bytes_per_ctx_token`` is summed
     over the group's layers. ``window``: tokens kept (0 = all). ``ratio``: compression
-    (V4 CSA/HCA keep one entry per ``ratio`` tokens). ``fixed_bytes``: recurrent state."""
+    (V4 CSA/HCA keep one entry per ``ratio`` tokens). ``fixed_bytes``: recurrent state.
+    ``flops_per_ctx_token``: attention FLOPs per decoded token per cached entry, summed
+    over the layers (scores and weighted sum: 2 x query heads x (key + value width))."""
 
     bytes_per_ctx_token: float
     window: int = 0
     ratio: int = 1
     fixed_bytes: float = 0.0
+    flops_per_ctx_token: float = 0.0
+    # sparse attention (DSA, V4 CSA): each token attends to the ``topk`` entries an
+    # indexer picks, reading every entry's index key (``index_bytes_per_ctx_token``)
+    topk: int = 0
+    index_bytes_per_ctx_token: float = 0.0
+
+    def entries(self, ctx: int) -> float:
+        n = ctx if not self.window else min(ctx, self.window)
+        return n / max(self.ratio, 1)
+
+    def attended(self, ctx: int) -> float:
+        n = self.entries(ctx)
+        return min(n, self.topk) if self.topk else n
 
     def read(self, ctx: int) -> float:
-        n = ctx if not self.window else min(ctx, self.window)
-        return self.bytes_per_ctx_token * n / max(self.ratio, 1) + self.fixed_bytes
+        return (self.bytes_per_ctx_token * self.attended(ctx) + self.index_bytes_per_ctx_token * self.entries(ctx)
+                + self.fixed_bytes)
+
+    def flops(self, ctx: int) -> float:
+        return self.flops_per_ctx_token * self.attended(ctx) + 2.0 * self.index_bytes_per_ctx_token * self.entries(ctx)
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,19 @@ class ModelFacts:
     def kv_read(self, ctx: int) -> float:
         return sum(g.read(ctx) for g in self.kv)
 
+    def attn_flops(self, ctx: int) -> float:
+        """Attention FLOPs of one decoded token at ``ctx`` (0 when the layout is unknown)."""
+        return sum(g.flops(ctx) for g in self.kv)
+
+
+def prompt_flops(facts: "ModelFacts", prompt: int, depth: int = 0) -> float:
+    """FLOP per prompt token of a ``prompt``-token prefill after ``depth`` cached tokens:
+    2 x active parameters plus attention at the average context the prompt sees (from
+    the layers' own attention layout; n_layer x n_head x head_dim when only that is known)."""
+    if facts.kv:
+        return 2.0 * facts.active_params + facts.attn_flops(int(depth + prompt / 2))
+    return 2.0 * facts.active_params + 4.0 * facts.n_layer * facts.n_head * facts.head_dim * (depth + prompt / 2)
+
 
 def kv_groups(layers, kv_bytes: float = KV_F16) -> tuple[KVGroup, ...]:
     """KV read per context token for a Model's ``layers`` (LayerAttention records)."""
@@ -61,20 +92,27 @@ def kv_groups(layers, kv_bytes: float = KV_F16) -> tuple[KVGroup, ...]:
         kind = getattr(la, "kind", "full")
         if kind == "none":
             continue
+        fl = 2.0 * la.n_head * (la.head_dim_k + la.head_dim_v)
+        topk = getattr(la, "index_topk", 0) or 0
+        idx = (getattr(la, "index_head_dim", 0) or 0) * kv_bytes if topk else 0.0
         if kind == "linear":
-            key = ("linear", 0, 1)
-            per, fixed = 0.0, (la.state_r + la.state_s) * 4.0
+            key = ("linear", 0, 1, 0)
+            per, fixed, fl = 0.0, (la.state_r + la.state_s) * 4.0, 0.0
         elif kind in ("mla", "dsa"):
-            key = (kind, la.window, 1)
+            key = (kind, la.window, 1, topk)
             per, fixed = la.n_head_kv * la.head_dim_k * kv_bytes or (la.kv_lora_rank + la.rope_dim) * kv_bytes, 0.0
         else:
             ratio = la.compress_ratio or 1
-            key = (kind, la.window if kind == "swa" else 0, ratio)
+            key = (kind, la.window if kind == "swa" else 0, ratio, topk)
             per, fixed = la.n_head_kv * (la.head_dim_k + la.head_dim_v) * kv_bytes, 0.0
-        g = groups.setdefault(key, [0.0, 0.0])
+        g = groups.setdefault(key, [0.0, 0.0, 0.0, 0.0])
         g[0] += per
         g[1] += fixed
-    return tuple(KVGroup(p, window=k[1], ratio=k[2], fixed_bytes=f) for k, (p, f) in groups.items())
+        g[2] += fl
+        g[3] += idx
+    return tuple(KVGroup(p, window=k[1], ratio=k[2], fixed_bytes=f, flops_per_ctx_token=x, topk=k[3],
+                         index_bytes_per_ctx_token=i)
+                 for k, (p, f, x, i) in groups.items())
 
 
 def facts_from_build(model, build) -> ModelFacts:
