@@ -45,12 +45,16 @@ def load_rig(spec: str | None):
 def check_report(model, rig, *, ctx: int | None = None, runtime: str | None = None,
                  builds: list[str] | None = None, curve: bool = False, prebuilt=None):
     """The CheckReport behind 'check --json' (and 'rigcheck serve's /api/check): the context
-    checked, the user's verdict thresholds, the decode-against-context curve when asked."""
+    checked, the user's verdict thresholds, the decode-against-context curve when asked; a
+    Hub repo's published files beside the recipe builds."""
     from ..config import load_thresholds
     from ..errors import InputError
     from ..plan.check import check
+    from .builds import with_published
     if ctx is not None and ctx <= 0:
         raise InputError(f"--ctx must be a positive number of tokens, not {ctx}")
+    if prebuilt is None:
+        prebuilt = with_published(model, builds)
     mine, note = my_runs(model.id)
     return check(model, rig, ctx=ctx, runtime=runtime, builds=builds, thresholds=load_thresholds(),
                  curve=curve, mine=mine, notes=[note] if note else [], prebuilt=prebuilt)
@@ -81,9 +85,8 @@ def run(args) -> int:
     from ..model.resolve import load_model
     model = load_model(args.model)
     rig = load_rig(args.rig)
-    from .builds import with_published          # a Hub repo: its published files beside the recipes
     rep = check_report(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
-                       curve=bool(args.html), prebuilt=with_published(model, args.build))
+                       curve=bool(args.html))
     if args.html:
         from ..report.check_html import write_html
         write_html(rep, args.html)
