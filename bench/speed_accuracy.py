@@ -68,6 +68,11 @@ def build_samples(rows=None):
         if facts is None:
             skipped.append((row, "model/build unknown and no parameter figures"))
             continue
+        gpu_mem = sum((d.memory_bytes or 0) for n in rig.nodes for d in n.gpus)
+        if (row.offload in ("none", "split", "tp") and gpu_mem and facts.total_bytes > 1.02 * gpu_mem):
+            skipped.append((row, f"labelled all on the GPUs but its weights ({facts.total_bytes / 1e9:.1f} GB) exceed "
+                                 f"their memory ({gpu_mem / 1e9:.1f} GB): it must have spilled; left out of the fit"))
+            continue
         try:
             samples.append(sample_of(row, facts, rig))
         except Exception as e:  # noqa: BLE001
