@@ -31,7 +31,10 @@ SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtim
          "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
          # log-scale widths of the partial-pooling effects (a device's efficiency within
          # its family; a runtime's fixed cost; an architecture's factor within a runtime)
-         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0}
+         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0,
+         # disk streaming: one or two rows in the data, and the page-cache hit rate of hot
+         # experts (not modelled) is what they mostly measure; keep it near its prior
+         "disk": 0.3}
 # The scale of one row's log error (a measurement repeated elsewhere differs by ~10-30%):
 # the data term is (log error / RESID_SIGMA)^2, so a prior of width SIGMA counts as much
 # as (RESID_SIGMA / SIGMA)^2 rows of that scale, e.g. a device effect (0.3) as ~0.7 of a row.
@@ -205,7 +208,8 @@ class _DecodeDesign:
             np.zeros(len(self.bes)),
         ])
         self.sigma = np.concatenate([
-            [SIGMA["attn"] if k[1] == "attn" else SIGMA["eff"] for k in self.eff_keys],
+            [SIGMA["attn"] if k[1] == "attn" else SIGMA["disk"] if k[1] == "disk" else SIGMA["eff"]
+             for k in self.eff_keys],
             np.full(len(self.devs), SIGMA["device"]),
             np.full(len(self.fams), SIGMA["fixed"]), np.full(len(self.frts), SIGMA["fixed_rt"]),
             [SIGMA["hybrid"], SIGMA["hop"], SIGMA["legacy"]], np.full(len(self.links), SIGMA["tp"]),
