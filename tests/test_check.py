@@ -156,7 +156,6 @@ def test_a_second_node_is_used_not_ignored(capsys):
     c = d["cluster"]
     assert c["nodes"] == 2 and c["gpus"] == 16 and c["fits"]
     assert c["runtime"] in ("vllm", "sglang") and c["build"] == "native"
-    assert c["tp"] * c["pp"] * c["dp"] == 16
     # every weight is somewhere (replicated attention under data parallel counts more than once)
     assert c["per_gpu_weights_bytes"] * 16 >= c["build_weights_bytes"] * 0.95
     assert c["per_gpu_weights_bytes"] < c["rig"]["gpu_memory_bytes"]

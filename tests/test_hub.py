@@ -324,7 +324,10 @@ def test_check_lists_published_files_beside_recipes(hubenv, files, capsys):
     capsys.readouterr()
     assert main(["check", "testorg/tiny-llama-GGUF", "--rig", "rtx-4090+32GB"]) == 0
     out = capsys.readouterr().out
-    assert "Q4_K_M" in out and "F16" in out
+    assert "Q4_K_M (published)" in out and "Q6_K (computed)" in out
+    d = run_json(capsys, "check", "testorg/tiny-llama-GGUF", "--rig", "rtx-4090+32GB")
+    kinds = {b["name"]: b["published"] for b in d["builds"]}
+    assert kinds["Q4_K_M"] is True and kinds["Q6_K"] is False
 
 
 # ---- cache, offline, errors ---------------------------------------------------------

@@ -29,10 +29,12 @@ def speed_range(r: dict | None, mid: bool = True) -> str:
     return text + (f" (~{units.rate(r['mid'])})" if mid else "")
 
 
-def build_rows(builds) -> list[list[str]]:
+def build_rows(builds, marked: bool = False) -> list[list[str]]:
+    """One row per build; ``marked``: the name says whether the file is published or computed."""
     rows = []
     for b in builds:
-        rows.append([b.name, units.gb(b.file_bytes, 1), f"{units.gib(b.file_bytes, 1)}", f"{b.bits_per_weight:.2f}",
+        name = f"{b.name} ({'published' if b.published else 'computed'})" if marked else b.name
+        rows.append([name, units.gb(b.file_bytes, 1), f"{units.gib(b.file_bytes, 1)}", f"{b.bits_per_weight:.2f}",
                      units.gb(b.total_bytes, 1), _where(b), speed_range(b.decode_tok_s), b.verdict])
     return rows
 
@@ -44,11 +46,15 @@ def render_check(rep) -> str:
     out.append("")
     out.append(m["line"])
     out.append("")
-    out.append(table(build_rows(rep.builds),
+    marked = any(b.published for b in rep.builds)
+    out.append(table(build_rows(rep.builds, marked),
                      ["build", "file (GB)", "file (GiB)", "bpw", f"memory @{_ctx(rep.ctx)}", "where it lives",
                       "decode tok/s", "verdict"], "lrrrrlrl"))
     out.append("  memory = weights + KV cache + runtime buffers + reserve, in GB (10^9 bytes); "
                "decode = low-high (mid) tokens/s")
+    if marked:
+        out.append("  published = a file in a Hub repo, its exact bytes read from its header; "
+                   "computed = a recipe's build, sized tensor by tensor")
     best = rep.build(rep.best) if rep.best else None
     nodes = rep.cluster["rig"]["nodes"] if rep.cluster else 1
     if rep.cluster and nodes > 1:

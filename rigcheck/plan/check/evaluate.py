@@ -44,6 +44,7 @@ class BuildCheck:
     measure_commands: dict[str, str] = field(default_factory=dict)   # how to check the estimate: rigcheck bench
     evidence: list[dict] = field(default_factory=list)
     quality_class: int = 0
+    published: bool = False      # a file that exists in a Hub repo (exact bytes); else computed from a recipe
 
     @property
     def rank(self) -> int:
@@ -158,7 +159,8 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     from ..placement import plan
     from ..verdict import quality_note, verdict
 
-    bc = BuildCheck(build.name, runtime, build.recipe, build.file_bytes, build.bits_per_weight)
+    bc = BuildCheck(build.name, runtime, build.recipe, build.file_bytes, build.bits_per_weight,
+                    published=bool((build.meta or {}).get("published")))
     pl = plan(build, ctx=ctx, runtime=runtime, rig=rig)
     bc.weights_bytes, bc.kv_bytes = pl.weights_bytes, pl.kv_bytes
     bc.compute_bytes, bc.overhead_bytes, bc.total_bytes = pl.compute_bytes, pl.overhead_bytes, pl.total_bytes
@@ -325,8 +327,9 @@ def quality_class(build: Build, native: Build | None) -> int:
     if not nat or not nat <= NATIVE_FP4:
         return cls
     sp = _split(build)
-    if sp.expert_types == {"MXFP4"} and sp.rest_bpw is not None and sp.rest_bpw >= 6.0:
-        return 2
+    if sp.expert_types == {"MXFP4"} and sp.rest_bpw is not None:
+        # the experts are the checkpoint's own values: the class is the rest's
+        return 2 if sp.rest_bpw >= 6.0 else (1 if sp.rest_bpw >= 4.5 else 0)
     if sp.expert_bpw is not None and sp.expert_bpw < 8.0:
         return min(cls, 1)
     return cls
