@@ -1,6 +1,6 @@
 """The new family modules (qwen3_5 for Qwen3.5/3.6/3.8 dense and MoE, gemma4, glm_moe_dsa for
-GLM-5/5.1) against the
-real llama.cpp (llama-cpp-python 0.3.36).
+GLM-5/5.1, phi for Phi-1.5/Phi-2)
+against the real llama.cpp (llama-cpp-python 0.3.36).
 
 For a small config of each shape, the family's tensor inventory is written as a GGUF with
 the ``gguf`` package (every tensor under the name and shape the family gives it, the
@@ -8,7 +8,7 @@ hyperparameters llama.cpp's converter writes for that architecture) and loaded b
 llama.cpp in a child process. llama.cpp refuses a file with a missing tensor, a tensor of
 the wrong shape or a tensor it does not use ("wrong number of tensors"), so a load that
 succeeds means the inventory is exactly the one its loader (src/models/qwen35.cpp,
-qwen35moe.cpp, gemma4.cpp, glm-dsa.cpp) expects. The KV and recurrent-state buffers llama.cpp then
+qwen35moe.cpp, gemma4.cpp, glm-dsa.cpp, phi2.cpp) expects. The KV and recurrent-state buffers llama.cpp then
 allocates are compared with rigcheck's llama.cpp cache model for the same Model.
 """
 
@@ -233,3 +233,153 @@ def test_layer_types_of_the_wrong_length_is_one_clear_error():
     cfg["text_config"]["layer_types"] = LIN4
     with pytest.raises(InputError, match="layer_types"):
         build_model(cfg, "x")
+
+
+# --- phi (Phi-1 / 1.5 / 2; llama.cpp arch phi2) --------------------------------------------
+
+def _phi(qkv_heads_kv: int = 4) -> dict:
+    return {"architectures": ["PhiForCausalLM"], "model_type": "phi", "hidden_size": 256, "num_hidden_layers": 4,
+            "num_attention_heads": 4, "num_key_value_heads": qkv_heads_kv, "intermediate_size": 1024,
+            "vocab_size": 512, "max_position_embeddings": 2048, "partial_rotary_factor": 0.4,
+            "layer_norm_eps": 1e-5, "tie_word_embeddings": False, "qk_layernorm": False}
+
+
+def _write_phi2(path, model, c: dict) -> None:
+    """As llama.cpp's converter (conversion/phi.py, Phi2Model.set_gguf_parameters) writes phi2."""
+    from rigcheck.model.families import phi
+    w = synth._W(path, "phi2", "F16", seed=11)
+    g = w.w
+    cfg = phi.Config.from_dict(c)
+    g.add_context_length(c["max_position_embeddings"])
+    g.add_embedding_length(c["hidden_size"])
+    g.add_feed_forward_length(c["intermediate_size"])
+    g.add_block_count(c["num_hidden_layers"])
+    g.add_head_count(c["num_attention_heads"])
+    g.add_head_count_kv(c["num_key_value_heads"])
+    g.add_layer_norm_eps(c["layer_norm_eps"])
+    g.add_rope_dimension_count(phi.rope_dims(cfg))
+    w.vocab(c["vocab_size"])
+    _tensors(w, model)
+    w.close()
+
+
+@pytest.mark.parametrize("n_kv", [4, 2])
+def test_llamacpp_loads_the_phi2_inventory_and_sizes_the_cache_alike(n_kv, tmp_path):
+    """Every tensor of the phi family (biases on every projection, the norms' biases, the
+    output head's bias, no second norm per layer) is one llama.cpp's phi2 loader asks for,
+    at its shape: a missing, extra or misshapen tensor fails the load. With GQA too (n_kv 2),
+    which transformers' PhiAttention and llama.cpp's loader both take."""
+    config = _phi(n_kv)
+    model = build_model(config, "synthetic")
+    assert (model.arch, model.family) == ("phi2", "phi")
+    path = str(tmp_path / "phi2.gguf")
+    _write_phi2(path, model, config)
+    got = llamacpp_probe.measure({"path": path, "n_ctx": 1024, "type": "f16", "flash_attn": True,
+                                  "n_ubatch": 256, "n_batch": 256})
+    p = got["params"]
+    kc = kv_llamacpp.kv_cache(model, p["n_ctx"], n_seq_max=p["n_seq_max"], kv_unified=p["kv_unified"],
+                              n_batch=p["n_batch"], n_ubatch=p["n_ubatch"], swa_full=p["swa_full"], flash_attn=True)
+    kv = sum(part.bytes for part in kc.parts) / MiB
+    assert got["kv"] > 0
+    assert abs(got["kv"] - kv) <= 0.006 * (1 + sum(got["lines"].values())), (got["kv"], kv)
+
+
+# The real model as transformers 4.37+ builds it from microsoft/phi-2's config.json, printed
+# with print(model): copied from liuutin9/FPGA-Acceleration-of-TinyLLaVA-Inference-via-HLS,
+# phi-2_structure.py (commit 5de3edf). transformers does not run here, so its printout stands in.
+PHI2_PRINTOUT = """\
+PhiForCausalLM(
+  (model): PhiModel(
+    (embed_tokens): Embedding(51200, 2560)
+    (layers): ModuleList(
+      (0-31): 32 x PhiDecoderLayer(
+        (self_attn): PhiAttention(
+          (q_proj): Linear(in_features=2560, out_features=2560, bias=True)
+          (k_proj): Linear(in_features=2560, out_features=2560, bias=True)
+          (v_proj): Linear(in_features=2560, out_features=2560, bias=True)
+          (dense): Linear(in_features=2560, out_features=2560, bias=True)
+        )
+        (mlp): PhiMLP(
+          (activation_fn): NewGELUActivation()
+          (fc1): Linear(in_features=2560, out_features=10240, bias=True)
+          (fc2): Linear(in_features=10240, out_features=2560, bias=True)
+        )
+        (input_layernorm): LayerNorm((2560,), eps=1e-05, elementwise_affine=True)
+        (resid_dropout): Dropout(p=0.1, inplace=False)
+      )
+    )
+    (rotary_emb): PhiRotaryEmbedding()
+    (embed_dropout): Dropout(p=0.0, inplace=False)
+    (final_layernorm): LayerNorm((2560,), eps=1e-05, elementwise_affine=True)
+  )
+  (lm_head): Linear(in_features=2560, out_features=51200, bias=True)
+)"""
+
+
+def _printout_params(text: str) -> dict[str, int]:
+    """Parameters per module name of a torch module printout (a 'N x' block counts N times)."""
+    import re
+    out: dict[str, int] = {}
+    repeat = 1
+    for line in text.splitlines():
+        m = re.search(r"\((\S+)\): (\d+) x ", line)
+        if m:
+            repeat = int(m.group(2))
+            continue
+        m = re.search(r"\((\w+)\): (Linear|Embedding|LayerNorm)\((.*)\)$", line.strip())
+        if not m:
+            continue
+        name, kind, args = m.groups()
+        nums = [int(n) for n in re.findall(r"(?<![.\w])(\d+)(?![.\d])", args.split("eps")[0])]
+        if kind == "Linear":
+            n = nums[0] * nums[1] + (nums[1] if "bias=True" in args else 0)
+        elif kind == "Embedding":
+            n = nums[0] * nums[1]
+        else:
+            n = 2 * nums[0] if "elementwise_affine=True" in args else 0
+        per_layer = name not in ("embed_tokens", "final_layernorm", "lm_head")
+        out[name] = n * (repeat if per_layer else 1)
+    return out
+
+
+def test_phi_2_card_counts_the_real_models_weights():
+    from rigcheck.model import catalog
+    card = catalog.card("phi-2")
+    model = catalog.model_of(card)
+    want = _printout_params(PHI2_PRINTOUT)
+    # every module of the printout is a tensor (weight and bias) of the inventory, by its HF name
+    hf = {t.hf_name.rsplit(".", 2)[-2] for t in model.tensors if t.hf_name}
+    assert hf == set(want), (hf ^ set(want))
+    assert model.total_params == sum(want.values())
+    # the model card's figure: "Phi-2 is a Transformer with 2.7 billion parameters" (cut, not rounded)
+    assert model.total_params // 10**8 == 27
+    assert [layer.head_dim_k for layer in model.layers] == [80] * 32
+
+
+@pytest.mark.parametrize("card_id, billions", [("codellama-7b", 7), ("mistral-7b-v0.1", 7)])
+def test_new_measured_cards_match_their_model_cards(card_id, billions):
+    """Code Llama 7B and Mistral 7B v0.1: the model cards' '7B' / '7 billion parameters'."""
+    from rigcheck.model import catalog
+    card = catalog.card(card_id)
+    model = catalog.model_of(card)
+    assert card.stated_total == billions * 10**9 and card.stated["source"].startswith("https://huggingface.co/")
+    assert round(model.total_params / 1e9) == billions
+    assert model.n_ctx_train == card.config["max_position_embeddings"]
+    if card_id == "mistral-7b-v0.1":
+        # v0.1 is the sliding-window release (4096), unlike v0.3's full attention
+        assert {(layer.kind, layer.window) for layer in model.layers} == {(AttnKind.SWA, 4096)}
+    else:
+        # Code Llama's extra 16 infilling tokens: 32016 rows in the embedding and the head
+        assert {t.shape[0] for t in model.tensors if t.name in ("token_embd.weight", "output.weight")} == {32016}
+
+
+@pytest.mark.parametrize("ftype", ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q4_0"])
+def test_phi2_quant_plans_match_llama_quantize(ftype, tmp_path):
+    """rigcheck's llama.cpp plan for a phi2 file (its biases, a head with a bias, separate
+    q/k/v) against what llama_model_quantize really writes: every tensor's type and the
+    file's size in bytes (the checker of tests/test_quant_llamacpp_conformance.py)."""
+    from test_quant_llamacpp_conformance import _check
+    config = _phi(2)
+    src = str(tmp_path / "phi2-f16.gguf")
+    _write_phi2(src, build_model(config, "synthetic"), config)
+    _check(src, str(tmp_path / f"phi2-{ftype}.gguf"), ftype, False)

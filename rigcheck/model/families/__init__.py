@@ -30,6 +30,7 @@ FAMILIES: dict[str, str] = {
     "qwen3_next": "qwen3_next",
     "mixtral": "mixtral",
     "phi3": "phi3",
+    "phi": "phi",                      # Phi-1 / 1.5 / 2 (llama.cpp arch phi2)
     "minimax_m2": "minimax_m2",
     "qwen3_5": "qwen3_5",
     "qwen3_5_moe": "qwen3_5",
@@ -54,6 +55,7 @@ ARCHITECTURES: dict[str, str] = {
     "Qwen3NextForCausalLM": "qwen3_next",
     "MixtralForCausalLM": "mixtral",
     "Phi3ForCausalLM": "phi3",
+    "PhiForCausalLM": "phi",
     "MiniMaxM2ForCausalLM": "minimax_m2",
     "Qwen3_5ForConditionalGeneration": "qwen3_5",
     "Qwen3_5ForCausalLM": "qwen3_5",

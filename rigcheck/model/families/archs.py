@@ -71,6 +71,7 @@ ARCHS: tuple[Arch, ...] = (
     Arch("glm4moe", ("glm4_moe",), "glm4_moe", graph={"gating": "sigmoid"}),
     Arch("glm-dsa", ("glm_moe_dsa",), "glm_moe_dsa", graph={"gating": "sigmoid"}),
     Arch("phi3", (), "phi3", spm_vocab=True),
+    Arch("phi2", ("phi",), "phi"),
     Arch("minimax-m2", ("minimax", "minimax_m2"), "minimax_m2"),
     Arch("deci", quant_70b=(80, False)),
     Arch("olmo", quant_70b=(80, False)),
