@@ -282,7 +282,8 @@ def test_json_fields_and_explicit_topology(capsys):
 
 
 def test_text_report_and_k8s(capsys):
-    assert main(["plan", "kimi-k2-instruct", "--rig", "2 nodes x 8x h200 ib-400g", "--k8s"]) == 0
+    # vLLM across nodes runs on a Ray cluster (SGLang needs none: asked for vLLM, whichever ranks first)
+    assert main(["plan", "kimi-k2-instruct", "--rig", "2 nodes x 8x h200 ib-400g", "--runtime", "vllm", "--k8s"]) == 0
     out = capsys.readouterr().out
     assert "Best:" in out and "kind: LeaderWorkerSet" in out and "ray start --head" in out
 
