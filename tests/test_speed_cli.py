@@ -64,3 +64,16 @@ def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["estimate", "--help"])
     assert "Examples:" in capsys.readouterr().out
+
+
+def test_a_damaged_results_store_is_a_note_not_a_failure(capsys, tmp_path, monkeypatch):
+    """estimate (like check) goes on without the user's measurements when measurements.db is
+    damaged, and says so in a note; bench is where the store's one-line error belongs."""
+    monkeypatch.setenv("RIGCHECK_HOME", str(tmp_path))
+    (tmp_path / "measurements.db").write_bytes(b"this is not a sqlite database" * 100)
+    d = run_json(capsys, "estimate", "qwen3-8b", "--build", "Q4_K_M", "--rig", "rtx-4090")
+    assert d["my_measurements"] == []
+    note = next(n for n in d["notes"] if n["code"] == "store_unavailable")
+    assert "measurements.db" in note["text"]
+    d = run_json(capsys, "check", "qwen3-8b", "--rig", "rtx-4090", "--build", "Q4_K_M")
+    assert any(n["code"] == "store_unavailable" for n in d["notes"])

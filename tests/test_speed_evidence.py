@@ -19,6 +19,7 @@ from rigcheck.plan.check.data import catalogue_facts, measurement_rows, speed_ca
 from rigcheck.plan.speed import (Calibration, PoolRead, calibrate, decode_range, decode_seconds, spread_of)
 from rigcheck.plan.speed.estimate import estimate, estimate_offload
 from rigcheck.quant.recipes import build as make_build
+from rigcheck.report.notes import text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bench"))
@@ -65,12 +66,13 @@ def test_a_measured_setup_starts_from_its_measurements(rows):
         est = _estimate(r, cal, rows)
         same = [x for x in rows if x.setup == r.setup and x.fit and x.decode_tok_s]
         assert est.inputs["basis"] == "measured", (r, est.notes)
-        assert any(n.startswith(f"from {len(same)} measurement") for n in est.notes), est.notes
+        setup = next(n for n in est.notes if n.code == "from_setup")
+        assert setup.values["rows"] == len(same) and text(setup).startswith(f"from {len(same)} measurement"), est.notes
         at_ctx = [x.decode_tok_s for x in same if x.context == r.context]
         if len(same) == 1 and r.date < "2024-06":
             # moved to today's runtime generation, which the note says: faster, not slower
             assert r.decode_tok_s <= est.decode_tok_s.mid <= 1.5 * r.decode_tok_s, r
-            assert any("before 2024-06" in n for n in est.notes)
+            assert setup.values["legacy_rows"] >= 1 and "before 2024-06" in text(setup)
         elif len(same) == 1:
             assert est.decode_tok_s.mid == pytest.approx(r.decode_tok_s, rel=0.10), r
         elif len({x.context for x in same}) == 1 and all(x.date >= "2024-06" for x in same):
@@ -111,8 +113,8 @@ def test_a_held_out_setup_is_generalised_and_says_from_what(rows, samples):
         kept = tuple(x for x in rows if x.setup != r.setup)
         est = _estimate(r, cal, kept)
         assert est.inputs["basis"] == "model"
-        note = next(n for n in est.notes if n.startswith("no measurement of this setup: generalised from"))
-        assert r.runtime in note
+        note = next(n for n in est.notes if n.code == "generalised")
+        assert note.values["runtime"] == r.runtime and text(note).startswith("no measurement of this setup: generalised")
         assert not any("same setup" in e.match for e in est.evidence)
         ratio = est.decode_tok_s.mid / r.decode_tok_s
         within += 0.5 <= ratio <= 2.0
@@ -168,8 +170,8 @@ def test_a_same_setup_measurement_outside_the_range_is_explained(rows):
         est = _estimate(r, cal, rows, ctx=32768)
         for e in est.evidence:
             if "same setup" in e.match and not est.decode_tok_s.contains(e.decode_tok_s):
-                assert any(f"{e.decode_tok_s:.4g} tok/s" in n and "outside this range" in n for n in est.notes), \
-                    (e, est.notes)
+                assert any(n.code == "measured_outside" and n.values["tok_s"] == e.decode_tok_s
+                           and "outside this range" in text(n) for n in est.notes), (e, est.notes)
 
 
 def test_kv_is_read_at_the_cache_type_memory_sizing_chose():

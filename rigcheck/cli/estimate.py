@@ -72,7 +72,9 @@ def run(args) -> int:
     from ..model.resolve import load_model
     from ..plan.speed.estimate import estimate, estimate_offload
     from ..plan.check.data import speed_data
-    from ..measure.store import my_measurements
+    from ..measure.store import StoreUnavailable, my_measurements
+    from ..notes import Note
+    from ..report.notes import text
     from .. import runtimes
     args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command
     model = load_model(args.model)
@@ -92,7 +94,11 @@ def run(args) -> int:
             est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, **speed_data())
     except ValueError as e:
         raise InputError(str(e)) from e
-    mine = my_measurements(model.id, None)
+    try:
+        mine = my_measurements(model.id, None)
+    except StoreUnavailable as e:             # the estimate goes on without them, and says so
+        mine = []
+        est.notes.append(Note("store_unavailable", error=str(e)))
     out = {"model": model.id, "build": b.name, "rig": rig.spec, "runtime": args.runtime, "ctx": args.ctx,
            "offload": offload or getattr(placement, "mode", ""),
            "decode_tok_s": est.decode_tok_s, "prefill_tok_s": est.prefill_tok_s,
@@ -111,7 +117,7 @@ def run(args) -> int:
         p = est.prefill_tok_s
         print(f"  prefill {rate(p.low)}-{rate(p.high)} tok/s (mid {rate(p.mid)})")
     for n in est.notes:
-        print(f"  note: {n}")
+        print(f"  note: {text(n)}")
     if mine:
         print("  your measurements:")
         for r in mine:

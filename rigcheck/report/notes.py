@@ -15,6 +15,15 @@ def _gib(n) -> str:
     return units.gib(n, 1)
 
 
+_KERNELS = {"fork": "young (fork-era) kernels", "new": "new kernels"}
+_OUTSIDE = {
+    "other_context": "it was measured at context {measured_ctx:,}, this estimate is at {ctx:,} (the KV read per "
+                     "token grows with the context)",
+    "old_runtime": "it was measured with a runtime from before 2024-06 (higher per-token overheads)",
+    "speculative": "it used speculative decoding, which the estimate does not assume",
+    "disagree": "measurements of this setup disagree with each other; the estimate is their context-adjusted mean",
+}
+
 TEMPLATES = {
     # placement (plan/placement)
     "ram_short": lambda spill_bytes: (
@@ -73,6 +82,28 @@ TEMPLATES = {
         "'rigcheck rig --measure-bandwidth' measures it and remembers the result"),
     "dmidecode_no_modules": lambda: "dmidecode listed no memory modules",
     "memory_below_rated": lambda: "memory runs below its rated speed (configured < rated)",
+    # speed (plan/speed)
+    "from_setup": lambda rows, contexts, ctx, legacy_rows, legacy_factor: (
+        f"from {rows} measurement{'s' if rows > 1 else ''} of this setup (same model, build, runtime and devices; "
+        f"measured at context {', '.join(f'{c:,}' for c in contexts)}, moved to {ctx:,} by the model's ratio"
+        + (f"; {legacy_rows} made with a runtime from before 2024-06, moved to today's by the fitted fixed-cost "
+           f"factor x{legacy_factor:.2f}" if legacy_rows else "") + ")"),
+    "generalised": lambda family_rows, family, device, device_rows, runtime_rows, runtime: (
+        f"no measurement of this setup: generalised from {family_rows} measurements on {family} devices ("
+        + (f"{device}'s own efficiency from {device_rows} of its measurements" if device_rows else
+           f"{device or 'this device'} has no measurement of its own: its family's efficiency, range widened")
+        + f") and {runtime_rows} with {runtime}"),
+    "unknown_cpu_widened": lambda factor: (
+        f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
+    "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",
+    "young_kernels": lambda runtime, maturity, arch, factor: (
+        f"{runtime} has {_KERNELS.get(maturity, f'{maturity} kernels')} for this architecture ({arch}): speed "
+        f"x{factor:.2f} of a mature runtime, fitted on this architecture's measurements"),
+    "measured_outside": lambda tok_s, source, date, measured_ctx, ctx, reasons: (
+        f"the measured {tok_s:.4g} tok/s ({source}, {date}) lies outside this range: "
+        + "; ".join(_OUTSIDE[r].format(measured_ctx=measured_ctx, ctx=ctx) for r in reasons)),
+    "streamed_from_disk": lambda fraction: (
+        f"{fraction:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)"),
     # the check (plan/check)
     "build_not_evaluated": lambda build, error: f"{build}: {error}",
     "no_speed_estimate": lambda error: f"no speed estimate: {error}",

@@ -26,6 +26,7 @@ from . import (Calibration, PoolRead, Range, anchored_mid, backend_of, decode_se
                lead_device, maturity_of, prefill_range, range_around, spread_class,
                spread_of)
 from .facts import ModelFacts, facts_from_build, prompt_flops
+from ...notes import Note
 
 
 UNKNOWN_CPU_WIDEN = 1.5
@@ -42,7 +43,7 @@ class Estimate:
     prefill_tok_s: Range | None
     evidence: list[EvidenceRow] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)        # Note objects (words in report/notes.py)
 
 
 # ---- calibration file ------------------------------------------------------------------
@@ -93,24 +94,21 @@ def _kv_scale(cache_type: str | None) -> float:
         return 1.0
 
 
-def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -> str:
+def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -> Note:
     by = calib.meta.get("rows_by", {})
     dev = lead_device(pools)
     fam = next((p.family for p in pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0), "cpu")
     fam_word = {"cpu": "CPU-only", "nvidia": "NVIDIA GPU", "amd": "AMD GPU", "intel": "Intel GPU",
                 "apple": "Apple Silicon", "nvidia-soc": "NVIDIA SoC", "amd-soc": "AMD SoC"}.get(fam, fam)
     n_dev = by.get("device", {}).get(dev, 0)
-    n_fam = by.get("family", {}).get(fam, 0)
-    n_rt = by.get("runtime", {}).get(runtime, 0)
-    own = (f"{dev}'s own efficiency from {n_dev} of its measurements" if calib.knows_device(dev) and n_dev
-           else f"{dev or 'this device'} has no measurement of its own: its family's efficiency, range widened")
-    return (f"no measurement of this setup: generalised from {n_fam} measurements on {fam_word} devices "
-            f"({own}) and {n_rt} with {runtime}")
+    return Note("generalised", family_rows=by.get("family", {}).get(fam, 0), family=fam_word, device=dev or "",
+                device_rows=n_dev if calib.knows_device(dev) else 0, runtime_rows=by.get("runtime", {}).get(runtime, 0),
+                runtime=runtime)
 
 
 def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
             lead: str, peak: float | None, offloaded: float, link_bw: float | None, rig, model_id: str,
-            build_name: str, offload_word: str, calib: Calibration, rows, notes: list[str], extra: dict) -> Estimate:
+            build_name: str, offload_word: str, calib: Calibration, rows, notes: list, extra: dict) -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
     pools = pools_at(ctx)
     backend = backend_of(runtime, lead)
@@ -127,11 +125,8 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         ctxs = sorted({r.context for r in same})
         basis = "measured"
         old = sum(1 for r in same if r.date < "2024-06")
-        notes.append(f"from {len(same)} measurement{'s' if len(same) > 1 else ''} of this setup "
-                     f"(same model, build, runtime and devices; measured at context "
-                     f"{', '.join(f'{c:,}' for c in ctxs)}, moved to {ctx:,} by the model's ratio"
-                     + (f"; {old} made with a runtime from before 2024-06, moved to today's by the fitted "
-                        f"fixed-cost factor x{calib.legacy_fixed:.2f}" if old else "") + ")")
+        notes.append(Note("from_setup", rows=len(same), contexts=ctxs, ctx=ctx, legacy_rows=old,
+                          legacy_factor=float(calib.legacy_fixed)))
     else:
         mid = 1.0 / t_mid
         dec = range_around(mid, *spread_of(calib, klass, lead_device(pools)))
@@ -143,17 +138,15 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         # compute figure; a detected RAM bandwidth is a one-thread copy test. Both widen
         # the range by x1.5 each way.
         dec = Range(dec.low / UNKNOWN_CPU_WIDEN, dec.mid, dec.high * UNKNOWN_CPU_WIDEN)
-        notes.append("CPU not in the catalogue: its compute limit is unknown, so the range is widened x1.5")
+        notes.append(Note("unknown_cpu_widened", factor=UNKNOWN_CPU_WIDEN))
     flops = prompt_flops(facts, min(ctx, 4096) or 512)
     pre = prefill_range(flops, peak, lead, runtime, offloaded, link_bw, maturity=maturity, calib=calib,
                         device=lead_device(pools), backend=backend)
     if pre is None:
-        notes.append("prefill not estimated: the device's FP16 compute peak is not in the catalogue")
+        notes.append(Note("no_prefill_peak"))
     if maturity != "mature":
-        young = {"fork": "young (fork-era) kernels", "new": "new kernels"}.get(maturity, f"{maturity} kernels")
-        notes.append(f"{runtime} has {young} for this architecture ({facts.arch}): speed x"
-                     f"{calib.maturity.get(maturity, 1):.2f} of a mature runtime, fitted on this "
-                     "architecture's measurements")
+        notes.append(Note("young_kernels", runtime=runtime, maturity=maturity, arch=facts.arch,
+                          factor=float(calib.maturity.get(maturity, 1))))
     devs = {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
     ev = nearest(rows, model_id, devs, runtime, offload_word, setup=setup, build=build_name)
     notes.extend(_disagreements(ev, dec, ctx))
@@ -175,26 +168,23 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     return Estimate(dec, pre, ev, inputs, notes)
 
 
-def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[str]:
-    """Why a measurement of this very setup, shown beside the estimate, lies outside its range."""
+def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[Note]:
+    """Why a measurement of this very setup, shown beside the estimate, lies outside its range:
+    reasons (other_context, old_runtime, speculative, disagree) and their values."""
     out = []
     for e in evidence:
         if "same setup" not in e.match or not e.decode_tok_s or dec.contains(e.decode_tok_s):
             continue
         why = []
         if e.context and (e.context > 2 * ctx or ctx > 2 * e.context):
-            why.append(f"it was measured at context {e.context:,}, this estimate is at {ctx:,} (the KV read "
-                       "per token grows with the context)")
+            why.append("other_context")
         if e.date and e.date < "2024-06":
-            why.append("it was measured with a runtime from before 2024-06 (higher per-token overheads)")
+            why.append("old_runtime")
         note = (e.notes or "").lower()
         if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):
-            why.append("it used speculative decoding, which the estimate does not assume")
-        if not why:
-            why.append("measurements of this setup disagree with each other; the estimate is their context-adjusted "
-                       "mean")
-        out.append(f"the measured {e.decode_tok_s:.4g} tok/s ({e.source}, {e.date}) lies outside this range: "
-                   + "; ".join(why))
+            why.append("speculative")
+        out.append(Note("measured_outside", tok_s=float(e.decode_tok_s), source=e.source, date=e.date,
+                        measured_ctx=int(e.context or 0), ctx=ctx, reasons=why or ["disagree"]))
     return out
 
 

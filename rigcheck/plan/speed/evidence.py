@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from . import PoolRead, backend_of, device_family, lead_device, maturity_of
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_flops
+from ...notes import Note
 
 # Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
 # a PCIe 4.0 x4 NVMe's sequential rating (~7 GB/s); page-fault reads reach a fraction of
@@ -159,7 +160,7 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
             p = pools[0]
             pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device, attn, cpu_peak),
                      PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
-            notes.append(f"{miss:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)")
+            notes.append(Note("streamed_from_disk", fraction=float(miss)))
         cpu = node.cpu
         return Layout(pools, "single", "pcie", "cpu", cpu.fp16_flops if cpu else None, notes=notes)
 
