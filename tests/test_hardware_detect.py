@@ -215,8 +215,9 @@ def test_dmidecode_older_format_mb_and_mhz():
 # --- this machine (real detection, CPU only) -----------------------------------------
 
 def _nproc() -> int:
-    if shutil.which("nproc"):
-        return int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout)
+    if shutil.which("nproc"):      # GNU nproc honours OMP_NUM_THREADS (a bench sets it to 1): ask it without
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+        return int(subprocess.run(["nproc"], capture_output=True, text=True, check=True, env=env).stdout)
     return len(os.sched_getaffinity(0))
 
 

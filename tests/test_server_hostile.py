@@ -274,8 +274,11 @@ def test_gigabyte_models_answer(capsys):
 def test_gigabyte_body_in_a_child_stays_small():
     """The same 1 GiB body through the real CLI process: exit 2, one line, peak memory far
     below the body (the old client held 6.2 GB for a 3 GiB line)."""
-    code = ("import resource, sys; from rigcheck.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024); sys.exit(rc)")
+    # the peak of this process's own memory (VmHWM): getrusage's ru_maxrss is carried across
+    # fork and exec, so it would report the test runner's size, not the child's
+    code = ("import sys; from rigcheck.cli import main; rc = main(sys.argv[1:]); "
+            "print(next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:'))); "
+            "sys.exit(rc)")
     with Hostile(post=endless(b"data: ", b"b", head=sse_head)) as srv:
         p = subprocess.run([sys.executable, "-c", code, "bench", "--server", srv.url, "--decode", "16",
                             "--repeats", "1", "--timeout", "30"], capture_output=True, text=True, timeout=120,
