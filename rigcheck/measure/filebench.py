@@ -55,6 +55,15 @@ def check_gguf(path: str) -> None:
 
 
 def _peak_rss() -> int:
+    """This process's own peak memory: VmHWM on Linux (getrusage's ru_maxrss is carried across
+    fork and exec, so a worker would report its parent's size), ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(r if sys.platform == "darwin" else r * 1024)
 
