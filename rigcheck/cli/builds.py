@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 
-from .. import units
 from ..model.resolve import load_model
 from ..quant import recipes
-from ..report.table import table
 
 
 def register(sub):
@@ -72,27 +70,8 @@ def run(args) -> int:
         from . import emit_json
         emit_json({"model": model.id, "builds": rs})
         return 0
-    print(f"{model.id}: standard builds (GB = 10^9 bytes, GiB = 2^30 bytes)")
-    any_pub = any(r["published"] for r in rs)
-    head = ["build", "GB", "GiB", "bpw", "recipe"] + (["", "files"] if any_pub else [])
-    body = []
-    for r in rs:
-        row = [r["build"], units.gb(r["file_bytes"]), units.gib(r["file_bytes"]), f"{r['bits_per_weight']:.2f}",
-               r["recipe"]]
-        if any_pub:
-            fs = r["files"]
-            where = "" if not fs else (fs[0]["path"] if len(fs) == 1 else f"{fs[0]['path']} (+{len(fs) - 1} parts)")
-            row += ["published" if r["published"] else "computed", where]
-        body.append(row)
-    print(table(body, head, "lrrrl" + ("ll" if any_pub else "")))
-    for r in rs:
-        for n in r["notes"]:
-            if not n.startswith(("GGUF metadata estimated", "above 50 GB", "safetensors headers")):
-                print(f"note ({r['build']}): {n}")
-    if any_pub:
-        print("published: a file in the repo, sized from its headers (exact); computed: what rigcheck's recipe "
-              "would make.")
-    print("GGUF metadata is estimated for models without a GGUF; files above 50 GB are usually split into shards.")
+    from ..report.builds_text import render_builds
+    print(render_builds(model.id, rs))
     return 0
 
 

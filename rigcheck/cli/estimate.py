@@ -74,7 +74,6 @@ def run(args) -> int:
     from ..plan.check.data import speed_data
     from ..measure.store import StoreUnavailable, my_measurements
     from ..notes import Note
-    from ..report.notes import text
     from .. import runtimes
     args.runtime = runtimes.get(args.runtime).name     # the one registry: aliases as in every command
     model = load_model(args.model)
@@ -107,28 +106,6 @@ def run(args) -> int:
         from . import emit_json
         emit_json(out)
         return 0
-    from ..units import rate
-    d = est.decode_tok_s
-    print(f"{model.id} {b.name} on {rig.spec} ({args.runtime}, ctx {args.ctx:,}, placement {out['offload']})")
-    basis = est.inputs.get("basis")
-    print(f"  decode  {rate(d.low)}-{rate(d.high)} tok/s (mid {rate(d.mid)}; 80% range, "
-          + ("from measurements of this setup)" if basis == "measured" else "generalised by the model)"))
-    if est.prefill_tok_s:
-        p = est.prefill_tok_s
-        print(f"  prefill {rate(p.low)}-{rate(p.high)} tok/s (mid {rate(p.mid)})")
-    for n in est.notes:
-        print(f"  note: {text(n)}")
-    if mine:
-        print("  your measurements:")
-        for r in mine:
-            dd = r.decode_tok_s["median"] if r.decode_tok_s else None
-            print(f"    {r.created[:10]} {r.build or '?'} {r.runtime} on {r.rig}: decode "
-                  f"{rate(dd) if dd else '-'} tok/s ({r.repeats} repeats)")
-    if est.evidence:
-        print("  measured elsewhere (nearest):")
-        for e in est.evidence:
-            dd = rate(e.decode_tok_s) if e.decode_tok_s else "-"
-            same = " (this setup)" if "same setup" in e.match else ""
-            at = f" at context {e.context:,}" if e.context else ""
-            print(f"    {e.model} {e.build} {e.runtime} on {e.rig}{same}: decode {dd} tok/s{at}  [{e.source}, {e.date}]")
+    from ..report.estimate_text import render_estimate
+    print(render_estimate(out, est))
     return 0
