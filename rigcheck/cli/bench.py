@@ -209,30 +209,13 @@ def _server(args, store) -> int:
     return _show([result], args.json)
 
 
-def _fmt(d, unit=""):
-    if not d:
-        return "-"
-    from ..units import rate
-    return f"{rate(d['median'])} ({rate(d['min'])}-{rate(d['max'])}){unit}"
-
-
 def _show(runs, as_json: bool) -> int:
     if as_json:
         from . import emit_json
         emit_json({"results": runs})
         return 0
-    from ..report.table import table
-    from ..units import gb
-    from ..measure.serverbench import shown
-    rows = []
-    for r in runs:     # text read back from the store is escaped and cut before it is printed
-        rows.append([str(r.id), shown(r.created, 16), shown(r.model_id or r.model or "?", 32), shown(r.build or "-", 20),
-                     shown(r.runtime or "?", 20), shown(r.rig or "?", 60), f"{r.repeats}/{r.repeats_planned or r.repeats}",
-                     _fmt(r.prefill_tok_s), _fmt(r.decode_tok_s),
-                     "-" if not r.ttft_s else f"{r.ttft_s['median'] * 1000:.0f} ms",
-                     gb(r.peak_rss_bytes) if r.peak_rss_bytes else "-"])
-    print(table(rows, ["id", "when (UTC)", "model", "build", "runtime", "rig", "repeats", "prefill tok/s",
-                       "decode tok/s", "TTFT", "peak RSS"]))
+    from ..report.bench_text import render_runs
+    print(render_runs(runs))
     return 0
 
 
