@@ -238,6 +238,7 @@ GGUF_KEY_LIMITS = {
 # the same for whole-number config.json keys (Hugging Face names)
 HF_KEY_LIMITS = {
     "num_hidden_layers": LAYERS, "first_k_dense_replace": LAYERS, "num_nextn_predict_layers": LAYERS,
+    "mtp_num_hidden_layers": LAYERS,
     "num_attention_heads": HEADS, "num_key_value_heads": HEADS, "index_n_heads": HEADS,
     "head_dim": HEAD_DIM, "qk_rope_head_dim": HEAD_DIM, "qk_nope_head_dim": HEAD_DIM, "v_head_dim": HEAD_DIM,
     "index_head_dim": HEAD_DIM,

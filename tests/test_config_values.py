@@ -80,3 +80,17 @@ def test_values_against_each_other_are_one_line_exit_2(tmp_path, capsys, card_id
         err = capsys.readouterr().err
         assert rc == 2, err
         assert err.count("\n") == 1 and needle in err and "internal error" not in err, err
+
+
+@pytest.mark.parametrize("card_id,value", [("qwen3.5-27b", 10**6), ("qwen3.5-35b-a3b", 41)])
+def test_mtp_blocks_within_the_layers(tmp_path, capsys, card_id, value):
+    """Found by bench/fuzz.py on a quiet machine: a million MTP blocks in a Qwen3.5 config took
+    40 s and 2.4 GB in check; MTP blocks are counted within the layers, like every layer count."""
+    cfg = json.loads(json.dumps(card(card_id).config))
+    inner = cfg.get("text_config", cfg)
+    inner["mtp_num_hidden_layers"] = value
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    assert main(["check", str(p), "--rig", "rtx-4090+64GB"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mtp_num_hidden_layers" in err

@@ -53,6 +53,25 @@ BAD = [
 ]
 
 
+def test_expert_tensors_without_an_expert_count_are_refused(tmp_path, capsys):
+    """Found by bench/fuzz.py: a file with routed-expert tensors and no expert_count crashed
+    the compute-graph builder (status 1); now one line naming the tensor and the key."""
+    path = tmp_path / "moe.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("damaged")
+    w.add_int64("llama.block_count", 1)
+    w.add_int64("llama.embedding_length", 64)
+    w.add_tensor("token_embd.weight", np.zeros((300, 64), dtype=np.float16))
+    w.add_tensor("blk.0.ffn_gate_exps.weight", np.zeros((4, 32, 64), dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    assert main(["check", str(path), "--rig", "rtx-4090+64GB"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "blk.0.ffn_gate_exps.weight" in err and "expert_count" in err
+
+
 @pytest.mark.parametrize("kv,key,needle", BAD, ids=[b[1] + "-" + b[2].split()[0] for b in BAD])
 def test_damaged_gguf_metadata_is_one_line_exit_2(tmp_path, capsys, kv, key, needle):
     path = _write(tmp_path / "damaged.gguf", **kv)

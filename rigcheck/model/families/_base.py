@@ -46,7 +46,7 @@ class HFConfig:
 # whole-number keys that must be positive when a config gives them (0 is no size at all)
 POSITIVE_KEYS = ("head_dim", "max_position_embeddings", "kv_lora_rank", "decoder_sparse_step")
 # keys that count layers: at most num_hidden_layers
-LAYER_COUNT_KEYS = ("first_k_dense_replace", "num_hash_layers", "num_nextn_predict_layers")
+LAYER_COUNT_KEYS = ("first_k_dense_replace", "num_hash_layers", "num_nextn_predict_layers", "mtp_num_hidden_layers")
 EXPERT_KEYS = ("num_experts", "n_routed_experts", "num_local_experts")
 # rope_scaling members that are numbers (factor > 0), or whole numbers of tokens
 ROPE_NUMBERS = ("factor", "beta_fast", "beta_slow", "low_freq_factor", "high_freq_factor", "attention_factor",

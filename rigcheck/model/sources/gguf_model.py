@@ -160,7 +160,12 @@ def _check_tensors(hdr: GGUFHeader, tensors: list[Tensor], n_layer_all: int, lay
         if isinstance(hdr.get("tokenizer.ggml.tokens"), (list, ArrayInfo)) and emb.shape[0] != n_vocab:
             raise _damaged(hdr, f"token_embd.weight has {emb.shape[0]:,} rows, but the tokenizer has "
                                 f"{n_vocab:,} tokens")
-    if moe is not None:
+    if moe is None:
+        exp = next((t for t in tensors if t.is_expert), None)
+        if exp is not None:
+            raise _damaged(hdr, f"tensor {exp.name} holds routed experts, but '{a}.expert_count' does not say "
+                                "how many (an MoE file needs it)")
+    else:
         if not 0 < moe.n_expert_used <= moe.n_expert:
             raise _damaged(hdr, f"'{a}.expert_used_count' {moe.n_expert_used} must be 1 to "
                                 f"'{a}.expert_count' {moe.n_expert}")
