@@ -64,9 +64,10 @@ class ServerSample:
 
 
 def shown(text, n: int = 80) -> str:
-    """Server-supplied text as it may be printed: control characters escaped, cut to ``n``."""
-    s = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text)[: n * 2])
-    return s if len(s) <= n else s[: n - 3] + "..."
+    """Server-supplied text as it may be printed: the one escaping rule (rigcheck/text.py),
+    cut to about ``n`` characters."""
+    from ..text import shown as escaped
+    return escaped(text, n)
 
 
 # --- one HTTP exchange with an overall deadline ------------------------------------------------
