@@ -14,6 +14,7 @@ EPILOG = """Examples:
   rigcheck estimate gpt-oss-120b --build MXFP4_MOE --rig rtx-4090+64GB --offload experts=ram
   rigcheck estimate deepseek-v4-flash --build ds4-q2 --rig m3-ultra-256 --runtime ds4 --json
   rigcheck estimate model.gguf --build file                # this machine, a local file
+  rigcheck estimate unsloth/gpt-oss-20b-GGUF:Q4_K_M --rig rtx-4090   # a published file, as published
 
 --offload words: auto (default: the placement rigcheck would choose), none, split, tp, cpu,
 experts=ram, experts=ram:A/B, layers=ram:A/B, mmap. Your own 'rigcheck bench' results for
@@ -27,7 +28,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                               description="Estimate decode and prefill tokens/s for a model build on a rig.",
                               epilog=EPILOG)
     p.add_argument("model", metavar="MODEL", help="catalogue id or a model file")
-    p.add_argument("--build", required=True, help="build name (Q4_K_M, MXFP4_MOE, mlx-4bit, ds4-q2, file...)")
+    p.add_argument("--build", default=None, help="build name (Q4_K_M, MXFP4_MOE, mlx-4bit, ds4-q2, file...); "
+                                                "default: the GGUF file itself (a local file, or the Hub file "
+                                                "org/name-GGUF:TAG names)")
     p.add_argument("--rig", default=None, help="rig spec (default: this machine)")
     p.add_argument("--runtime", default="llama.cpp", help=f"runtime (default llama.cpp): {HELP_NAMES} (aliases forgiven)")
     p.add_argument("--ctx", type=int, default=None,
@@ -80,7 +83,8 @@ def run(args) -> int:
     from ..memory.kv import resolve_ctx
     args.ctx = resolve_ctx(model, args.ctx)
     from ..quant.recipes import build as make_build
-    b = make_build(model, args.build)
+    from ..model.sources.hub_models import published_build, published_fields
+    b = published_build(model, args.build) or make_build(model, args.build)
     rig = _rig(args.rig)
     placement = None
     offload = args.offload
@@ -101,11 +105,12 @@ def run(args) -> int:
     out = {"model": model.id, "build": b.name, "rig": rig.spec, "runtime": args.runtime, "ctx": args.ctx,
            "offload": offload or getattr(placement, "mode", ""),
            "decode_tok_s": est.decode_tok_s, "prefill_tok_s": est.prefill_tok_s,
-           "evidence": est.evidence, "my_measurements": mine, "inputs": est.inputs, "notes": est.notes}
+           "evidence": est.evidence, "my_measurements": mine, "inputs": est.inputs, "notes": est.notes,
+           **({"published": False} | published_fields(b))}
     if args.json:
         from . import emit_json
         emit_json(out)
         return 0
     from ..report.estimate_text import render_estimate
-    print(render_estimate(out, est))
+    print(render_estimate(dict(out, build=b.name + " (published)") if out.get("published") else out, est))
     return 0

@@ -56,7 +56,8 @@ def run(args) -> int:
     if args.rig and (args.vram or args.ram):
         raise InputError("give either --rig or --vram/--ram, not both")
     model = load_model(args.model)
-    build = _build(model, args.build)
+    from ..model.sources.hub_models import published_build, published_fields
+    build = published_build(model, args.build) or _build(model, args.build)
     rig = None
     if args.rig:
         from ..hardware.spec import parse_rig
@@ -72,8 +73,9 @@ def run(args) -> int:
               flash_attn=False if args.no_flash_attn else None, ubatch=args.ubatch)
     if args.json:
         from . import emit_json
-        emit_json(pl)
+        from ..report.jsonout import to_plain
+        emit_json(dict(to_plain(pl), **published_fields(build)) if published_fields(build) else pl)
         return 0
     from ..report.memory_text import render_memory
-    print(render_memory(model.id, build.name, pl))
+    print(render_memory(model.id, build.name + (" (published)" if published_fields(build) else ""), pl))
     return 0

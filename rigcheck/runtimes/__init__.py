@@ -28,6 +28,7 @@ import csv
 import datetime as _dt
 import importlib
 import io
+import re
 import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -318,3 +319,53 @@ def split_flags(flags: list[str]) -> list[str]:
         f = str(f)
         out.extend(shlex.split(f) if any(c.isspace() for c in f) else [f])
     return out
+
+
+# ---- published files on the Hugging Face Hub ------------------------------------------
+#
+# A published build (a GGUF file in a Hub repo, rigcheck.model.sources.hub_models) reaches
+# a runtime's command as ``published={"repo", "tag", "files", "repo_files", "revision"}``:
+# the repo, the file's quant tag, its path (every part, in order, for a split file) and
+# every GGUF path of the repo in the Hub's order.
+
+_SPLIT_PART = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.I)
+
+
+def _is_model_file(path: str) -> bool:
+    """A GGUF that is a model, not a side file (llama.cpp common/download.cpp,
+    gguf_filename_is_model: mmproj, imatrix and draft-model files are not)."""
+    base = path.rsplit("/", 1)[-1]
+    return path.endswith(".gguf") and not any(k in base for k in ("mmproj", "imatrix", "mtp-", "eagle3-",
+                                                                   "dflash-", "dspark-"))
+
+
+def tag_matches(tag: str, repo_files: list[str]) -> list[str]:
+    """The model files a quant tag selects, in the repo's order, as llama.cpp's ``-hf
+    REPO:TAG`` looks for them (common/download.cpp, find_best_model in the llama.cpp that
+    llama-cpp-python 0.3.36 vendors): a case-insensitive search for ``TAG`` followed by '.'
+    or '-' anywhere in the path, first parts of split files only. llama.cpp takes the first."""
+    pat = re.compile(re.escape(tag) + r"[.-]", re.I)
+    out = []
+    for p in repo_files:
+        m = _SPLIT_PART.search(p)
+        if _is_model_file(p) and pat.search(p) and not (m and int(m.group(1)) != 1):
+            out.append(p)
+    return out
+
+
+def tag_picks(published: dict) -> bool:
+    """True when the published file's own tag, given to a runtime that resolves tags in
+    the repo, selects this file and no other (so ``repo:TAG`` is this exact download)."""
+    tag, files = published.get("tag") or "", published.get("files") or []
+    return bool(tag and files) and tag_matches(tag, published.get("repo_files") or files) == [files[0]]
+
+
+def hf_download(published: dict) -> str:
+    """The ``hf download`` line (huggingface_hub's CLI: ``hf download REPO_ID [FILENAMES]...
+    --local-dir DIR``) that fetches a published build's files, every part of a split file,
+    into the current folder (each at its path in the repo)."""
+    args = ["hf", "download", published["repo"], *published["files"]]
+    rev = published.get("revision")
+    if rev and rev != "main":
+        args += ["--revision", rev]
+    return join(args + ["--local-dir", "."])

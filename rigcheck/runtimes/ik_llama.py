@@ -23,8 +23,12 @@ def fork_build(repo: str, branch: str, platform: str | None) -> str:
 
 
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            fork=False, mla: bool = False, cache_type: str | None = None, **_):
+            fork=False, mla: bool = False, cache_type: str | None = None, published: dict | None = None, **_):
     extra = split_flags(flags)
+    fetch = ""
+    if published:            # a published file: downloaded by path (huggingface_hub's hf CLI), all parts
+        from . import hf_download
+        fetch, build_file = hf_download(published) + "\n", published["files"][0]
     args: list = ["./build/bin/llama-server", "-m", build_file or f"{model_id}-{build_name}.gguf",
                   "-c", ctx]
     if not {"-ngl", "--n-gpu-layers"} & set(extra):
@@ -38,7 +42,7 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
         args += ["-ctk", k, "-ctv", v or k]
     if parallel:
         args += ["-np", int(parallel)]
-    return fork_build(REPO, "", platform) + "\n" + join(args)
+    return fork_build(REPO, "", platform) + "\n" + fetch + join(args)
 
 
 MEMORY = RuntimeMemory("ik_llama.cpp", **llamacpp_like(parallel=1, gpu_reserve=LLAMACPP_FIT_MARGIN,

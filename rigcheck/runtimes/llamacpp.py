@@ -18,11 +18,39 @@ _NGL = {"-ngl", "--n-gpu-layers", "--gpu-layers"}
 _FA = {"-fa", "--flash-attn"}
 
 
+def hub_args(published: dict) -> tuple[list, str | None]:
+    """How llama-server fetches a published file itself: ``-hf REPO:TAG`` when the tag
+    selects exactly this file in the repo (llama.cpp's own rule: runtimes.tag_matches),
+    else ``-hf REPO -hff FILE`` (--hf-file overrides the tag; for a split file the first
+    part, and llama.cpp fetches the other parts: common/download.cpp get_split_files).
+    Flags: tools/server/README.md, ``-hf, -hfr, --hf-repo <user>/<model>[:quant]`` and
+    ``-hff, --hf-file FILE``. A revision other than main: None (-hf has no revision; the
+    file is downloaded first). Also the download-first alternative, as a comment line."""
+    from . import hf_download, tag_picks
+    files = published["files"]
+    alt = f"# or download it first: {hf_download(published)}   then: -m {files[0]}"
+    if published.get("revision") not in (None, "", "main"):
+        return [], None
+    if tag_picks(published):
+        return ["-hf", f"{published['repo']}:{published['tag']}"], alt
+    return ["-hf", published["repo"], "-hff", files[0]], alt
+
+
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            fork=False, binary="llama-server", cache_type: str | None = None, **_):
+            fork=False, binary="llama-server", cache_type: str | None = None,
+            published: dict | None = None, **_):
     exe = f"./build/bin/{binary}" if fork else binary
     args: list = [exe]
-    if build_file:
+    pre: list[str] = []
+    hub, alt = hub_args(published) if published else ([], None)
+    if published and not hub:
+        from . import hf_download
+        pre.append(hf_download(published))
+        build_file = published["files"][0]
+    if hub:
+        args += hub
+        pre.append(alt)
+    elif build_file:
         args += ["-m", build_file]
     else:
         args += ["-hf", f"{model_id}:{build_name}" if build_name else model_id]
@@ -38,7 +66,7 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
         args += ["-ctk", k, "-ctv", v or k]
     if parallel:
         args += ["-np", int(parallel)]
-    return join(args)
+    return "\n".join(pre + [join(args)])
 
 
 MEMORY = RuntimeMemory("llama.cpp", **llamacpp_like(parallel=4, kv_unified=True, gpu_reserve=LLAMACPP_FIT_MARGIN,

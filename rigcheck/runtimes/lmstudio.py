@@ -14,15 +14,31 @@ from ..memory.rules import RuntimeMemory, llamacpp_like
 from . import Runtime, join, split_flags
 
 
+def hub_get(published: dict) -> tuple[list[str], str]:
+    """The lines that fetch a published file and the key 'lms load' takes. LM Studio
+    downloads from the repo with a quant qualifier (huggingface.co/docs/hub/lmstudio:
+    ``lms get https://huggingface.co/{repo}@{quant}``) and loads split GGUFs as they are;
+    a file its tag would not single out (runtimes.tag_picks), or one at another revision,
+    is downloaded by path and imported (``lms import``, its first part when split)."""
+    from . import hf_download, tag_picks
+    repo, tag, files = published["repo"], published.get("tag") or "", published["files"]
+    if tag_picks(published) and published.get("revision") in (None, "", "main"):
+        return [join(["lms", "get", f"https://huggingface.co/{repo}@{tag}"])], f"{repo}@{tag.lower()}"
+    return [hf_download(published), join(["lms", "import", files[0]])], files[0].rsplit("/", 1)[-1]
+
+
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            gpu: str = "max", **_):
+            gpu: str = "max", published: dict | None = None, **_):
     argv = split_flags(flags)
     if "--gpu" in argv and argv.index("--gpu") + 1 < len(argv):
         k = argv.index("--gpu")
         gpu = argv[k + 1]
         argv = argv[:k] + argv[k + 2:]
     lines = []
-    if build_file:
+    if published:
+        got, key = hub_get(published)
+        lines += got
+    elif build_file:
         lines.append(join(["lms", "import", build_file]))
         key = build_file.rsplit("/", 1)[-1]
     else:

@@ -29,8 +29,28 @@ def local_name(model_id: str, build_name: str) -> str:
     return name or "model"
 
 
+def hub_source(published: dict) -> tuple[list[str], str]:
+    """Where a published file comes from in the Modelfile, and the lines that fetch it:
+    ``hf.co/REPO:TAG`` when the tag names exactly this file (the Hub's Ollama integration,
+    huggingface.co/docs/hub/ollama: ``ollama run hf.co/{username}/{repository}:{quantization}``);
+    a file the tag would not single out is downloaded and named by path. Ollama loads no
+    split GGUF (the Hub answers 'The specified tag is a sharded GGUF. Ollama does not
+    support this yet', ollama/ollama#5245): the parts are downloaded and merged into one
+    file with llama.cpp's ``llama-gguf-split --merge FIRST OUT`` (tools/gguf-split/README.md)."""
+    from . import hf_download, tag_picks
+    files = published["files"]
+    if len(files) > 1:
+        merged = re.sub(r"-\d{5}-of-\d{5}\.gguf$", ".gguf", files[0].rsplit("/", 1)[-1], flags=re.I)
+        return ([hf_download(published),
+                 "# Ollama loads no split GGUF (ollama/ollama#5245): merge the parts into one file",
+                 join(["llama-gguf-split", "--merge", files[0], merged])], "./" + merged)
+    if tag_picks(published) and published.get("revision") in (None, "", "main"):
+        return [], f"hf.co/{published['repo']}:{published['tag']}"
+    return [hf_download(published)], "./" + files[0]      # a path, as the Modelfile docs write one
+
+
 def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, platform=None,
-            kv_cache_type: str | None = None, **_):
+            kv_cache_type: str | None = None, published: dict | None = None, **_):
     argv = split_flags(flags)
     num_gpu, rest, i = None, [], 0
     while i < len(argv):
@@ -41,7 +61,10 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
         rest.append(argv[i])
         i += 1
 
-    if build_file:
+    pre: list[str] = []
+    if published:
+        pre, source = hub_source(published)
+    elif build_file:
         source = build_file
     elif ":" in str(model_id) and "/" not in str(model_id):
         source = model_id                       # an Ollama library tag, e.g. qwen3:30b-a3b
@@ -55,7 +78,7 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     if parallel:
         env.append(f"OLLAMA_NUM_PARALLEL={int(parallel)}")
 
-    lines = [" ".join(env) + " ollama serve &",
+    lines = pre + [" ".join(env) + " ollama serve &",
              "cat > Modelfile <<'EOF'",
              f"FROM {source}",
              f"PARAMETER num_ctx {ctx}"]

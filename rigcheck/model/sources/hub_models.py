@@ -29,6 +29,7 @@ _SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.I)
 _TAG = re.compile(r"(?:^|[-_.])((?:UD-)?(?:I?Q\d[A-Z0-9_]*|BF16|F16|F32|FP16|MXFP4(?:_MOE)?|TQ\d_\d))$", re.I)
 MAX_CONFIG = 16 << 20
 MAX_PUBLISHED = 64        # GGUF files (or split sets) read per repo
+MAX_LISTED = 4096         # GGUF paths of a repo kept with each published build (for launch commands)
 GGUF_REPOS = 3            # of a base repo's quantized repos, the most downloaded (RIGCHECK_GGUF_REPOS)
 
 
@@ -186,8 +187,13 @@ def published_gguf_build(repo: str, info: RepoInfo, s: GGUFSet):
         notes.append(f"published in {len(s.parts)} parts")
     files = [{"path": p.path, "bytes": p.size} for p in s.parts]
     read = sum(hub.header_bytes_read(f"{repo}/{p.path}") for p in s.parts)
+    # what a launch command needs to fetch this very file: the repo, the file's quant tag,
+    # and every GGUF path of the repo in the Hub's order (a runtime that resolves a tag
+    # itself, as llama.cpp's -hf does, may pick another file for the same tag)
+    listing = [f.path for f in info.files if f.path.lower().endswith(".gguf")][:MAX_LISTED]
     return replace(b, file_bytes=from_headers, notes=tuple(notes),
-                   meta={"published": True, "repo": repo, "files": files, "header_bytes_read": read})
+                   meta={"published": True, "repo": repo, "files": files, "header_bytes_read": read,
+                         "tag": s.name, "repo_files": listing, "revision": info.revision})
 
 
 # ---- safetensors repos ------------------------------------------------------------
@@ -458,6 +464,51 @@ def published_builds(model: Model) -> list:
             except HubError:
                 continue
     return out
+
+
+def published_build(model: Model, name: str | None = None):
+    """The published build that ``name`` names for a Hub model, or None where a recipe
+    makes it ('size', 'memory' and 'estimate' then compute it as before).
+
+    A GGUF repo: no name (or 'file') is the file the reference picked
+    (``org/name-GGUF:Q4_K_M``, or the highest-precision file of the repo); a quant tag or
+    file name is that published file when the repo has it. A safetensors repo: 'native' is
+    the published checkpoint; 'publisher:TAG' (as 'check' names them) a file of a GGUF repo
+    quantized from it."""
+    h = model.meta.get("hub")
+    if not isinstance(h, dict) or not h.get("repo"):
+        return None
+    key = (name or "").strip()
+    low = key.lower()
+    if model.source == "gguf":
+        rev = None if h.get("revision") in (None, "main") else h.get("revision")
+        info = hub.cached_info(h["repo"], rev)
+        if info is None or (h.get("sha") and info.sha != h.get("sha")):
+            info = hub.repo_info(h["repo"], rev)
+        sets = gguf_sets(info)
+        if low in ("", "file", "as-is"):
+            s = next((s for s in sets if s.path == h.get("file")), None)
+        else:
+            try:
+                s = select(sets, key, h["repo"])
+            except UnknownNameError:
+                return None
+        return published_gguf_build(h["repo"], info, s) if s is not None else None
+    if low == "native":
+        return published_native(model)
+    if ":" in key:
+        return next((b for b in published_builds(model) if b.name.lower() == low), None)
+    return None
+
+
+def published_fields(build) -> dict:
+    """What a report adds for a published build: ``published``, its ``repo`` and ``files``
+    (list of {path, bytes}: split parts in order, the build's file_bytes their sum from the
+    headers); {} for a computed build."""
+    m = build.meta or {}
+    if not m.get("published"):
+        return {}
+    return {"published": True, "repo": m.get("repo"), "files": list(m.get("files") or [])}
 
 
 # the file types read from a base repo's quantized repos (all of them: 'builds org/name-GGUF')

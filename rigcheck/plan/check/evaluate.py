@@ -262,10 +262,22 @@ def _file_name(model: Model, build: Build) -> str:
     when it came from one), the card's Hub repo for a safetensors checkpoint."""
     if model.meta.get("path"):
         return model.meta["path"]
+    if (build.meta or {}).get("published") and (build.meta.get("files") or []) and _container(build) == "gguf":
+        return build.meta["files"][0]["path"]          # the published file (its first part when split)
     if _container(build) in ("safetensors", "mlx"):
         return model.meta.get("hf_repo") or model.id
     base = model.id.split("/")[-1]
     return f"{base}-{build.name}.gguf"
+
+
+def _published(build: Build) -> dict:
+    """A published GGUF's repo, tag and files for the runtimes' commands (runtimes/__init__)."""
+    m = build.meta or {}
+    if not (m.get("published") and m.get("repo") and m.get("files")) or _container(build) != "gguf":
+        return {}
+    return {"published": {"repo": m["repo"], "tag": m.get("tag") or "", "revision": m.get("revision"),
+                          "files": [f["path"] for f in m["files"]],
+                          "repo_files": list(m.get("repo_files") or [f["path"] for f in m["files"]])}}
 
 
 def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
@@ -288,7 +300,7 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
         flags = list(pl.flags) if rt.placement_flags else []
         try:
             out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
-                                   arch=model.arch, platform=plat, **rt.settings_for(pl))
+                                   arch=model.arch, platform=plat, **rt.settings_for(pl), **_published(build))
         except (RigcheckError, TypeError, ValueError):
             continue
     return out
