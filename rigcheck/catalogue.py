@@ -43,6 +43,9 @@ SCHEMAS: dict[str, Schema] = {
                                 "fit"), date="date", filled=("model", "runtime", "rig")),
     "runtime_support.csv": Schema(("runtime", "arch", "status", "since", "version", "fork_repo", "fork_branch",
                                    "formats", "note"), filled=("runtime", "arch", "status")),
+    "speculative.csv": Schema(("model", "runtime", "method", "num_steps", "topk", "draft_tokens", "acceptance_length",
+                               "default", "flags", "note"),
+                              filled=("model", "runtime", "method", "num_steps", "draft_tokens", "acceptance_length")),
 }
 CARD_FIELDS = ("id", "name", "hf_repo", "family", "license", "released", "source", "checked", "config")
 
@@ -99,6 +102,11 @@ def measurements() -> tuple[dict, ...]:
 
 def runtime_support() -> tuple[dict, ...]:
     return rows("runtime_support.csv")
+
+
+def speculative() -> tuple[dict, ...]:
+    """Speculative decoding (EAGLE / MTP) settings and acceptance lengths, by model and runtime."""
+    return rows("speculative.csv")
 
 
 def speed_calibration() -> dict | None:

@@ -76,7 +76,17 @@ class Cluster:
 
     KV pool per GPU (model_runner.py ``profile_max_num_token``): mem_fraction_static x
     total - weights, in token cells; the default fraction by its own rule
-    (rigcheck.memory.buffers.sglang_mem_fraction_static, which grows the reserve with tp x pp).
+    (rigcheck.memory.buffers.sglang_mem_fraction_static, which grows the reserve with tp x pp,
+    + 2 GiB with speculative decoding). DeepSeek V4 has SGLang's own pool
+    (rigcheck.memory.kv_sglang: ``DSV4PoolConfigurator`` of sglang 0.5.15): the c128 state of
+    max_running_requests slots comes off the budget first, then each request of N tokens
+    holds N (page-rounded) x bytes_per_full_token; SGLang runs at most
+    ``max_running_requests`` (256 for V4 when not given) requests per DP rank.
+
+    Speculative decoding: where SGLang's recipe for a model turns EAGLE / MTP on
+    (rigcheck/data/speculative.csv, ``default`` yes), the plan passes that row as ``spec``:
+    the flags go in the command, the V4 pool is sized as SGLang sizes it with a draft
+    worker, and cluster.py's decode counts the draft passes and the acceptance length.
     """
 
     runtime = "sglang"
@@ -111,16 +121,32 @@ class Cluster:
         """The KV dtypes a cluster plan tries, in order (V4: fp8 entries)."""
         return ("fp8_e4m3",) if is_v4(model) else ("auto", "fp8_e4m3")
 
-    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str) -> int:
-        return kv_sglang.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp).bytes
+    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str, pp: int = 1,
+                     spec: dict | None = None) -> int:
+        """What one request of ``ctx`` tokens holds per GPU (the V4 per-slot state is a fixed
+        cost, taken off the pool by :meth:`kv_pool`)."""
+        return kv_sglang.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp,
+                                  speculative=spec is not None, max_running_requests=0).bytes
 
-    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
-        frac = sglang_mem_fraction_static(gpu_bytes, tp=layout["tp"], pp=layout["pp"])
-        return int(gpu_bytes * frac) - weights_bytes, {"mem_fraction_static": frac}
+    def max_requests(self, model, layout: dict, spec: dict | None = None) -> int | None:
+        """SGLang's cap on running requests per DP rank where it sets one by default."""
+        return kv_sglang.V4_MAX_RUNNING_REQUESTS if is_v4(model) else None
+
+    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict,
+                spec: dict | None = None) -> tuple[int, dict]:
+        frac = sglang_mem_fraction_static(gpu_bytes, tp=layout["tp"], pp=layout["pp"], speculative=spec is not None)
+        pool = int(gpu_bytes * frac) - weights_bytes
+        settings = {"mem_fraction_static": frac}
+        if is_v4(model):
+            state = kv_sglang.v4_state_bytes(model, speculative=spec is not None)
+            share = -(-model.n_layer // layout["pp"]) / model.n_layer
+            pool -= int(state * share)
+            settings["v4_state_bytes"] = int(state * share)
+        return pool, settings
 
     def serve_args(self, *, repo: str, layout: dict, ctx: int, settings: dict, nodes: int,
                    gpus_per_node: int, cache_type: str, trust_remote_code: bool, rank="0",
-                   head: str = "HEAD_IP", quantization: str | None = None, **_) -> list:
+                   head: str = "HEAD_IP", quantization: str | None = None, spec: dict | None = None, **_) -> list:
         args: list = ["python", "-m", "sglang.launch_server", "--model-path", repo, "--tp", layout["tp"]]
         if layout["pp"] > 1:
             args += ["--pp-size", layout["pp"]]
@@ -135,6 +161,8 @@ class Cluster:
             args += ["--kv-cache-dtype", cache_type]
         if quantization:
             args += ["--quantization", quantization]
+        if spec and spec.get("flags"):
+            args += split_flags([spec["flags"]])
         if trust_remote_code:
             args += ["--trust-remote-code"]
         return args

@@ -63,6 +63,16 @@ LATENCY_S = {"nvlink": 10e-6, "pcie": 25e-6, "ib": 40e-6, "ethernet": 60e-6, "th
 # batch sizes (a few microseconds each under CUDA graphs), which no byte or FLOP count shows
 LAYER_S = 50e-6
 LINK_EFF = 0.75          # share of a link's rated bandwidth a collective reaches (bus bandwidth)
+
+# An all-reduce of a decode batch across InfiniBand nodes: NCCL's own latency model
+# (NVIDIA/nccl src/graph/tuning.cc at 01afd20a77b5804e0ecf1042509dd9d20ebf9e93, LL protocol,
+# the one NCCL picks for small messages): ring = 3.6 + (2(n-1) - 2(N-1)) x 0.47 x 1.8 + 2(N-1)
+# x 2.7 us, tree = 4.4 + 2((n/N - 1) x 0.52 x 1.8 + log2(N) x 5.0) us for n ranks on N nodes;
+# NCCL takes the faster. Measured all-reduces of a few bytes run slower than that model:
+# 19.9 us between 2 A100 nodes over HDR (NVIDIA/nccl-tests issue #150, all_reduce_perf, 8 B)
+# where the model says 9.0 us, hence NCCL_MEASURED_OVER_MODEL; with it 16 H100s on 2 nodes
+# come to about 61 us, as NVIDIA/nccl issue #1453 measured (61.6 us at 128 B, 2 x 8 H100).
+NCCL_MEASURED_OVER_MODEL = 19.9 / 9.0
 DECODE_USERS = (1, 8)    # plus the --concurrency value
 DEFAULT_CONCURRENCY = 32
 MAX_NODES = 64
@@ -110,6 +120,10 @@ class Shape:
     n_head: int
     head_dim: int
     low_precision: bool           # weights mostly FP8/FP4: the FP8 tensor peak applies
+    mtp_dense_bytes: int = 0      # the MTP (next-n) block: the draft model of EAGLE / MTP decoding
+    mtp_expert_bytes: int = 0
+    mtp_dense_params: float = 0.0
+    mtp_expert_active_params: float = 0.0
 
     @property
     def weights_bytes(self) -> int:
@@ -121,9 +135,19 @@ def shape_of(model: Model, build: Build) -> Shape:
     dense_p = expert_p = 0.0
     moe_layers = set()
     low = 0
+    mtp_dp = mtp_ep = 0.0
+    for t in model.tensors:               # the MTP block: builds leave it out; sized below at the layers' rate
+        if t.mtp and t.role != Role.EMBED:
+            if t.is_expert:
+                mtp_ep += t.n_elements
+            else:
+                mtp_dp += t.n_elements
+    dense_el = 0.0
     for t, ty, n in build.items():
         if t.mtp:
             continue
+        if not t.is_expert and t.layer is not None and t.role != Role.EMBED:
+            dense_el += t.n_elements
         if ty.startswith(("FP8", "FP4", "MXFP4", "NVFP4")):
             low += n
         if t.is_expert:
@@ -140,11 +164,14 @@ def shape_of(model: Model, build: Build) -> Shape:
             dense += n
             dense_p += t.n_elements
     la = next((la for la in model.layers if la.n_head), None)
+    mtp_d = int(mtp_dp * dense / dense_el) if dense_el else 0
+    mtp_e = int(mtp_ep * expert / expert_p) if expert_p else 0
     moe = model.moe
     frac = model.expert_fraction() if moe else 0.0
     return Shape(embed, head, dense, expert, dense_p, expert_p * frac, model.n_layer, len(moe_layers),
                  model.n_embd, moe.n_expert if moe else 0, moe.n_expert_used if moe else 0,
-                 la.n_head if la else 0, la.head_dim_k if la else 0, low * 2 > build.weights_bytes)
+                 la.n_head if la else 0, la.head_dim_k if la else 0, low * 2 > build.weights_bytes,
+                 mtp_d, mtp_e, mtp_dp, mtp_ep * frac)
 
 
 # checkpoints the datacenter runtimes load besides the published one: the layer matrices' type
@@ -235,13 +262,30 @@ def rig_links(rig) -> Links:
                  net.id if net is not None else None, tuple(assumed))
 
 
+def nccl_allreduce_latency_s(ranks: int, nodes: int) -> float:
+    """A small all-reduce over ``ranks`` GPUs on ``nodes`` InfiniBand nodes (see
+    NCCL_MEASURED_OVER_MODEL): NCCL's LL-protocol model, ring or tree, the faster."""
+    if ranks <= 1:
+        return 0.0
+    nodes = max(1, nodes)
+    intra = 0.47 * (1.8 if nodes > 1 else 1.0)
+    steps, inter_steps = 2 * (ranks - 1), 2 * (nodes - 1)
+    ring = 3.6 + (steps - inter_steps) * intra + inter_steps * 2.7
+    tree = 4.4 + 2 * ((ranks / nodes - 1) * 0.52 * (1.8 if nodes > 1 else 1.0) + math.log2(nodes) * 5.0)
+    return min(ring, tree) * 1e-6 * NCCL_MEASURED_OVER_MODEL
+
+
 def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, kind: str) -> float:
     """One all-reduce (``kind='ar'``, ring: 2(n-1)/n x payload) or all-to-all (``'a2a'``:
-    payload out of each GPU, the share for other nodes over the network) over ``group`` GPUs."""
+    payload out of each GPU, the share for other nodes over the network) over ``group`` GPUs.
+    An all-reduce across InfiniBand nodes pays NCCL's latency for that many ranks and nodes
+    (:func:`nccl_allreduce_latency_s`); other links a fixed latency per collective."""
     if group <= 1:
         return 0.0
     spans = group > gpus_per_node
     lat = LATENCY_S[links.intra_kind] + (LATENCY_S[links.net_kind] if spans and links.net_kind else 0.0)
+    if kind == "ar" and spans and links.net_kind == "ib":
+        lat = nccl_allreduce_latency_s(group, -(-group // gpus_per_node))
     intra = links.intra_bw * LINK_EFF
     net = (links.net_bw_per_gpu or links.intra_bw) * LINK_EFF
     if kind == "ar":
@@ -277,6 +321,32 @@ def attention_span(model: Model, ctx: int) -> float:
     return (sum(spans) / len(spans) / ctx) if spans and ctx else 1.0
 
 
+def kv_read_share(model: Model, ctx: int) -> float:
+    """Share of a request's cached entries one decode step reads. Full, sliding and MLA
+    layers read all they hold (a sliding layer holds only its window); sparse layers read
+    their top-k: a DSA layer ``index_topk`` of its ``ctx`` entries (its indexer keys all), a
+    V4 CSA layer ``index_topk`` of its ctx/4 compressed entries plus the raw window, an HCA
+    layer all of its ctx/128 entries and the window. Weighted by entries held."""
+    from ...model.model import AttnKind
+    held = read = 0.0
+    for la in model.layers:
+        if la.kind in (AttnKind.NONE, AttnKind.LINEAR):
+            continue
+        if la.kind in (AttnKind.CSA, AttnKind.HCA):
+            comp = ctx / max(1, la.compress_ratio or 1)
+            win = min(ctx, la.window or 128)
+            held += comp + win
+            read += (min(comp, la.index_topk) if la.index_topk else comp) + win
+        elif la.kind == AttnKind.DSA and la.index_topk:
+            held += ctx
+            read += min(ctx, la.index_topk)
+        else:
+            n = min(ctx, la.window) if la.kind == AttnKind.SWA and la.window else ctx
+            held += n
+            read += n
+    return read / held if held else 1.0
+
+
 def _touched(tokens: float, k: int, n: int) -> float:
     """Share of a layer's routed experts a batch of ``tokens`` tokens reads (uniform routing)."""
     if not n:
@@ -306,8 +376,15 @@ def _device(rig, low_precision: bool) -> Device:
 
 def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, lay: dict, *, ctx: int,
                     nodes: int, gpus_per_node: int, users: list[int], prompt: int, calib,
-                    cache_type: str | None = None) -> dict:
-    """Weights, KV capacity, concurrency, decode and TTFT of one layout (see the module doc)."""
+                    cache_type: str | None = None, spec: dict | None = None) -> dict:
+    """Weights, KV capacity, concurrency, decode and TTFT of one layout (see the module doc).
+
+    ``spec``: the runtime's speculative decoding (a row of rigcheck/data/speculative.csv) where
+    its recipe turns it on. A decode step then runs ``num_steps`` draft passes of the MTP
+    block (its weights, the LM head and one layer's collectives and kernels each) and one
+    verify pass of the target over ``draft_tokens`` tokens per request; each request gains
+    ``acceptance_length`` tokens per step. The MTP block's weights and the runtime's draft
+    memory (rules.kv_pool / kv_seq_bytes with ``spec``) count against the GPU."""
     from ..speed import PRIOR_FIXED_S, PRIOR_MATURITY, arch_key, maturity_of, prefill_flops_per_token, spread_of
     tp_a, pp, dp, gpus = lay["attn_tp"], lay["pp"], lay["dp"], lay["gpus"]
     span_dec = attention_span(model, ctx)
@@ -318,16 +395,23 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
     ends = sh.embed_bytes + sh.head_bytes if pp == 1 else max(sh.embed_bytes, sh.head_bytes)
     w_dense = (sh.layer_dense_bytes * share + ends) / tp_a
     w_exp = sh.expert_bytes * share / stage_gpus
-    weights = int(w_dense + w_exp)
+    # the draft worker's MTP block lives on the last stage (TP-sharded like a layer)
+    w_mtp = (sh.mtp_dense_bytes / tp_a + sh.mtp_expert_bytes / stage_gpus) if spec else 0.0
+    weights = int(w_dense + w_exp + w_mtp)
     ct = cache_type or rules.cache_types(model)[0]
+    extra = {"spec": spec} if spec else {}
     try:
-        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct, pp=pp) * share
+        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct, pp=pp, **extra) * share
     except TypeError:                                   # rules without a pipeline-aware KV size
         seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct) * share
-    pool, settings = rules.kv_pool(model, gpu_bytes=dev.memory_bytes, weights_bytes=weights, layout=lay)
+    pool, settings = rules.kv_pool(model, gpu_bytes=dev.memory_bytes, weights_bytes=weights, layout=lay, **extra)
     conc_rep = max(0.0, pool / seq) if seq > 0 else 0.0
+    cap_rep = rules.max_requests(model, lay, spec) if hasattr(rules, "max_requests") else None
+    if cap_rep:
+        conc_rep = min(conc_rep, float(cap_rep))
     conc = conc_rep * dp
     fits = pool > 0 and conc_rep >= 1.0
+    kv_read = seq * kv_read_share(model, ctx)           # what a decode step reads of one request's KV
 
     # ---- decode
     eff = calib.eff_of(dev.family, dev.kind, dev.id)
@@ -341,15 +425,18 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
     head_read = sh.head_bytes / tp_a
     ep = lay["ep"] > 1
 
+    q = int(spec["draft_tokens"]) if spec else 1         # tokens per request a verify pass runs
+
     def stage_s(m: float) -> float:
         b = math.ceil(m / dp)
-        read = (sh.layer_dense_bytes * share) / tp_a + head_read + w_exp * _touched(m, sh.n_expert_used, sh.n_expert)
-        read += b * seq
+        read = (sh.layer_dense_bytes * share) / tp_a + head_read
+        read += w_exp * _touched(m * q, sh.n_expert_used, sh.n_expert)
+        read += b * kv_read
         t_mem = read / (dev.bandwidth * eff)
-        flops = 2 * (b * sh.dense_active_params * share / tp_a + m * sh.expert_active_params * share / stage_gpus)
-        flops += 4 * Lm * sh.n_head * sh.head_dim * ctx * span_dec * b / tp_a
+        flops = 2 * q * (b * sh.dense_active_params * share / tp_a + m * sh.expert_active_params * share / stage_gpus)
+        flops += 4 * Lm * sh.n_head * sh.head_dim * ctx * span_dec * b * q / tp_a
         t_cmp = flops / (dev.peak_flops * c_eff) if dev.peak_flops else 0.0
-        msg = b * sh.hidden * 2
+        msg = b * q * sh.hidden * 2
         n_ar = Lm + (Lm - moe_l if ep else Lm) if tp_a > 1 else 0
         t_com = n_ar * _collective_s(links, tp_a, gpus_per_node, msg, "ar")
         if ep:
@@ -366,12 +453,30 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
         bw = (links.net_bw_per_gpu if spans and links.net_bw_per_gpu else links.intra_bw) * LINK_EFF
         return LATENCY_S[kind] + math.ceil(m / dp) * sh.hidden * 2 / bw
 
+    def draft_s(m: float) -> float:
+        """One draft pass of the MTP block for ``m`` requests (the last stage's GPUs)."""
+        b = math.ceil(m / dp)
+        read = sh.mtp_dense_bytes / tp_a + head_read
+        read += sh.mtp_expert_bytes / stage_gpus * _touched(m, sh.n_expert_used, sh.n_expert)
+        read += b * kv_read / max(1.0, Lm)
+        t_mem = read / (dev.bandwidth * eff)
+        flops = 2 * (b * sh.mtp_dense_params / tp_a + m * sh.mtp_expert_active_params / stage_gpus)
+        t_cmp = flops / (dev.peak_flops * c_eff) if dev.peak_flops else 0.0
+        t_com = 2 * _collective_s(links, tp_a, gpus_per_node, b * sh.hidden * 2, "ar") if tp_a > 1 else 0.0
+        return max(t_mem, t_cmp) + t_com + getattr(rules, "layer_s", LAYER_S)
+
+    steps = int(spec["num_steps"]) if spec else 0
+    accept = float(spec["acceptance_length"]) if spec else 1.0
+
     def token_s(b_users: int) -> float:
+        """Seconds per token of one request with ``b_users`` decoding (a step's time over the
+        tokens it emits per request)."""
         # pipeline stages overlap micro-batches (vLLM/SGLang PP); a layer split (llama.cpp RPC)
         # runs the whole batch through the devices in turn
         mb = 1 if lay.get("layer_split") else min(pp, b_users)
         m = b_users / mb
-        return (pp * stage_s(m) + fixed + (pp - 1) * hop_s(m)) * factor
+        step = pp * stage_s(m) + fixed + (pp - 1) * hop_s(m) + steps * draft_s(m)
+        return step * factor / accept
 
     per_user, aggregate = {}, {}
     cap = max(1, int(conc)) if fits else 0
@@ -417,6 +522,9 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
                                 "high": round(mid1 * math.exp(hi_q), 2)},
         "ttft_s": round(ttft, 3), "ttft_prompt_tokens": prompt, "maturity": maturity,
         "settings": {k: v for k, v in settings.items()},
+        "max_running_requests_per_replica": cap_rep,
+        "speculative": ({"method": spec["method"], "num_steps": steps, "draft_tokens": q,
+                         "acceptance_length": accept, "source": spec["source"]} if spec else None),
     }
 
 
@@ -521,6 +629,7 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
     moe = bool(model.moe and model.moe.n_expert)
     latent = is_v4(model) or any(la.kind in (AttnKind.MLA, AttnKind.DSA) for la in model.layers)
     users = sorted(set(DECODE_USERS) | {conc})
+    specs = speculative_defaults(model.id)
 
     def cache_for(rules) -> tuple[str, ...]:
         if not cache_type:
@@ -548,17 +657,26 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
                     if note not in notes:
                         notes.append(note)
                     continue
+                spec = specs.get(name) if sh.mtp_dense_bytes else None
                 for ct in cache_for(rules):              # the model's dtype first, then an 8-bit cache
                     r = evaluate_layout(rules, model, sh, dev, links, lay, ctx=ctx, nodes=nodes, gpus_per_node=g,
-                                        users=users, prompt=prompt, calib=calib, cache_type=ct)
+                                        users=users, prompt=prompt, calib=calib, cache_type=ct, spec=spec)
                     if r["fits"]:
                         break
+                if spec:
+                    note = (f"{rules.runtime}: decode assumes {spec['method']} speculative decoding as its recipe runs "
+                            f"it ({spec['num_steps']} draft steps, {spec['draft_tokens']} tokens verified, "
+                            f"{float(spec['acceptance_length']):g} accepted per step: {spec['source'].split(' ')[0]})")
+                    if note not in notes:
+                        notes.append(note)
                 quant = "fp8" if b.name == "fp8" else None
                 src = repo or model.meta.get("hf_repo") or model.id
                 kw = dict(repo=src, layout=lay, ctx=ctx, settings=r["settings"], nodes=r["nodes"],
                           gpus_per_node=g, cache_type=r["kv_cache_dtype"], trust_remote_code=moe,
                           quantization=quant, build_file=model.meta.get("path") or f"{model.id.split('/')[-1]}-{b.name}.gguf",
                           platform=plat, slots=max(1, min(conc, int(r["max_concurrency"]))) if r["fits"] else 1)
+                if spec:
+                    kw["spec"] = spec
                 r["build"], r["build_weights_bytes"] = b.name, b.weights_bytes
                 r["commands"] = rules.commands(**kw)
                 if k8s and r["nodes"] > 1 and hasattr(rules, "k8s"):
@@ -631,6 +749,17 @@ def plan(model: Model, rig, *, ctx: int | None = None, concurrency: int | None =
         "layouts": layouts, "notes": notes,
         "best": next((r["label"] + " on " + r["runtime"] for r in layouts if r["fits"]), None),
     }
+
+
+def speculative_defaults(model_id: str) -> dict[str, dict]:
+    """The speculative decoding each runtime's recipe turns on for ``model_id``, by runtime
+    (rigcheck/data/speculative.csv rows with ``default`` yes)."""
+    from ... import catalogue
+    out: dict[str, dict] = {}
+    for row in catalogue.speculative():
+        if row["model"] == model_id and row["default"].strip().lower() == "yes":
+            out.setdefault(row["runtime"], row)
+    return out
 
 
 def _sixteen_bit(b: Build) -> bool:
