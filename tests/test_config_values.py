@@ -20,6 +20,8 @@ BAD = [
     ("max_position_embeddings", "abc", "whole number"),
     ("rope_scaling", 5, "an object"),
     ("tie_word_embeddings", "yes", "true or false"),
+    ("model_type", [[["llama"]]], "must be a string"),     # bench/fuzz.py, seed 7: was 'internal error'
+    ("model_type", 5, "must be a string"),
 ]
 
 
@@ -94,3 +96,35 @@ def test_mtp_blocks_within_the_layers(tmp_path, capsys, card_id, value):
     assert main(["check", str(p), "--rig", "rtx-4090+64GB"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "mtp_num_hidden_layers" in err
+
+
+@pytest.mark.parametrize("card_id,changes", [
+    ("qwen3-30b-a3b", {"decoder_sparse_step": 3, "intermediate_size": 6144}),
+    ("qwen3-30b-a3b", {"mlp_only_layers": [1, 5, 6], "intermediate_size": 6144}),
+    ("deepseek-v3", {"moe_layer_freq": 2}),
+])
+def test_interleaved_dense_layers_are_sized_and_checked(tmp_path, capsys, card_id, changes):
+    """bench/fuzz.py (seed 7) found a Qwen3 MoE config with decoder_sparse_step 3 ending in
+    'internal error: KeyError: blk.2.ffn_up.weight': the compute graph took the dense-layer count
+    for DeepSeek's leading dense layers. Each layer is now sparse where its router is."""
+    cfg = json.loads(json.dumps(card(card_id).config))
+    cfg.update(changes)
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    assert main(["info", str(p), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    n = cfg["num_hidden_layers"]
+    if "decoder_sparse_step" in changes:
+        dense = sum(1 for i in range(n) if (i + 1) % changes["decoder_sparse_step"])
+    elif "mlp_only_layers" in changes:
+        dense = len(changes["mlp_only_layers"])
+    else:
+        k = cfg.get("first_k_dense_replace", 0)
+        dense = sum(1 for i in range(n) if i < k or i % changes["moe_layer_freq"])
+    assert info["moe"]["n_dense_layers"] == dense
+    # llama.cpp's placement builds the compute graph (the crash was there)
+    assert main(["memory", str(p), "--build", "Q4_K_M", "--ctx", "8192", "--rig", "rtx-4090+512GB",
+                 "--json"]) == 0, capsys.readouterr().err
+    mem = json.loads(capsys.readouterr().out)
+    assert "compute" in json.dumps(mem)
+    assert main(["check", str(p), "--rig", "rtx-4090+512GB"]) == 0, capsys.readouterr().err

@@ -56,7 +56,7 @@ class MoE:
     n_expert_used: int
     n_shared: int = 0
     expert_ff: int = 0
-    n_dense_layers: int = 0       # leading dense layers (DeepSeek first_k_dense_replace)
+    n_dense_layers: int = 0       # dense (router-less) layers: leading (DeepSeek) or interleaved
     n_hash_layers: int = 0        # V4 hash-routed layers
 
 

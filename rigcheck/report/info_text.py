@@ -42,7 +42,7 @@ def render_info(rep: dict) -> str:
         if moe["n_shared"]:
             extra.append(f"{moe['n_shared']} shared")
         if moe["n_dense_layers"]:
-            extra.append(f"{moe['n_dense_layers']} dense layers first")
+            extra.append(f"{moe['n_dense_layers']} dense layers")
         if moe["n_hash_layers"]:
             extra.append(f"{moe['n_hash_layers']} hash-routed layers")
         lines.append(f"MoE: {moe['n_expert']} experts, {moe['n_expert_used']} per token"

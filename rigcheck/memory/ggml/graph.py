@@ -396,7 +396,6 @@ class _Builder:
         inp_l = rows
         if t.embd_scale:
             inp_l = c.scale(inp_l)
-        n_dense = m.moe.n_dense_layers if m.moe else 0
         for il, layer in enumerate(m.layers):
             p = f"blk.{il}."
             inp_sa = inp_l
@@ -409,7 +408,9 @@ class _Builder:
                 cur = self.norm(cur, p + "post_attention_norm")
             ffn_inp = c.add(cur, inp_sa)
             cur = self.norm(ffn_inp, p + "ffn_norm")
-            if self.W(p + "ffn_gate_inp.weight") is not None and il >= n_dense:
+            # a layer is sparse where its router is present: leading dense layers (DeepSeek) and
+            # interleaved ones (Qwen3 MoE's decoder_sparse_step, GLM's moe_layer_freq) alike
+            if self.W(p + "ffn_gate_inp.weight") is not None:
                 out = self.moe(cur, p, il)
                 if self.W(p + "ffn_up_shexp.weight") is not None:
                     out = c.add(out, self.ffn(cur, p, "_shexp"))

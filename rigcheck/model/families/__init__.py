@@ -37,6 +37,7 @@ FAMILIES: dict[str, str] = {
     "gemma4": "gemma4",
     "gemma4_text": "gemma4",
     "glm_moe_dsa": "glm_moe_dsa",
+    "nemotron_h": "nemotron_h",        # Nemotron-H / Nemotron 3 (llama.cpp nemotron_h, nemotron_h_moe)
 }
 
 ARCHITECTURES: dict[str, str] = {
@@ -64,6 +65,7 @@ ARCHITECTURES: dict[str, str] = {
     "Gemma4ForConditionalGeneration": "gemma4",
     "Gemma4ForCausalLM": "gemma4_text",
     "GlmMoeDsaForCausalLM": "glm_moe_dsa",
+    "NemotronHForCausalLM": "nemotron_h",
 }
 
 
@@ -72,6 +74,9 @@ def model_type_of(config: dict) -> str:
     if not isinstance(config, dict):
         raise InputError("config.json must be a JSON object")
     mt = config.get("model_type")
+    if mt is not None and not isinstance(mt, str):      # issue 14: a value, not a name
+        from ...text import shown
+        raise InputError(f"config.json 'model_type' must be a string such as \"llama\", got {shown(repr(mt), 60)}")
     if isinstance(mt, str) and mt in FAMILIES:
         return mt
     archs = config.get("architectures") or []
