@@ -2,6 +2,8 @@
 
     python tools/card_from_hub.py Qwen/Qwen3.6-35B-A3B --out rigcheck/data/models/qwen3.6-35b-a3b.json
     python tools/card_from_hub.py google/gemma-4-31B-it@<commit>          # print to stdout
+    python tools/card_from_hub.py nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16 --config copy.json \
+        --copy-of 'github.com/jax-ml/jax-llm-examples nemotron3/tests/test_model.py @8b4b246' ...
 
 Reads config.json only (never a weight file) and the repository's model info (licence
 from its card metadata or ``license:`` tag, the resolved commit, the creation date) with
@@ -131,6 +133,45 @@ def make_card(repo: str, config: dict, info, *, card_id: str | None = None, name
     return card
 
 
+def from_copy(repo: str, path: str, copy_of: str, *, license: str = "", license_source: str = "",
+              released: str = "", released_source: str = "", note: str = "", card_id: str | None = None,
+              name: str | None = None, previous: dict | None = None, today: dt.date | None = None) -> dict:
+    """A card from a verified copy of the repository's config.json, for a config the Hub
+    cannot be asked for (no network, or a repository that is gone): ``copy_of`` says where
+    the copy was read (a URL or repository path with its commit), and the licence and
+    release date come with their own sources or are marked unverified."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise CardError(f"{path}: cannot read a config.json from it ({e.__class__.__name__}: {e})") from None
+    if not isinstance(config, dict):
+        raise CardError(f"{path}: config.json is not a JSON object")
+
+    class _Info:                       # what make_card reads of a Hub answer
+        card_data = {"license": license}
+        tags: list = []
+        created_at = None
+        sha = None
+    card = make_card(repo, config, _Info(), card_id=card_id, name=name, today=today, previous=previous)
+    card["source_note"] = (f"copy of {repo}/config.json read from {copy_of}" + (f"; {note}" if note else "")
+                           + card["source_note"][card["source_note"].index(";"):])
+    card.pop("released_verified", None)
+    card.pop("license_verified", None)
+    card["released"] = released
+    for fact, value, src in (("license", license, license_source), ("released", released, released_source)):
+        if src:
+            card[f"{fact}_source"] = src
+        else:
+            card.pop(f"{fact}_source", None)
+        if not (value and src):
+            card[f"{fact}_verified"] = False
+    card["provenance_note"] = ("licence and release date as their sources state them"
+                               if license_source and released_source else
+                               "a fact without a source is marked unverified")
+    return card
+
+
 def _split_ref(ref: str) -> tuple[str, str | None]:
     repo, _, revision = ref.partition("@")
     if repo.count("/") != 1 or not all(repo.split("/")):
@@ -144,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the card here (default: print it)")
     ap.add_argument("--id", dest="card_id", help="card id (default: the repository name, lower-case)")
     ap.add_argument("--name", help="display name (default: from the repository name)")
+    ap.add_argument("--config", help="make the card from this copy of the repository's config.json instead of "
+                                     "asking the Hub (give --copy-of: where the copy was read)")
+    ap.add_argument("--copy-of", help="with --config: where the copy was read (repository, path and commit, or URL)")
+    ap.add_argument("--note", default="", help="with --config: what the copy changed or left out")
+    ap.add_argument("--license", default="", help="with --config: the licence (with --license-source)")
+    ap.add_argument("--license-source", default="", help="with --config: the URL that states the licence")
+    ap.add_argument("--released", default="", help="with --config: the release date, YYYY-MM-DD")
+    ap.add_argument("--released-source", default="", help="with --config: the URL that states the release date")
     args = ap.parse_args(argv)
     try:
         repo, revision = _split_ref(args.repo)
@@ -151,9 +200,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.out and os.path.exists(args.out):
             with open(args.out, encoding="utf-8") as f:
                 previous = json.load(f)
-        config, info = fetch(repo, revision)
-        card = make_card(repo, config, info, card_id=args.card_id or (previous or {}).get("id"),
-                         name=args.name or (previous or {}).get("name"), previous=previous)
+        cid, name = args.card_id or (previous or {}).get("id"), args.name or (previous or {}).get("name")
+        if args.config:
+            if not args.copy_of:
+                raise CardError("--config needs --copy-of: where the copy of config.json was read")
+            if args.released:
+                try:
+                    dt.date.fromisoformat(args.released)
+                except ValueError:
+                    raise CardError(f"--released '{args.released}' is not a YYYY-MM-DD date") from None
+            card = from_copy(repo, args.config, args.copy_of, license=args.license,
+                             license_source=args.license_source, released=args.released,
+                             released_source=args.released_source, note=args.note, card_id=cid, name=name,
+                             previous=previous)
+        else:
+            config, info = fetch(repo, revision)
+            card = make_card(repo, config, info, card_id=cid, name=name, previous=previous)
     except CardError as e:
         print(f"card_from_hub: {e}", file=sys.stderr)
         return 2
