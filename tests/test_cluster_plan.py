@@ -392,3 +392,129 @@ def test_a_gguf_file_on_two_macs_is_served_from_that_file(gemma_gguf):
     assert lay["runtime"] == "llama.cpp" and lay["fits"]
     head = shlex.split(lay["commands"]["node 0 (head)"])
     assert head[head.index("-m") + 1] == path
+
+
+# ---- SGLang's DeepSeek V4 pool, speculative decoding, links (issue 15 follow-up) -----------------
+
+SGLANG_LOG = os.path.join(os.path.dirname(__file__), "fixtures", "sglang", "dsv4_pool_log.txt")
+
+
+def _sglang_log() -> list[dict]:
+    import re
+    out = []
+    with open(SGLANG_LOG, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            out.append({k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", line)})
+    return out
+
+
+def test_sglang_v4_pool_is_sglangs_own_formula():
+    """rigcheck's bytes per token of a V4 request in SGLang is the figure SGLang itself logs
+    for DeepSeek-V4-Flash (7705.45), its pool sizes follow from full_token as SGLang splits
+    them (SWA 0.1 of full, c4 1/4, c128 1/128, c4 state ring 8 per SWA page of 128), and the
+    token count is (available - c128 state) / bytes per token."""
+    model = load_model("deepseek-v4-flash")
+    calc, sizes, calc2 = _sglang_log()
+    assert round(kv_sglang.v4_bytes_per_full_token(model), 2) == calc["bytes_per_full_token"]
+    full, page = int(sizes["full"]), 128                      # that log's page size (full is a multiple of 128)
+    swa = int(full * kv_sglang.V4_SWA_FULL_TOKENS_RATIO) // page * page
+    assert (swa, full // 4, full // 128) == (sizes["swa"], sizes["c4"], sizes["c128"])
+    assert swa // 128 * kv_sglang.v4_ring_size(4) == sizes["c4_state"]
+    for c in (calc, calc2):                                    # GB in SGLang's log is 2^30 bytes, rounded to 0.01
+        tokens = (c["available_bytes"] - c["c128_state_fixed"]) * 2**30 / calc["bytes_per_full_token"]
+        assert abs(tokens - c["full_token"]) <= 0.011 * 2**30 / calc["bytes_per_full_token"]
+    # a speculative server doubles the rings and adds the draft layer's share
+    spec = kv_sglang.v4_bytes_per_full_token(model, speculative=True)
+    assert spec > kv_sglang.v4_bytes_per_full_token(model) * (model.n_layer + 1) / model.n_layer
+    # the c128 state per request slot: 4 requests -> 0.07 GB (the first line's c128_state_fixed)
+    assert round(kv_sglang.v4_state_bytes(model, max_running_requests=4) / 2**30, 2) == calc["c128_state_fixed"]
+
+
+def test_sglang_v4_layout_counts_requests_in_sglangs_pool():
+    """A V4 TP layout on SGLang holds floor((pool - state) / per-request bytes) requests, at
+    most max_running_requests (256), and the KV is the latent: not divided by TP."""
+    model = load_model("deepseek-v4-pro")
+    p = cluster.plan(model, parse_rig("8x h200"), ctx=131072, runtime="sglang", concurrency=8)
+    tp8 = next(l for l in p["layouts"] if l["tp"] == 8 and l["ep"] == 1 and l["pp"] == 1 and not l["dp_attention"])
+    per = kv_sglang.v4_bytes_per_full_token(model, speculative=tp8["speculative"] is not None) * 131072
+    assert tp8["kv_bytes_per_request"] == pytest.approx(per, rel=1e-6)
+    assert int(tp8["max_concurrency"]) == min(256, int(tp8["kv_pool_bytes_per_gpu"] // per))
+    assert tp8["settings"]["v4_state_bytes"] == kv_sglang.v4_state_bytes(model, speculative=True)
+    short = cluster.plan(model, parse_rig("8x h200"), ctx=4096, runtime="sglang", concurrency=8)
+    assert next(l for l in short["layouts"] if l["label"] == tp8["label"])["max_concurrency"] == 256
+
+
+def test_speculative_decoding_where_the_recipe_uses_it():
+    """SGLang's V4 recipe runs EAGLE 3-1-4: the plan says so, emits the flags (valid for the
+    recorded parser), and decodes faster per user than the same layout without it; vLLM's
+    plan (no MTP by default) carries none."""
+    model = load_model("deepseek-v4-flash")
+    p = cluster.plan(model, parse_rig("4x h200"), ctx=9216, prompt=8192, concurrency=16)
+    sg = next(l for l in p["layouts"] if l["runtime"] == "sglang" and l["tp"] == 4 and l["ep"] == 1
+              and not l["dp_attention"])
+    assert sg["speculative"]["num_steps"] == 3 and sg["speculative"]["draft_tokens"] == 4
+    argv = shlex.split(sg["commands"]["serve"])
+    SGLANG.parse_args(argv[3:])
+    assert argv[argv.index("--speculative-algorithm") + 1] == "EAGLE"
+    assert argv[argv.index("--speculative-num-draft-tokens") + 1] == "4"
+    assert any("speculative decoding" in n for n in p["notes"])
+    vl = [l for l in p["layouts"] if l["runtime"] == "vllm"]
+    assert vl and all(l["speculative"] is None and "--speculative-config" not in " ".join(l["commands"].values())
+                      for l in vl)
+    # the same layout evaluated without the draft: slower per user, more KV room
+    from rigcheck.plan.check.data import speed_calibration
+    from rigcheck.runtimes.sglang import CLUSTER
+    b = build(model, "native")
+    sh = cluster.shape_of(model, b)
+    rig = parse_rig("4x h200")
+    dev, links = cluster._device(rig, sh.low_precision), cluster.rig_links(rig)
+    lay = dict(tp=4, pp=1, dp=1, ep=1, dp_attention=False, attn_tp=4, gpus=4)
+    kw = dict(ctx=9216, nodes=1, gpus_per_node=4, users=[1, 16], prompt=8192, calib=speed_calibration(),
+              cache_type="fp8_e4m3")
+    plain = cluster.evaluate_layout(CLUSTER, model, sh, dev, links, lay, **kw)
+    spec = cluster.evaluate_layout(CLUSTER, model, sh, dev, links, lay, spec=cluster.speculative_defaults(model.id)["sglang"],
+                                   **kw)
+    assert spec["decode_tok_s_per_user"]["1"] > 1.5 * plain["decode_tok_s_per_user"]["1"]
+    assert spec["per_gpu_weights_bytes"] > plain["per_gpu_weights_bytes"]           # the MTP block
+    assert spec["kv_pool_bytes_per_gpu"] < plain["kv_pool_bytes_per_gpu"]
+
+
+def test_speculative_facts_carry_sources():
+    from rigcheck import catalogue
+    rows = catalogue.speculative()
+    assert rows and all(r["source"].startswith("http") and r["checked"] for r in rows)
+    assert all(1.0 < float(r["acceptance_length"]) <= int(r["draft_tokens"]) for r in rows)
+
+
+def test_sparse_attention_reads_its_top_k_not_its_whole_cache():
+    """V4's CSA layers read index_topk compressed entries (+ the window), HCA layers all their
+    ctx/128; a full-attention model reads everything it holds."""
+    v4 = load_model("deepseek-v4-flash")
+    assert cluster.kv_read_share(v4, 8192) > cluster.kv_read_share(v4, 131072)
+    assert cluster.kv_read_share(v4, 131072) < 0.2
+    assert cluster.kv_read_share(load_model("llama-3.1-70b-instruct"), 65536) == 1.0
+
+
+def test_cross_node_all_reduce_latency_grows_with_ranks_and_nodes():
+    """NCCL's model (scaled by the measured 2-node figure): 16 H100s on 2 nodes come to about
+    the 61.6 us NVIDIA/nccl #1453 measured; more nodes cost more."""
+    assert cluster.nccl_allreduce_latency_s(2, 2) == pytest.approx(19.9e-6)
+    assert 50e-6 < cluster.nccl_allreduce_latency_s(16, 2) < 70e-6
+    assert cluster.nccl_allreduce_latency_s(32, 4) > cluster.nccl_allreduce_latency_s(16, 2)
+
+
+def test_more_nodes_over_ib_never_lower_kv_room_per_gpu_and_cross_node_tp_is_slower():
+    model = load_model("deepseek-r1")
+    room = []
+    for n in (2, 3, 4):
+        p = cluster.plan(model, parse_rig(f"{n} nodes x 8x h100 ib-400g"), ctx=16384, runtime="sglang", prompt=512)
+        pp = next(l for l in p["layouts"] if l["tp"] == 8 and l["pp"] == n)
+        room.append(pp["kv_pool_bytes_per_gpu"])
+    assert room == sorted(room)
+    one = cluster.plan(model, parse_rig("8x h200"), ctx=8192, runtime="sglang", prompt=512)
+    two = cluster.plan(model, parse_rig("2 nodes x 4x h200 ib-400g"), ctx=8192, runtime="sglang", prompt=512)
+    within = next(l for l in one["layouts"] if l["tp"] == 8 and l["ep"] == 1 and l["pp"] == 1)
+    across = next(l for l in two["layouts"] if l["tp"] == 8 and l["ep"] == 1 and l["pp"] == 1)
+    assert across["decode_tok_s_per_user"]["1"] < within["decode_tok_s_per_user"]["1"]
