@@ -32,17 +32,57 @@ CASES = [
          published={"max concurrency": 15},
          source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 pro fp4 balanced single): "
                 "'KV fits only ~15 concurrent requests' at ISL 8192 / OSL 1024",
-         note="rigcheck sizes SGLang's V4 pool in vLLM's layout (rigcheck.memory.kv_sglang) without the "
-              "per-request window state that vLLM's cluster rules add; SGLang holds a comparable fixed cost per "
-              "request (its own pools are not modelled), hence the miss"),
+         note="rigcheck sizes the pool with SGLang's own DSV4PoolConfigurator (sglang 0.5.15; checked against "
+              "SGLang's logged bytes_per_full_token in tests): the recipe's EAGLE server leaves room for ~150 "
+              "requests of 9,216 tokens (256 at most: max_running_requests). The page's '~15' is its author's "
+              "reading of a throughput plateau (535 tok/s/GPU total at TPOT 29 ms = ~14 requests decoding at "
+              "once, TTFT 46 s of queueing), not a pool size SGLang logs; what caps the running batch there is "
+              "not found (prefill interleaving is a candidate), so the row stays a miss"),
     dict(name="V4-Flash on 4x H200 (SGLang low-latency: TP4)",
          model="deepseek-v4-flash", rig="4x h200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
          pick=("sglang", dict(tp=4, ep=1, dp=1)),
          published={"tok/s per user @1": 1000 / 3.28, "tok/s per user @16": 1000 / 8.99, "TTFT s": 0.178},
          source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 flash fp8 low-latency single, "
                 "random 8192/1024): TPOT 3.28 ms at concurrency 1, 8.99 ms at 16; TTFT 178 ms",
-         note="the published run uses EAGLE speculative decoding (3 steps) and FP8 experts; rigcheck plans plain "
-              "decoding of the native FP4-expert checkpoint, so its per-user figure is expected to be 2-3x lower"),
+         note="the published run uses EAGLE 3-1-4 (as rigcheck now plans it: acceptance 2.8, SGLang's CI floor for "
+              "V4, sgl-project/sglang #28098) and FP8 experts (SGLANG_DSV4_FP4_EXPERTS=0, sgl-project/DeepSeek-V4-"
+              "Flash-FP8); rigcheck plans the native FP4-expert checkpoint"),
+    dict(name="V4-Flash FP4 on 4x H200 (SGLang low-latency: TP4, Marlin MoE, EAGLE 3-1-4)",
+         model="deepseek-v4-flash", rig="4x h200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=4, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 3.37, "tok/s per user @16": 1000 / 8.42, "TTFT s": 0.237},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 flash fp4 low-latency single, "
+                "random 8192/1024): TPOT 3.37 ms at concurrency 1, 8.42 ms at 16; TTFT 237 ms",
+         note="the native FP4-expert checkpoint rigcheck plans; added after the fixes, not tuned to"),
+    dict(name="V4-Flash FP4 on 8x H100 (SGLang low-latency: TP8, Marlin MoE, EAGLE 3-1-4)",
+         model="deepseek-v4-flash", rig="8x h100-sxm", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=8, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 3.22, "tok/s per user @16": 1000 / 6.76, "TTFT s": 0.200},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H100 flash fp4 low-latency single, "
+                "random 8192/1024): TPOT 3.22 ms at concurrency 1, 6.76 ms at 16; TTFT 200 ms",
+         note="added after the fixes, not tuned to"),
+    dict(name="V4-Pro FP4 on 8x H200 (SGLang low-latency: TP8, EAGLE 3-1-4)",
+         model="deepseek-v4-pro", rig="8x h200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=8, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 5.64, "tok/s per user @16": 1000 / 25.83, "TTFT s": 0.623},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, H200 pro fp4 low-latency single, "
+                "random 8192/1024, --mem-fraction-static 0.83): TPOT 5.64 ms at concurrency 1, 25.83 ms at 16; "
+                "TTFT 623 ms",
+         note="added after the fixes, not tuned to"),
+    dict(name="V4-Flash FP4 on 4x B200 (SGLang low-latency: TP4, flashinfer_mxfp4, EAGLE 3-1-4)",
+         model="deepseek-v4-flash", rig="4x b200", kw=dict(ctx=9216, concurrency=16, prompt=8192, runtime="sglang"),
+         pick=("sglang", dict(tp=4, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 2.88, "tok/s per user @16": 1000 / 5.44, "TTFT s": 0.227},
+         source="sgl-project/sglang deepseek-v4-benchmarks.jsx (sglang 0.5.15, B200 flash fp4 low-latency single, "
+                "random 8192/1024): TPOT 2.88 ms at concurrency 1, 5.44 ms at 16; TTFT 227 ms",
+         note="added after the fixes, not tuned to"),
+    dict(name="DeepSeek-R1 on 8x H200 (SGLang TP8, no MTP)",
+         model="deepseek-r1", rig="8x h200", kw=dict(ctx=2048, concurrency=64, prompt=1024, runtime="sglang"),
+         pick=("sglang", dict(tp=8, ep=1, dp=1, pp=1)),
+         published={"tok/s per user @8": 1000 / 12.8, "tok/s per user @64": 1000 / 34.6},
+         source="SemiAnalysisAI/InferenceX issue #870 (2026-03-05): DeepSeek-R1-0528 FP8, SGLang v0.5.7, TP8 EP1, "
+                "H200, ISL/OSL 1024/1024: mean TPOT 12.8 ms at concurrency 8, 34.6 ms at 64",
+         note="the single-node reference for the cross-node TP16 case below; added after the fixes, not tuned to"),
     dict(name="V4-Flash on 8x RTX PRO 6000 (PCIe 5)",
          model="deepseek-v4-flash", rig="8x rtx-pro-6000 pcie5-x16", kw=dict(ctx=65536, concurrency=10, prompt=128),
          pick=("vllm", dict(tp=8, ep=1, dp=1)),
@@ -67,7 +107,9 @@ CASES = [
          source="tenstorrent/tt-inference-server issue #356 (2025-07-09): DeepSeek-R1-0528 on 16 H100, SGLang + "
                 "InfiniBand, ISL/OSL 128/128 at concurrency 1: TPOT 23.1 ms (43.25 tok/s), TTFT 179.7 ms; "
                 "sgl-project/sglang issue #3656 (2025-02): 19 tok/s SGLang, 30 tok/s vLLM on 2x8 H100",
-         note=""),
+         note="NCCL's latency for a 16-rank, 2-node all-reduce (61 us, scaled from a measured nccl-tests figure) "
+              "on 122 all-reduces a token; the rest of the gap is not explained (the single-node R1 row above "
+              "shows how far the per-layer model is off on one node)"),
     dict(name="Kimi K2 on 16x H200 at 128K (the deploy guide's smallest unit)",
          model="kimi-k2-instruct", rig="2 nodes x 8x h200 ib-400g", kw=dict(ctx=131072, concurrency=8, prompt=1024,
                                                                            runtime="vllm"),
