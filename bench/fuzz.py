@@ -14,6 +14,9 @@ Categories, each input one command line run by ``rigcheck.cli.main`` in a worker
   rig          rig specs (words of the spec language, edge numbers, random text)
   cli          command lines: numbers, build specs, placements, runtimes, model ids with
                control characters or 100 KB long
+  store        the results store (measurements.db, written by the store's own API) with
+               flipped bytes, cut short, random pages, a newer or negative schema version, or
+               hostile values in its rows, under check, estimate and bench --list
 
 A worker (a child Python that imports rigcheck once) runs one input at a time under
 RLIMIT_AS (4 GiB, a backstop) and reports the exit status, the seconds and the peak
@@ -298,8 +301,72 @@ def gen_cli(rng, tmp, state):
     return argv, {}
 
 
+def _store_seed(tmp) -> bytes:
+    """A real measurements.db written through rigcheck's store API: a few runs and samples."""
+    from rigcheck.measure import store
+    path = os.path.join(tmp, "seed.db")
+    conn = store.connect(path)
+    for r in range(4):
+        rid = store.start_run(conn, kind="server", target="http://127.0.0.1:1", model=f"m{r}",
+                              model_id=["llama-3.1-8b-instruct", "qwen3-30b-a3b"][r % 2], runtime="llama.cpp",
+                              prefill_tokens=64, decode_tokens=64, repeats=3)
+        for i in range(3):
+            store.add_sample(conn, rid, decode_tok_s=40.0 + i, ttft_s=0.1, tokens=64)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+STORE_VALUES = ["1e999", "-1", "0", "'x'", "NULL", "9e18", "x'00ff'", "'\n\x1b[31m'", "-9e18", "1e-300"]
+
+
+def gen_store(rng, tmp, state):
+    """The store in RIGCHECK_HOME, damaged one way, then a command that reads it."""
+    import sqlite3
+    home = os.environ["RIGCHECK_HOME"]
+    db = os.path.join(home, "measurements.db")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    data = bytearray(state["store"])
+    how = rng.choice(["flip", "cut", "page", "version", "values", "values", "empty"])
+    if how == "flip":
+        for _ in range(rng.randint(1, 16)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif how == "cut":
+        data = data[:rng.randrange(len(data))]
+    elif how == "page":
+        at = rng.randrange(0, len(data), 512)
+        data[at:at + 512] = bytes(rng.randrange(256) for _ in range(512))
+    elif how == "empty":
+        data = bytearray()
+    with open(db, "wb") as f:
+        f.write(data)
+    if how in ("version", "values"):
+        conn = sqlite3.connect(db)
+        if how == "version":
+            conn.execute(f"PRAGMA user_version = {rng.choice([-1, 0, 2, 99, 2**31 - 1])}")
+        else:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            table = rng.choice(tables)
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            col = rng.choice(cols)
+            try:            # (the schema's own constraints refuse some values: then the store is intact)
+                conn.execute(f"UPDATE {table} SET {col} = {rng.choice(STORE_VALUES)}")
+            except sqlite3.Error:
+                pass
+        conn.commit()
+        conn.close()
+    cmd = rng.choice([["check", "llama-3.1-8b-instruct", "--rig", "rtx-4090+64GB"],
+                      ["estimate", "qwen3-30b-a3b", "--build", "Q4_K_M", "--rig", "rtx-4090+64GB"],
+                      ["bench", "--list"], ["bench", "--list", "--json"]])
+    return cmd, {"file": db}
+
+
 REFERENCE = ["check", "deepseek-v4-flash", "--rig", "rtx-4090+64GB"]
-CATEGORIES = {"gguf": gen_gguf, "safetensors": gen_safetensors, "config": gen_config, "rig": gen_rig, "cli": gen_cli}
+CATEGORIES = {"gguf": gen_gguf, "safetensors": gen_safetensors, "config": gen_config, "rig": gen_rig, "cli": gen_cli,
+              "store": gen_store}
 
 
 # ---- the campaign ----------------------------------------------------------------------------
@@ -342,6 +409,7 @@ def main(argv=None) -> int:
     from rigcheck.model.catalog import all_cards
     state = {"seeds": seeds(tmp), "configs": [c.config for c in all_cards()]}
     state["bytes"] = {p: (open(p, "rb").read(), _header_end(p)) for p in state["seeds"]}
+    state["store"] = _store_seed(tmp)
     rng = random.Random(args.seed)
     cats = args.only or sorted(CATEGORIES)
     tried: collections.Counter = collections.Counter()
@@ -380,6 +448,10 @@ def main(argv=None) -> int:
                 failures.append((cat, why, show(cmd), saved))
                 print(f"FAIL {cat} #{tried[cat]}: {why}\n     rigcheck {show(cmd)}" + (f"\n     saved {saved}" if saved else ""),
                       flush=True)
+            if cat == "store":      # the other categories run against no store, as on a fresh machine
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    if os.path.exists(info["file"] + suffix):
+                        os.remove(info["file"] + suffix)
     finally:
         worker.stop()
         shutil.rmtree(tmp, ignore_errors=True)
