@@ -518,3 +518,13 @@ def test_more_nodes_over_ib_never_lower_kv_room_per_gpu_and_cross_node_tp_is_slo
     within = next(l for l in one["layouts"] if l["tp"] == 8 and l["ep"] == 1 and l["pp"] == 1)
     across = next(l for l in two["layouts"] if l["tp"] == 8 and l["ep"] == 1 and l["pp"] == 1)
     assert across["decode_tok_s_per_user"]["1"] < within["decode_tok_s_per_user"]["1"]
+
+
+@pytest.mark.parametrize("spec,shown,hidden", [
+    ("3 nodes x 0x h200", "0x h200: the count must be 1 to", "0xh200"),       # the user's spelling, not the token
+    ("8x h200 ib-400g", "'2 nodes x 8x h200 ib-400g'", "2 nodes x h200 "),                  # keeps the 8x
+])
+def test_spec_messages_show_the_users_own_spelling(spec, shown, hidden, capsys):
+    assert main(["plan", "deepseek-r1", "--rig", spec]) == 2
+    err = capsys.readouterr().err.strip()
+    assert shown in err and hidden not in err and len(err.splitlines()) == 1

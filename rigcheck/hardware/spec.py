@@ -141,7 +141,8 @@ def parse_rig(spec: str) -> Rig:
         if (cm := re.fullmatch(r"(\d+)[x×*](.+)", tok)):
             count, name = int(cm.group(1)), cm.group(2)
             if not 1 <= count <= _MAX_COUNT:
-                raise InputError(f"'{tok}': count must be 1 to {_MAX_COUNT}")
+                raise InputError(f"'{spec}': {count}x {name}: the count must be 1 to {_MAX_COUNT} "
+                                 f"(leave a device out to have none of it)")
         link = find_link(name)
         if link is not None and count == 1:
             if link.kind in ("pcie", "nvlink"):
@@ -246,7 +247,11 @@ def _build(spec, parts, ram, mem, cpu_only, node_link, net_link, n_nodes) -> Rig
 
 
 def _first_id(parts) -> str:
-    return parts[0][1].id if parts else "rtx-3090"
+    """The first device as the user counted it ('8x h200'), for a suggested spec."""
+    if not parts:
+        return "rtx-3090"
+    n, dev = parts[0]
+    return f"{n}x {dev.id}" if n > 1 else dev.id
 
 
 def format_rig(rig: Rig) -> str:
