@@ -442,6 +442,9 @@ def test_sglang_v4_layout_counts_requests_in_sglangs_pool():
     assert tp8["kv_bytes_per_request"] == pytest.approx(per, rel=1e-6)
     assert int(tp8["max_concurrency"]) == min(256, int(tp8["kv_pool_bytes_per_gpu"] // per))
     assert tp8["settings"]["v4_state_bytes"] == kv_sglang.v4_state_bytes(model, speculative=True)
+    dp8 = next(l for l in p["layouts"] if l["dp_attention"] and l["dp"] == 8)       # 256 requests over 8 DP workers
+    assert dp8["max_running_requests_per_replica"] == 32 and dp8["max_concurrency"] <= 256
+    assert dp8["settings"]["v4_state_bytes"] == kv_sglang.v4_state_bytes(model, speculative=True, max_running_requests=32)
     short = cluster.plan(model, parse_rig("8x h200"), ctx=4096, runtime="sglang", concurrency=8)
     assert next(l for l in short["layouts"] if l["label"] == tp8["label"])["max_concurrency"] == 256
 

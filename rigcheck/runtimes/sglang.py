@@ -129,8 +129,10 @@ class Cluster:
                                   speculative=spec is not None, max_running_requests=0).bytes
 
     def max_requests(self, model, layout: dict, spec: dict | None = None) -> int | None:
-        """SGLang's cap on running requests per DP rank where it sets one by default."""
-        return kv_sglang.V4_MAX_RUNNING_REQUESTS if is_v4(model) else None
+        """SGLang's cap on running requests per DP rank where it sets one by default: the
+        server's max_running_requests split over the DP workers (model_runner_kv_cache_mixin.py
+        ``_resolve_max_num_reqs``: requested // dp_size)."""
+        return max(1, kv_sglang.V4_MAX_RUNNING_REQUESTS // layout["dp"]) if is_v4(model) else None
 
     def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict,
                 spec: dict | None = None) -> tuple[int, dict]:
@@ -138,7 +140,8 @@ class Cluster:
         pool = int(gpu_bytes * frac) - weights_bytes
         settings = {"mem_fraction_static": frac}
         if is_v4(model):
-            state = kv_sglang.v4_state_bytes(model, speculative=spec is not None)
+            state = kv_sglang.v4_state_bytes(model, speculative=spec is not None,
+                                             max_running_requests=self.max_requests(model, layout, spec))
             share = -(-model.n_layer // layout["pp"]) / model.n_layer
             pool -= int(state * share)
             settings["v4_state_bytes"] = int(state * share)
