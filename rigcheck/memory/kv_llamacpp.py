@@ -101,6 +101,10 @@ def kv_cache(model: Model, n_ctx: int, *, cache_type_k: str = "f16", cache_type_
             row = ggml_row_bytes(tk, k) + ggml_row_bytes(tv, v)
             cells = swa_cells(cp, l.window, swa_full) if l.kind == AttnKind.SWA else cp.n_ctx_seq
             b = _add(parts, l.kind, cells, cp.n_stream, row)
+            if l.index_head_dim:     # MiniMax-M3's MSA indexer: a second cache, one K head of the indexer
+                # width and one V head (src/llama-kv-cache-msa.cpp; tests/test_families_minimax_m3.py)
+                b += _add(parts, "indexer", cells, cp.n_stream,
+                          ggml_row_bytes(tk, l.index_head_dim) + ggml_row_bytes(tv, l.head_dim_v))
         elif l.kind in (AttnKind.MLA, AttnKind.DSA):
             row = ggml_row_bytes(tk, entry_width(l))
             b = _add(parts, "mla", cp.n_ctx_seq, cp.n_stream, row)

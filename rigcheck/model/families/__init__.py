@@ -38,6 +38,8 @@ FAMILIES: dict[str, str] = {
     "gemma4_text": "gemma4",
     "glm_moe_dsa": "glm_moe_dsa",
     "nemotron_h": "nemotron_h",        # Nemotron-H / Nemotron 3 (llama.cpp nemotron_h, nemotron_h_moe)
+    "minimax_m3_vl": "minimax_m3",     # MiniMax-M3 (llama.cpp minimax-m3)
+    "minimax_m3": "minimax_m3",
 }
 
 ARCHITECTURES: dict[str, str] = {
@@ -66,6 +68,8 @@ ARCHITECTURES: dict[str, str] = {
     "Gemma4ForCausalLM": "gemma4_text",
     "GlmMoeDsaForCausalLM": "glm_moe_dsa",
     "NemotronHForCausalLM": "nemotron_h",
+    "MiniMaxM3SparseForConditionalGeneration": "minimax_m3_vl",
+    "MiniMaxM3SparseForCausalLM": "minimax_m3",
 }
 
 

@@ -73,6 +73,7 @@ ARCHS: tuple[Arch, ...] = (
     Arch("phi3", (), "phi3", spm_vocab=True),
     Arch("phi2", ("phi",), "phi"),
     Arch("minimax-m2", ("minimax", "minimax_m2"), "minimax_m2"),
+    Arch("minimax-m3", ("minimax_m3", "minimax_m3_vl"), "minimax_m3", label="MiniMax-M3"),
     Arch("nemotron_h", (), "nemotron_h", label="Nemotron-H"),
     Arch("nemotron_h_moe", (), "nemotron_h", label="Nemotron-H MoE (Nemotron 3)"),
     Arch("deci", quant_70b=(80, False)),
