@@ -207,3 +207,15 @@ def test_offline_sizes_a_published_file_from_the_cache(hubenv, files, capsys, mo
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")           # --offline set it for this process
     line = run_error(capsys, "memory", "testorg/tiny-lama-GGUF:Q4_K_M", "--rig", "rtx-4090")
     assert "HTTP 404" in line and REPO in line
+
+
+def test_a_base_repo_sizes_a_quantized_repos_file_by_the_name_check_gives_it(hubenv, files, capsys):  # noqa: F811
+    """'check testorg/tiny-llama' lists testorg/tiny-llama-GGUF's files as 'testorg:TAG' (the
+    Hub's model tree); 'size' and 'estimate' take the same name and size that very file."""
+    names = [b["name"] for b in run_json(capsys, "check", "testorg/tiny-llama", "--rig", "rtx-4090", "--ctx", "2048")["builds"]]
+    assert "testorg:Q8_0" in names
+    d = run_json(capsys, "size", "testorg/tiny-llama", "--build", "testorg:Q8_0")
+    assert d["published"] is True and d["repo"] == REPO
+    assert d["file_bytes"] == os.path.getsize(files["gguf"]["tiny-llama-Q8_0.gguf"])
+    e = run_json(capsys, "estimate", "testorg/tiny-llama", "--build", "testorg:Q8_0", "--rig", "rtx-4090", "--ctx", "2048")
+    assert e["published"] is True and e["build"] == "testorg:Q8_0"
