@@ -41,8 +41,8 @@ from collections import defaultdict  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from rigcheck.plan.check.data import catalogue_facts, measurement_rows  # noqa: E402
-from rigcheck.plan.speed import (DEFAULT, anchored_mid, decode_seconds, prefill_seconds,  # noqa: E402
-                                 calibrate)
+from rigcheck.plan.speed import (DEFAULT, anchored_mid, decode_seconds, prefill_known,  # noqa: E402
+                                 prefill_seconds, calibrate)
 from rigcheck.plan.speed.evidence import facts_for_row, sample_of  # noqa: E402
 from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 
@@ -100,12 +100,21 @@ def predict_decode(s, cal, train_by_setup) -> tuple[float, str]:
     return 1.0 / t, s.klass
 
 
-def predict_prefill(s, cal) -> float | None:
+def t_prefill(s, cal) -> float:
+    return prefill_seconds(s.prefill_case, cal)
+
+
+def predict_prefill(s, cal, train_by_setup=None) -> tuple[float | None, str]:
+    """(prefill tok/s, interval class) for held-out ``s``, as rigcheck estimate would give it:
+    from the training rows that measured the prefill of the same setup ('anchored'), else the
+    fitted model ('near' when the device has prefill rows in the fold, else 'far')."""
     if not calibrate._prefill_ok(s):
-        return None
-    return 1.0 / prefill_seconds(s.prefill_flops_per_token, s.peak_flops, s.prefill_family, s.runtime,
-                                 s.offloaded_bytes, s.link_bandwidth, maturity=s.maturity, calib=cal,
-                                 device=s.device, backend=s.backend)
+        return None, ""
+    t = t_prefill(s, cal)
+    same = [x for x in (train_by_setup or {}).get(s.setup, ()) if calibrate._prefill_ok(x)]
+    if same:
+        return anchored_mid([(x.prefill_tok_s, t_prefill(x, cal)) for x in same], t), "anchored"
+    return 1.0 / t, "near" if prefill_known(s.prefill_case, cal) else "far"
 
 
 @dataclasses.dataclass
@@ -116,6 +125,7 @@ class Held:
     klass: str            # interval class: anchored, gpu, cpu, hybrid, multi, new_arch, disk
     known: bool           # the lead device had rows of its own in the training fold
     pre: float | None
+    pre_klass: str = ""   # prefill interval class: anchored, near (device has prefill rows), far
 
 
 def cross_validate(samples, group_of) -> list[Held]:
@@ -131,7 +141,8 @@ def cross_validate(samples, group_of) -> list[Held]:
             by_setup[s.setup].append(s)
         for s in groups[g]:
             d, k = predict_decode(s, cal, by_setup) if s.decode_tok_s else (None, s.klass)
-            out.append(Held(s, g, d, k, cal.knows_device(s.device), predict_prefill(s, cal)))
+            p, pk = predict_prefill(s, cal, by_setup)
+            out.append(Held(s, g, d, k, cal.knows_device(s.device), p, pk))
     return out
 
 
@@ -194,10 +205,26 @@ def coverage(held, near_source, far_source) -> list[bool]:
     return inside
 
 
-def prefill_intervals(held, exclude=None):
-    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude``)."""
-    v = [math.log(h.s.prefill_tok_s / h.pre) for h in held if h.pre and h.group != exclude]
+def prefill_intervals(held, exclude=None, klass=None):
+    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude``; of one interval
+    class, or all)."""
+    v = [math.log(h.s.prefill_tok_s / h.pre) for h in calibrate.unique_prefill(held)
+         if h.pre and h.group != exclude and (klass is None or h.pre_klass == klass)]
     return (_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else None
+
+
+def prefill_coverage(pre, near_source, far_source) -> list[bool]:
+    """Whether each held-out prefill lies inside the interval rigcheck would print for it: the
+    anchored and near intervals from LOSO errors, the far one from LODO errors, each from the
+    other groups only."""
+    out = []
+    for h in pre:
+        src = far_source if h.pre_klass == "far" else near_source
+        iv = (prefill_intervals(src, exclude=h.group, klass=h.pre_klass)
+              or prefill_intervals(src, exclude=h.group) or (-0.5, 0.5))
+        floor = 0.10 if h.pre_klass == "anchored" else 0.15
+        out.append(h.pre * math.exp(min(iv[0], -floor)) <= h.s.prefill_tok_s <= h.pre * math.exp(max(iv[1], floor)))
+    return out
 
 
 # ---- report --------------------------------------------------------------------------------------
@@ -234,18 +261,18 @@ def report_split(name, held, near_source, far_source) -> dict:
         for k in sorted(groups):
             hs = groups[k]
             print(f"  {label:<7} {k:<15} {stats([(h.dec, h.s.decode_tok_s) for h in hs], [cov[id(h)] for h in hs])}")
-    pre = [h for h in held if h.pre]
-    pin = []
-    for h in pre:
-        iv = prefill_intervals(pre, exclude=h.group) or (-0.5, 0.5)
-        pin.append(h.pre * math.exp(min(iv[0], -0.15)) <= h.s.prefill_tok_s <= h.pre * math.exp(max(iv[1], 0.15)))
-    print(f"Prefill, {name} (rows with a known prompt length, dated 2024-06 or later)")
+    pre = calibrate.unique_prefill([h for h in held if h.pre])
+    pin = prefill_coverage(pre, near_source, far_source)
+    print(f"Prefill, {name} (unique prefill figures with a known prompt length, dated 2024-06 or later)")
     print(f"  overall                 {stats([(h.pre, h.s.prefill_tok_s) for h in pre], pin)}")
-    groups = defaultdict(list)
-    for h, i in zip(pre, pin):
-        groups[family_of(h.s)].append((h, i))
-    for k in sorted(groups):
-        print(f"  family  {k:<15} {stats([(h.pre, h.s.prefill_tok_s) for h, _ in groups[k]], [i for _, i in groups[k]])}")
+    for label, keyf in (("runtime", lambda h: h.s.runtime), ("backend", lambda h: h.s.prefill_case.backend_key),
+                        ("family", lambda h: family_of(h.s)), ("class", lambda h: h.pre_klass),
+                        ("kind", lambda h: h.s.kind)):
+        groups = defaultdict(list)
+        for h, i in zip(pre, pin):
+            groups[keyf(h)].append((h, i))
+        for k in sorted(groups):
+            print(f"  {label:<7} {k:<15} {stats([(h.pre, h.s.prefill_tok_s) for h, _ in groups[k]], [i for _, i in groups[k]])}")
     dec_pairs = [(h.dec, h.s.decode_tok_s) for h in rows]
     errs = sorted(abs(p / m - 1) for p, m in dec_pairs)
     return {"n": len(rows), "median_err": round(statistics.median(errs), 4) if errs else None,
@@ -264,10 +291,11 @@ def calibration_from(samples, held_loso, held_lodo):
     cal = fit_all(samples)
     near = intervals(decode_pairs(held_loso, far=False))
     far = intervals(decode_pairs(held_lodo, far=True))
-    pre_near = prefill_intervals([h for h in held_loso if h.pre]) or cal.prefill_spread
-    pre_far = prefill_intervals([h for h in held_lodo if h.pre]) or pre_near
+    pre_near = prefill_intervals(held_loso, klass="near") or prefill_intervals(held_loso) or cal.prefill_spread
+    pre_far = prefill_intervals(held_lodo, klass="far") or prefill_intervals(held_lodo) or pre_near
+    pre_anch = prefill_intervals(held_loso, klass="anchored") or pre_near
     return dataclasses.replace(cal, spread=near, spread_far=far, prefill_spread=tuple(pre_near),
-                               prefill_spread_far=tuple(pre_far))
+                               prefill_spread_far=tuple(pre_far), prefill_spread_anchored=tuple(pre_anch))
 
 
 def main(argv=None) -> int:
@@ -300,7 +328,7 @@ def main(argv=None) -> int:
             "fit": "rigcheck.plan.speed.calibrate.fit (hierarchical log least squares with priors)",
             "interval": "80% (10th-90th percentile of cross-validated log errors per placement class)",
             "loso_decode": stats([(h.dec, h.s.decode_tok_s) for h in held_loso if h.dec]),
-            "loso_prefill": stats([(h.pre, h.s.prefill_tok_s) for h in held_loso if h.pre]),
+            "loso_prefill": stats([(h.pre, h.s.prefill_tok_s) for h in calibrate.unique_prefill(held_loso) if h.pre]),
             "accuracy": res})
         path = os.path.join(os.path.dirname(__file__), "..", "rigcheck", "data", "speed_calibration.json")
         with open(path, "w", encoding="utf-8") as f:

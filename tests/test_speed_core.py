@@ -12,7 +12,7 @@ from rigcheck.plan.speed import calibrate
 from rigcheck.plan.check.data import measurement_rows as load_measurements
 from rigcheck.plan.speed.evidence import pools_for
 from rigcheck.plan.speed import (DEFAULT, PoolRead, decode_range, decode_seconds, maturity_of,
-                                 prefill_flops_per_token, prefill_range)
+                                 prefill_flops_per_token, prefill_range, PrefillCase)
 from rigcheck.plan.speed.facts import facts_from_build, facts_from_params
 
 GB = 1e9
@@ -68,13 +68,38 @@ def test_range_brackets_mid():
 def test_prefill_from_flops():
     flops = prefill_flops_per_token(8e9)
     assert flops == 16e9
-    assert prefill_range(flops, None, "nvidia") is None
-    a = prefill_range(flops, 100e12, "nvidia")
-    b = prefill_range(flops, 200e12, "nvidia")
+    assert prefill_range(PrefillCase(flops, peak_flops=None)) is None
+    a = prefill_range(PrefillCase(flops, peak_flops=100e12))
+    b = prefill_range(PrefillCase(flops, peak_flops=200e12))
     assert b.mid == pytest.approx(2 * a.mid)
     # weights streamed over PCIe once per micro-batch slow prefill down
-    c = prefill_range(flops, 100e12, "nvidia", offloaded_bytes=60e9, link_bandwidth_bytes_s=32e9)
+    c = prefill_range(PrefillCase(flops, peak_flops=100e12, offloaded_bytes=60e9, link_bandwidth_bytes_s=32e9))
     assert c.mid < a.mid
+
+
+def test_prefill_quantized_weights_run_at_the_int8_peak():
+    """MMQ kernels run quantized weights on integer matrix units: a GeForce card whose INT8
+    peak is 4x its FP16-with-FP32-accumulate figure prefills a Q4 model faster than its FP16
+    figure says, and an F16 build of the same model stays at the FP16 figure."""
+    q = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12)
+    f = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12, float_weights=True)
+    assert q.matrix_peak == 660e12 and f.matrix_peak == 165e12
+    assert prefill_range(q).mid == pytest.approx(4 * prefill_range(f).mid)
+
+
+def test_prefill_moe_experts_see_a_fraction_of_the_batch():
+    """A routed expert sees batch x k/E tokens of each micro-batch: at the same active FLOPs a
+    MoE prefills slower than a dense model, the more so the sparser its routing."""
+    dense = PrefillCase(6e9, peak_flops=100e12)
+    moe = PrefillCase(6e9, peak_flops=100e12, expert_share=0.8, expert_frac=8 / 128)
+    sparser = PrefillCase(6e9, peak_flops=100e12, expert_share=0.8, expert_frac=4 / 128)
+    assert prefill_range(sparser).mid < prefill_range(moe).mid < prefill_range(dense).mid
+
+
+def test_prefill_attention_grows_with_the_prompt():
+    short = PrefillCase(16e9, attn_flops=1e9, peak_flops=100e12)
+    long = PrefillCase(16e9, attn_flops=30e9, peak_flops=100e12)
+    assert prefill_range(long).mid < prefill_range(short).mid
 
 
 def test_fit_recovers_known_constants():

@@ -96,6 +96,14 @@ TEMPLATES = {
     "unknown_cpu_widened": lambda factor: (
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",
+    "prefill_from_setup": lambda rows, prompts, prompt: (
+        f"prefill from {rows} measurement{'s' if rows > 1 else ''} of this setup (prompts of "
+        f"{', '.join(f'{p:,}' for p in prompts)} tokens, moved to {prompt:,} by the model's ratio)"),
+    "prefill_generalised": lambda device, backend, device_rows, family, family_rows, backend_rows: (
+        "no prefill measurement of this setup: "
+        + (f"{device}'s own prefill efficiency from {device_rows} of its measurements" if device_rows else
+           f"{device or 'this device'} has no prefill measurement of its own: the {family} family's "
+           f"({family_rows} measurements) and the {backend} backend's ({backend_rows}) efficiency, range widened")),
     "young_kernels": lambda runtime, maturity, arch, factor: (
         f"{runtime} has {_KERNELS.get(maturity, f'{maturity} kernels')} for this architecture ({arch}): speed "
         f"x{factor:.2f} of a mature runtime, fitted on this architecture's measurements"),

@@ -20,11 +20,23 @@ weights plus the KV cache at the current context, at that pool's effective bandw
 * Weights that do not fit in RAM are streamed from disk through mmap: that pool's
   bandwidth is the disk's, which is what makes speed collapse by 10-30x.
 
-Prefill is compute-bound: FLOP per token = 2 x active parameters + attention (4 x
-layers x heads x head_dim x context), against the device's dense FP16 peak at an
-efficiency by device family and runtime. With weights in system RAM, llama.cpp copies
-them to the GPU once per micro-batch, which adds offloaded bytes / (link bandwidth x
-micro-batch) per token.
+Prefill is compute-bound. Per prompt token::
+
+    time = gemm / (matrix peak x e) x (1 + m0 / batch)          dense weights
+         + gemm_experts / (matrix peak x e) x (1 + m0 / (batch x k/E))   routed experts
+         + attention / (FP16 peak x e_attn[backend])
+         + weights read per micro-batch / (batch x bandwidth)      (tiny prompts)
+         + offloaded bytes / (link bandwidth x micro-batch)        (weights in RAM)
+
+* the matrix peak is the INT8 one for quantized weights where the device has integer matrix
+  units (llama.cpp's MMQ kernels), else FP16 (F16/BF16 weights, Apple GPUs);
+* ``e`` = backend efficiency (CUDA, ROCm, Vulkan, Metal, SYCL, CPU, other runtimes) x
+  vendor x family x device x runtime factors, each shrunk toward 1 in the fit, so a device
+  with no rows falls back to its family, a family with none to its vendor and backend
+  (device -> family -> vendor -> backend), x a backend factor for F16/BF16 weights;
+* ``m0``: the batch at which a weight GEMM reaches half its efficiency; a routed expert sees
+  only batch x k/E of the micro-batch's tokens, which is why MoE prefill reaches a fraction
+  of a dense model's efficiency.
 
 The constants (``Calibration``) are fitted to the bundled measurements by
 ``rigcheck.plan.speed.calibrate`` and stored in ``rigcheck/data/speed_calibration.json``; the
@@ -112,7 +124,9 @@ class Calibration:
     hop_s: per extra GPU in a layer split; tp_s[link]: per-token all-reduce cost.
     runtime[rt]: time factor (1 = llama.cpp). maturity[level]: speed factor (1 = mature).
     spread: (q_low, q_high) of log(measured / predicted) on held-out rows, per class.
-    prefill_eff[family], prefill_runtime[rt]: prefill efficiency against dense FP16 peak.
+    prefill_eff[family]: summary share of the FP16 peak a dense prompt reaches on that family
+    (for callers that need one figure); the prefill model uses prefill_backend, _vendor,
+    _family, _device, _runtime, _float, _attn and prefill_m0 (see prefill_efficiency).
     """
 
     eff: dict = field(default_factory=dict)
@@ -144,6 +158,16 @@ class Calibration:
     # fixed per-token cost and on prefill efficiency, shrunk toward 1 (the average backend)
     fixed_backend: dict = field(default_factory=dict)
     prefill_backend: dict = field(default_factory=dict)
+    # the prefill hierarchy (see prefill_efficiency): vendor and family factors, the factor
+    # of F16/BF16 weights per backend, attention efficiency per backend ('' = all backends)
+    # and the half-efficiency batch of a weight GEMM
+    prefill_vendor: dict = field(default_factory=dict)
+    prefill_family: dict = field(default_factory=dict)
+    prefill_float: dict = field(default_factory=dict)
+    prefill_attn: dict = field(default_factory=dict)
+    prefill_m0: float = 32.0
+    prefill_intensity: float = 300.0
+    prefill_spread_anchored: tuple = ()   # 80% interval of prefill estimates anchored on the same setup
 
     def eff_of(self, family: str, kind: str, device: str = "") -> float:
         if (family, kind) in self.eff:
@@ -229,7 +253,7 @@ def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str 
 
 
 GGML_RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp")
-BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
+BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "ipex", "cpu")
 
 
 def backend_of(runtime: str, family: str, version: str = "") -> str:
@@ -239,7 +263,8 @@ def backend_of(runtime: str, family: str, version: str = "") -> str:
     if runtime not in GGML_RUNTIMES:
         return ""
     v = (version or "").lower()
-    for word, name in (("vulkan", "vulkan"), ("radv", "vulkan"), ("amdvlk", "vulkan"), ("rocm", "rocm"),
+    # IPEX-LLM ships its own SYCL kernels (oneDNN GEMMs): not the SYCL backend of llama.cpp
+    for word, name in (("ipex", "ipex"), ("vulkan", "vulkan"), ("radv", "vulkan"), ("amdvlk", "vulkan"), ("rocm", "rocm"),
                        ("hip", "rocm"), ("cuda", "cuda"), ("metal", "metal"), ("sycl", "sycl")):
         if word in v:
             return name
@@ -344,6 +369,78 @@ def anchored_mid(measured: list[tuple[float, float]], t_target: float) -> float:
 
 # ---- prefill ------------------------------------------------------------------------
 
+# The parent of a device family in the prefill hierarchy (device -> family -> vendor ->
+# backend): a family with no measurement of its own falls back to its vendor's kernels.
+VENDOR_OF = {"nvidia": "nvidia", "nvidia-soc": "nvidia", "amd": "amd", "amd-soc": "amd", "intel": "intel",
+             "apple": "apple", "cpu": "cpu"}
+# Tokens per micro-batch of llama.cpp's prompt processing (-ub default 512).
+UBATCH = 512
+# Prior of the prefill efficiency of a backend against the matrix peak it runs at, of the
+# attention part against the FP16 peak, and of the batch at which a weight matrix reaches half
+# its GEMM efficiency (a routed expert sees only batch x k/E of a micro-batch's tokens).
+PRIOR_PREFILL_BACKEND = 0.3
+PRIOR_PREFILL_ATTN = 0.15
+PRIOR_PREFILL_M0 = 32.0
+# FLOP a prompt's weight GEMMs do per byte of memory traffic (tiles re-read from memory):
+# the term GEMM flops / (bandwidth x intensity) is what holds back a device whose compute
+# peak is high against its bandwidth (a unified-memory SoC)
+PRIOR_PREFILL_INTENSITY = 300.0
+# Weights read per micro-batch are read at about this share of the rated bandwidth.
+PREFILL_READ_EFF = 0.7
+
+
+@dataclass(frozen=True)
+class PrefillCase:
+    """What one prompt token costs and what runs it.
+
+    gemm_flops: 2 x active parameters; attn_flops: attention at the average context the
+    prompt sees. expert_share: share of gemm_flops in routed experts, each of which sees only
+    ``batch x expert_frac`` of a micro-batch's ``batch`` tokens (k of E experts per token).
+    float_weights: F16/BF16 weights (a dense GEMM), else quantized (llama.cpp's MMQ kernels
+    run on integer matrix units: the INT8 peak where the device has one).
+    weights_bytes: weights read once per micro-batch (dense plus the experts it touches), at
+    ``bandwidth_bytes_s``; offloaded_bytes: weights copied from RAM per micro-batch.
+    """
+
+    gemm_flops: float
+    attn_flops: float = 0.0
+    peak_flops: float | None = None           # dense FP16 peak
+    int8_ops: float | None = None             # dense INT8 peak
+    family: str = "nvidia"
+    runtime: str = "llama.cpp"
+    backend: str = ""
+    device: str = ""
+    maturity: str = "mature"
+    float_weights: bool = False
+    expert_share: float = 0.0
+    expert_frac: float = 1.0
+    batch: int = UBATCH
+    weights_bytes: float = 0.0
+    bandwidth_bytes_s: float | None = None
+    offloaded_bytes: float = 0.0
+    link_bandwidth_bytes_s: float | None = None
+
+    @property
+    def matrix_peak(self) -> float | None:
+        """The peak the weight GEMMs run at: INT8 for quantized weights where the device has
+        integer matrix units, else FP16."""
+        if not self.float_weights and self.int8_ops:
+            return self.int8_ops
+        return self.peak_flops
+
+    @property
+    def backend_key(self) -> str:
+        return self.backend or "other"
+
+    @property
+    def vendor(self) -> str:
+        return VENDOR_OF.get(self.family, self.family)
+
+    @property
+    def expert_batch(self) -> float:
+        return max(self.batch * self.expert_frac, 1.0)
+
+
 def prefill_flops_per_token(active_params: float, n_layer: int = 0, n_head: int = 0,
                             head_dim: int = 0, ctx: int = 0) -> float:
     """FLOP per prompt token: 2 x active parameters (one multiply-add each) plus attention
@@ -351,33 +448,61 @@ def prefill_flops_per_token(active_params: float, n_layer: int = 0, n_head: int 
     return 2.0 * active_params + 4.0 * n_layer * n_head * head_dim * (ctx / 2.0)
 
 
-def prefill_seconds(flops_per_token: float, peak_flops: float, family: str, runtime: str = "llama.cpp",
-                    offloaded_bytes: float = 0.0, link_bandwidth_bytes_s: float | None = None,
-                    ubatch: int = 512, maturity: str = "mature", calib: Calibration = DEFAULT,
-                    device: str = "", backend: str = "") -> float:
-    """Mid estimate of the seconds one prompt token takes."""
-    eff = calib.prefill_eff.get(family, PRIOR_PREFILL_EFF.get(family, 0.3))
-    eff *= calib.prefill_runtime.get(runtime, 1.0) * calib.prefill_device.get(device, 1.0)
-    eff *= calib.prefill_backend.get(backend, 1.0) if backend else 1.0
-    t = flops_per_token / (peak_flops * eff)
-    if offloaded_bytes and link_bandwidth_bytes_s:
-        t += offloaded_bytes / (link_bandwidth_bytes_s * calib.pcie_eff) / ubatch
-    return t / calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+def prefill_efficiency(case: PrefillCase, calib: Calibration) -> float:
+    """Share of the matrix peak the weight GEMMs reach at a full batch: the backend's
+    efficiency x the vendor's, family's, device's and runtime's factors (each shrunk toward 1
+    in the fit) x the backend's factor for F16/BF16 weights."""
+    e = calib.prefill_backend.get(case.backend_key, PRIOR_PREFILL_BACKEND)
+    e *= calib.prefill_vendor.get(case.vendor, 1.0) * calib.prefill_family.get(case.family, 1.0)
+    e *= calib.prefill_device.get(case.device, 1.0) if case.device else 1.0
+    e *= calib.prefill_runtime.get(case.runtime, 1.0)
+    if case.float_weights:
+        e *= calib.prefill_float.get(case.backend_key, 1.0)
+    return e
 
 
-def prefill_range(flops_per_token: float, peak_flops: float | None, family: str,
-                  runtime: str = "llama.cpp", offloaded_bytes: float = 0.0,
-                  link_bandwidth_bytes_s: float | None = None, ubatch: int = 512,
-                  maturity: str = "mature", calib: Calibration = DEFAULT, device: str = "",
-                  backend: str = "") -> Range | None:
+def prefill_terms(case: PrefillCase, calib: Calibration = DEFAULT) -> dict:
+    """Seconds per prompt token, by term: dense GEMMs, expert GEMMs (at their smaller batch),
+    attention, the weight read per micro-batch and the weights copied over the link."""
+    peak = case.matrix_peak
+    e = prefill_efficiency(case, calib)
+    m0 = calib.prefill_m0
+    full = case.batch / (case.batch + m0)
+    part = case.expert_batch / (case.expert_batch + m0)
+    g = case.gemm_flops / (peak * e)
+    attn_e = calib.prefill_attn.get(case.backend_key, calib.prefill_attn.get("", PRIOR_PREFILL_ATTN))
+    out = {"gemm": g * (1 - case.expert_share) / full, "experts": g * case.expert_share / part,
+           "attn": case.attn_flops / (case.peak_flops * attn_e) if case.attn_flops else 0.0,
+           "read": 0.0, "link": 0.0}
+    if case.weights_bytes and case.bandwidth_bytes_s:
+        out["read"] = case.weights_bytes / case.batch / (case.bandwidth_bytes_s * PREFILL_READ_EFF)
+    if case.bandwidth_bytes_s:
+        out["read"] += case.gemm_flops / (case.bandwidth_bytes_s * calib.prefill_intensity)
+    if case.offloaded_bytes and case.link_bandwidth_bytes_s:
+        out["link"] = case.offloaded_bytes / (case.link_bandwidth_bytes_s * calib.pcie_eff) / UBATCH
+    return out
+
+
+def prefill_seconds(case: PrefillCase, calib: Calibration = DEFAULT) -> float:
+    """Mid estimate of the seconds one prompt token takes (the sum of prefill_terms, over the
+    maturity factor of young kernels)."""
+    t = sum(prefill_terms(case, calib).values())
+    return t / calib.maturity.get(case.maturity, PRIOR_MATURITY.get(case.maturity, 1.0))
+
+
+def prefill_known(case: PrefillCase, calib: Calibration) -> bool:
+    """Whether the fit had prefill measurements of this very device."""
+    return bool(case.device) and case.device in calib.prefill_device
+
+
+def prefill_range(case: PrefillCase, calib: Calibration = DEFAULT) -> Range | None:
     """Prefill tokens/s, or None when the device's compute peak is not known. The range is
     the 80% interval of cross-validated errors (the leave-one-device-out one when the
     device has no prefill measurement of its own)."""
-    if not peak_flops or flops_per_token <= 0:
+    if not case.matrix_peak or not case.peak_flops or case.gemm_flops <= 0:
         return None
-    mid = 1.0 / prefill_seconds(flops_per_token, peak_flops, family, runtime, offloaded_bytes,
-                                link_bandwidth_bytes_s, ubatch, maturity, calib, device, backend)
+    mid = 1.0 / prefill_seconds(case, calib)
     lo_q, hi_q = calib.prefill_spread
-    if calib.prefill_spread_far and not (device and device in calib.prefill_device):
+    if calib.prefill_spread_far and not prefill_known(case, calib):
         lo_q, hi_q = calib.prefill_spread_far
     return range_around(mid, lo_q, hi_q, floor=0.15)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
+from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
+               PREFILL_READ_EFF, PrefillCase, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
 SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtime": 0.5,
@@ -72,6 +73,7 @@ class Sample:
     device: str = ""              # the lead device (evidence.lead_device)
     arch: str = ""
     backend: str = ""             # speed.backend_of: cuda, rocm, vulkan, metal, sycl, cpu or ''
+    prefill_case: PrefillCase | None = None
 
 
     @property
@@ -324,70 +326,171 @@ def fit_decode(samples: list[Sample], base: Calibration = DEFAULT) -> Calibratio
 # ---- prefill --------------------------------------------------------------------------
 
 def _prefill_ok(s: Sample) -> bool:
-    return bool(s.prefill_tok_s and s.peak_flops and s.prefill_flops_per_token > 0 and s.prefill_family
+    c = s.prefill_case
+    return bool(s.prefill_tok_s and c is not None and c.matrix_peak and c.peak_flops and c.gemm_flops > 0
                 and s.meta.get("prefill_fit", True))
 
 
+# Prior widths (log scale) of the prefill hierarchy: a backend's efficiency is known to a
+# factor of ~e from kernel to kernel; a vendor, family, device or runtime moves it less.
+PREFILL_SIGMA = {"backend": 1.0, "vendor": 0.5, "family": 0.4, "device": 0.4, "runtime": 0.6, "float": 0.8,
+                 "attn": 1.0, "attn_backend": 0.7, "m0": 1.0, "pcie": 0.5, "intensity": 1.5}
+
+
+class _PrefillDesign:
+    """The prefill samples as arrays: each multiplicative group (backend, vendor, family,
+    device, runtime, float-weights factor) scales the GEMM terms, the attention groups the
+    attention term, m0 the batch penalty and pcie the link term."""
+
+    GROUPS = ("backend", "vendor", "family", "device", "runtime", "float", "attn_backend")
+
+    def __init__(self, samples: list[Sample], base: Calibration):
+        self.samples = samples
+        cases = [s.prefill_case for s in samples]
+        keyf = {"backend": lambda c: c.backend_key, "vendor": lambda c: c.vendor, "family": lambda c: c.family,
+                "device": lambda c: c.device, "runtime": lambda c: c.runtime if c.runtime != "llama.cpp" else "",
+                "float": lambda c: c.backend_key if c.float_weights else "",
+                "attn_backend": lambda c: c.backend_key if c.attn_flops else ""}
+        self.keys, self.idx = {}, {}
+        for g in self.GROUPS:
+            ks = sorted({keyf[g](c) for c in cases} - {""})
+            self.keys[g] = ks
+            self.idx[g] = np.array([ks.index(keyf[g](c)) if keyf[g](c) in ks else -1 for c in cases], dtype=int)
+        self.sizes = [len(self.keys[g]) for g in self.GROUPS] + [1, 1, 1, 1]   # + attn global, m0, pcie, intensity
+        n = len(cases)
+        self.G = np.array([c.gemm_flops / c.matrix_peak for c in cases])
+        self.Es = np.array([c.expert_share for c in cases])
+        self.B = np.array([float(c.batch) for c in cases])
+        self.Be = np.array([c.expert_batch for c in cases])
+        self.A = np.array([c.attn_flops / c.peak_flops for c in cases])
+        self.R = np.array([(c.weights_bytes / c.batch / (c.bandwidth_bytes_s * PREFILL_READ_EFF))
+                           if c.weights_bytes and c.bandwidth_bytes_s else 0.0 for c in cases])
+        self.O = np.array([(c.offloaded_bytes / c.link_bandwidth_bytes_s / 512)
+                           if c.offloaded_bytes and c.link_bandwidth_bytes_s else 0.0 for c in cases])
+        self.M = np.array([c.gemm_flops / c.bandwidth_bytes_s if c.bandwidth_bytes_s else 0.0 for c in cases])
+        self.mat = np.array([base.maturity.get(c.maturity, 1.0) for c in cases])
+        self.t_meas = np.array([1.0 / s.prefill_tok_s for s in samples])
+        self.w = _weights(samples) / RESID_SIGMA
+        prior = {"backend": math.log(PRIOR_PREFILL_BACKEND)}
+        self.prior = np.concatenate([np.full(len(self.keys[g]), prior.get(g, 0.0)) for g in self.GROUPS]
+                                    + [[math.log(PRIOR_PREFILL_ATTN), math.log(PRIOR_PREFILL_M0), math.log(0.7),
+                                        math.log(PRIOR_PREFILL_INTENSITY)]])
+        self.sigma = np.concatenate([np.full(len(self.keys[g]), PREFILL_SIGMA[g]) for g in self.GROUPS]
+                                    + [[PREFILL_SIGMA["attn"], PREFILL_SIGMA["m0"], PREFILL_SIGMA["pcie"],
+                                        PREFILL_SIGMA["intensity"]]])
+        self.n = n
+
+    def split(self, th):
+        out, i = {}, 0
+        for g, k in zip(self.GROUPS + ("attn", "m0", "pcie", "intensity"), self.sizes):
+            out[g] = th[i:i + k]
+            i += k
+        return out
+
+    @staticmethod
+    def _pick(logv, idx):
+        return np.where(idx >= 0, np.concatenate([logv, [0.0]])[idx], 0.0)
+
+    def parts(self, th):
+        p = self.split(th)
+        log_e = sum(self._pick(p[g], self.idx[g]) for g in ("backend", "vendor", "family", "device", "runtime",
+                                                             "float"))
+        e = np.exp(log_e)
+        m0 = math.exp(p["m0"][0])
+        gd = self.G * (1 - self.Es) / e * (self.B + m0) / self.B
+        ge = self.G * self.Es / e * (self.Be + m0) / self.Be
+        ae = np.exp(p["attn"][0] + self._pick(p["attn_backend"], self.idx["attn_backend"]))
+        at = self.A / ae
+        ln = self.O / math.exp(p["pcie"][0])
+        mem = self.M / math.exp(p["intensity"][0])
+        return gd, ge, at, self.R + mem, ln, m0, mem
+
+    def predict(self, th):
+        gd, ge, at, rd, ln, _, _ = self.parts(th)
+        return (gd + ge + at + rd + ln) / self.mat
+
+    def residual(self, th):
+        r = (np.log(self.predict(th)) - np.log(self.t_meas)) * self.w
+        return np.concatenate([r, (th - self.prior) / self.sigma])
+
+    def jacobian(self, th):
+        gd, ge, at, rd, ln, m0, mem = self.parts(th)
+        T = gd + ge + at + rd + ln
+        J = np.zeros((self.n, th.size))
+        rows = np.arange(self.n)
+        o = 0
+        for g, k in zip(self.GROUPS, self.sizes):
+            idx = self.idx[g]
+            m = idx >= 0
+            share = (at / T) if g == "attn_backend" else ((gd + ge) / T)
+            J[rows[m], o + idx[m]] -= share[m]
+            o += k
+        J[:, o] = -at / T
+        J[:, o + 1] = (gd * m0 / (self.B + m0) + ge * m0 / (self.Be + m0)) / T
+        J[:, o + 2] = -ln / T
+        J[:, o + 3] = -mem / T
+        return np.vstack([J * self.w[:, None], np.diag(1.0 / self.sigma)])
+
+    def to_calibration(self, th, base: Calibration) -> Calibration:
+        p = self.split(th)
+        d = {g: {k: float(math.exp(v)) for k, v in zip(self.keys[g], p[g])} for g in self.GROUPS}
+        cal = replace(
+            base, prefill_backend=d["backend"], prefill_vendor=d["vendor"], prefill_family=d["family"],
+            prefill_device=d["device"], prefill_runtime={**base.prefill_runtime, **d["runtime"]},
+            prefill_float=d["float"],
+            prefill_attn={"": float(math.exp(p["attn"][0])),
+                          **{k: float(math.exp(p["attn"][0] + v)) for k, v in zip(self.keys["attn_backend"],
+                                                                                  p["attn_backend"])}},
+            prefill_m0=float(math.exp(p["m0"][0])), pcie_eff=float(math.exp(p["pcie"][0])),
+            prefill_intensity=float(math.exp(p["intensity"][0])))
+        # one summary figure per family for callers that need a share of the FP16 peak (a
+        # dense prompt at a full micro-batch): the geometric mean over that family's rows
+        from . import prefill_efficiency
+        by: dict[str, list[float]] = {}
+        for s in self.samples:
+            c = s.prefill_case
+            full = c.batch / (c.batch + cal.prefill_m0)
+            by.setdefault(c.family, []).append(math.log(prefill_efficiency(c, cal) * full * c.matrix_peak
+                                                        / c.peak_flops))
+        summary = {f: float(math.exp(sum(v) / len(v))) for f, v in sorted(by.items())}
+        counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "backend": {}}
+        for s in self.samples:
+            c = s.prefill_case
+            for g, k in (("device", c.device), ("family", c.family), ("backend", c.backend_key)):
+                if k:
+                    counts[g][k] = counts[g].get(k, 0) + 1
+        meta = {**cal.meta, "prefill_rows_by": {g: dict(sorted(v.items())) for g, v in counts.items()}}
+        return replace(cal, prefill_eff={**base.prefill_eff, **summary}, meta=meta)
+
+
+def prefill_key(s: Sample) -> tuple:
+    """One prefill measurement: sources that list decode at several contexts repeat the one
+    prefill figure of that run on every row (lhl/strix-halo-testing, the Orion-zhen
+    llama-bench dashboard); the fit and the accuracy report count it once."""
+    c = s.prefill_case
+    r = s.meta.get("row")
+    return (s.setup, s.source, getattr(r, "prefill_tokens", None), getattr(r, "version", ""), round(c.attn_flops, -6),
+            s.prefill_tok_s)
+
+
+def unique_prefill(samples: list) -> list:
+    """``samples`` (or objects with an ``s`` Sample) with repeated prefill figures dropped."""
+    seen, out = set(), []
+    for x in samples:
+        k = prefill_key(getattr(x, "s", x))
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
+    return out
+
+
 def fit_prefill(samples: list[Sample], base: Calibration) -> Calibration:
-    samples = [s for s in samples if _prefill_ok(s)]
+    samples = unique_prefill([s for s in samples if _prefill_ok(s)])
     if not samples:
         return base
-    fams = sorted({s.prefill_family for s in samples})
-    rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
-    devs = sorted({s.device for s in samples if s.device})
-    bes = sorted({s.backend for s in samples if s.backend})
-    nf, nr, nd, nb = len(fams), len(rts), len(devs), len(bes)
-    bi = np.array([bes.index(s.backend) if s.backend else -1 for s in samples])
-    C = np.array([s.prefill_flops_per_token / s.peak_flops for s in samples])
-    O = np.array([(s.offloaded_bytes / s.link_bandwidth / 512) if s.offloaded_bytes and s.link_bandwidth else 0.0
-                  for s in samples])
-    fi = np.array([fams.index(s.prefill_family) for s in samples])
-    ri = np.array([rts.index(s.runtime) if s.runtime in rts else -1 for s in samples])
-    di = np.array([devs.index(s.device) if s.device in devs else -1 for s in samples])
-    mat = np.array([base.maturity.get(s.maturity, 1.0) for s in samples])
-    t_meas = np.array([1.0 / s.prefill_tok_s for s in samples])
-    w = _weights(samples) / RESID_SIGMA
-    prior = np.concatenate([np.log([PRIOR_PREFILL_EFF.get(f, 0.3) for f in fams]), np.zeros(nr), np.zeros(nd),
-                            np.zeros(nb), [math.log(0.7)]])
-    sigma = np.concatenate([np.full(nf, SIGMA["prefill_eff"]), np.full(nr, SIGMA["prefill_runtime"]),
-                            np.full(nd, SIGMA["prefill_device"]), np.full(nb, SIGMA["prefill_backend"]), [SIGMA["pcie"]]])
-
-    def pick(v, idx):
-        return np.where(idx >= 0, np.concatenate([v, [1.0]])[idx], 1.0)
-
-    def predict(th):
-        eff = np.exp(th[:nf])[fi] * pick(np.exp(th[nf:nf + nr]), ri) * pick(np.exp(th[nf + nr:nf + nr + nd]), di)
-        eff = eff * pick(np.exp(th[nf + nr + nd:nf + nr + nd + nb]), bi)
-        pcie = math.exp(th[-1])
-        return (C / eff + O / pcie) / mat
-
-    def residual(th):
-        return np.concatenate([(np.log(predict(th)) - np.log(t_meas)) * w, (th - prior) / sigma])
-
-    n = len(samples)
-    rows_n = np.arange(n)
-
-    def jacobian(th):
-        eff = np.exp(th[:nf])[fi] * pick(np.exp(th[nf:nf + nr]), ri) * pick(np.exp(th[nf + nr:nf + nr + nd]), di)
-        eff = eff * pick(np.exp(th[nf + nr + nd:nf + nr + nd + nb]), bi)
-        comp, link = C / eff, O / math.exp(th[-1])
-        share = -comp / (comp + link)
-        J = np.zeros((n, th.size))
-        J[rows_n, fi] += share
-        for idx, off in ((ri, nf), (di, nf + nr), (bi, nf + nr + nd)):
-            m = idx >= 0
-            J[rows_n[m], off + idx[m]] += share[m]
-        J[:, -1] = -link / (comp + link)
-        return np.vstack([J * w[:, None], np.diag(1.0 / sigma)])
-
-    th = _lm(residual, prior.copy(), jac=jacobian)
-    return replace(
-        base,
-        prefill_eff={**base.prefill_eff, **{f: float(math.exp(v)) for f, v in zip(fams, th[:nf])}},
-        prefill_runtime={**base.prefill_runtime, **{r: float(math.exp(v)) for r, v in zip(rts, th[nf:nf + nr])}},
-        prefill_device={d: float(math.exp(v)) for d, v in zip(devs, th[nf + nr:nf + nr + nd])},
-        prefill_backend={b: float(math.exp(v)) for b, v in zip(bes, th[nf + nr + nd:nf + nr + nd + nb])},
-        pcie_eff=float(math.exp(th[-1])))
+    d = _PrefillDesign(samples, base)
+    th = _lm(d.residual, d.prior.copy(), jac=d.jacobian)
+    return d.to_calibration(th, base)
 
 
 def fit(samples: list[Sample], base: Calibration = DEFAULT) -> Calibration:

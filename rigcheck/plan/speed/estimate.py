@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import DEFAULT_DISK_BW, EvidenceRow, host_family, nearest, pools_for, setup_key
+from .evidence import DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case, setup_key
 from .. import modes
-from . import (Calibration, PoolRead, Range, anchored_mid, backend_of, decode_seconds, device_family,
-               lead_device, maturity_of, prefill_range, range_around, spread_class,
+from . import (Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of, decode_seconds, device_family,
+               lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
                spread_of)
 from .facts import ModelFacts, facts_from_build, prompt_flops
 from ...notes import Note
@@ -63,6 +63,12 @@ def calibration_to_json(cal: Calibration) -> dict:
         "spread_far": {k: list(v) for k, v in cal.spread_far.items()},
         "prefill_device": dict(sorted(cal.prefill_device.items())),
         "prefill_spread_far": list(cal.prefill_spread_far),
+        "prefill_spread_anchored": list(cal.prefill_spread_anchored),
+        "prefill_vendor": dict(sorted(cal.prefill_vendor.items())),
+        "prefill_family": dict(sorted(cal.prefill_family.items())),
+        "prefill_float": dict(sorted(cal.prefill_float.items())),
+        "prefill_attn": dict(sorted(cal.prefill_attn.items())), "prefill_m0": cal.prefill_m0,
+        "prefill_intensity": cal.prefill_intensity,
     }
 
 
@@ -78,7 +84,11 @@ def calibration_from_json(d: dict) -> Calibration:
         fixed_rt=d.get("fixed_rt", {}), legacy_fixed=d.get("legacy_fixed", 1.0),
         spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
         prefill_device=d.get("prefill_device", {}), fixed_backend=d.get("fixed_backend", {}),
-        prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())))
+        prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())),
+        prefill_spread_anchored=tuple(d.get("prefill_spread_anchored", ())),
+        prefill_vendor=d.get("prefill_vendor", {}), prefill_family=d.get("prefill_family", {}),
+        prefill_float=d.get("prefill_float", {}), prefill_attn=d.get("prefill_attn", {}),
+        prefill_m0=float(d.get("prefill_m0", 32.0)), prefill_intensity=float(d.get("prefill_intensity", 300.0)))
 
 
 # ---- estimates -------------------------------------------------------------------------------
@@ -108,7 +118,8 @@ def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -
 
 def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
             lead: str, peak: float | None, offloaded: float, link_bw: float | None, rig, model_id: str,
-            build_name: str, offload_word: str, calib: Calibration, rows, notes: list, extra: dict) -> Estimate:
+            build_name: str, offload_word: str, calib: Calibration, rows, notes: list, extra: dict,
+            int8: float | None = None) -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
     pools = pools_at(ctx)
     backend = backend_of(runtime, lead)
@@ -139,9 +150,12 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         # the range by x1.5 each way.
         dec = Range(dec.low / UNKNOWN_CPU_WIDEN, dec.mid, dec.high * UNKNOWN_CPU_WIDEN)
         notes.append(Note("unknown_cpu_widened", factor=UNKNOWN_CPU_WIDEN))
-    flops = prompt_flops(facts, min(ctx, 4096) or 512)
-    pre = prefill_range(flops, peak, lead, runtime, offloaded, link_bw, maturity=maturity, calib=calib,
-                        device=lead_device(pools), backend=backend)
+    prompt = min(ctx, 4096) or 512
+    flops = prompt_flops(facts, prompt)
+    lay = Layout(pools, parallel, link, lead, peak, offloaded, link_bw, int8_ops=int8)
+    case = prefill_case(facts, lay, runtime, backend, maturity, prompt)
+    pre, pre_basis = _prefill(facts, lay, case, runtime, maturity, lead, same_pre := [
+        r for r in rows if r.setup == setup and r.prefill_tok_s and r.prefill_tokens and r.fit], calib, notes, prompt)
     if pre is None:
         notes.append(Note("no_prefill_peak"))
     if maturity != "mature":
@@ -161,11 +175,42 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         "active_weight_bytes": int(facts.active_weight_bytes), "kv_read_bytes": int(sum(
             p.bytes_per_token for p in pools) - facts.active_weight_bytes),
         "active_params": int(facts.active_params), "prefill_flops_per_token": flops, "peak_flops": peak,
+        "prefill_basis": pre_basis, "prefill_prompt": prompt, "same_setup_prefill_rows": len(same_pre),
+        "prefill_matrix_peak": case.matrix_peak, "int8_ops": int8,
         "calibration": {"fitted": calib.meta.get("fitted", False), "rows": calib.meta.get("rows"),
                         "accuracy": calib.meta.get("loso_decode")},
         **extra,
     }
     return Estimate(dec, pre, ev, inputs, notes)
+
+
+def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, maturity: str, lead: str,
+             same: list, calib: Calibration, notes: list, prompt: int) -> tuple[Range | None, str]:
+    """Prefill range and its basis: 'measured' when rows measured the prefill of this very
+    setup (each moved to the asked prompt by the model's own ratio, averaged in log space),
+    else 'model' (the fitted physics, with a note of what it generalised from)."""
+    pre = prefill_range(case, calib)
+    if pre is None:
+        return None, "none"
+    t_target = prefill_seconds(case, calib)
+    if same:
+        measured = []
+        for r in same:
+            depth = r.context if r.context > 2 * r.prefill_tokens else 0
+            rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version), maturity, r.prefill_tokens,
+                              depth)
+            measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))
+        mid = anchored_mid(measured, t_target)
+        lo_q, hi_q = calib.prefill_spread_anchored or calib.prefill_spread
+        notes.append(Note("prefill_from_setup", rows=len(same), prompts=sorted({r.prefill_tokens for r in same}),
+                          prompt=prompt))
+        return range_around(mid, lo_q, hi_q, floor=0.10), "measured"
+    by = calib.meta.get("prefill_rows_by", {})
+    notes.append(Note("prefill_generalised", device=case.device or "", backend=case.backend_key,
+                      device_rows=by.get("device", {}).get(case.device, 0) if prefill_known(case, calib) else 0,
+                      family=case.family, family_rows=by.get("family", {}).get(case.family, 0),
+                      backend_rows=by.get("backend", {}).get(case.backend_key, 0)))
+    return pre, "model"
 
 
 def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[Note]:
@@ -196,7 +241,7 @@ def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4
     lay = pools_for(facts, rig, offload, ctx)
     return _finish(facts, lambda c: pools_for(facts, rig, offload, c).pools, lay.parallel, lay.link, runtime, ctx,
                    lay.lead_family, lay.peak_flops, lay.offloaded_bytes, lay.link_bandwidth, rig, model.id,
-                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload})
+                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload}, int8=lay.int8_ops)
 
 
 def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=()) -> Estimate:
@@ -255,15 +300,18 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
     lead = next((p.family for p in pools if p.kind in ("gpu", "unified")), "cpu")
     if lead == "cpu":
         peak = node.cpu.fp16_flops if node.cpu else None
+        int8 = getattr(node.cpu, "int8_ops", None) if node.cpu else None
     elif parallel == "tensor":
         peak = sum(d.fp16_flops or 0 for d in accel) or None
+        int8 = sum(getattr(d, "int8_ops", None) or 0 for d in accel) or None
     else:
         peak = accel[0].fp16_flops if accel else None
+        int8 = getattr(accel[0], "int8_ops", None) if accel else None
     link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else 32.0e9
     word = modes.mode(mode).offload or "none"
     return _finish(facts, pools_at, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
                    rig, model.id, build.name, word, calib, rows, [],
-                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)})
+                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)}, int8=int8)
 
 
 def _device_of(use, accel, index, node):

@@ -14,8 +14,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import PoolRead, backend_of, device_family, lead_device, maturity_of
-from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_flops
+from . import PoolRead, PrefillCase, backend_of, device_family, lead_device, maturity_of
+from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
 
 # Disk read bandwidth used for mmap streaming when the rig says nothing about its disk:
@@ -108,6 +108,7 @@ class Layout:
     offloaded_bytes: float = 0.0
     link_bandwidth: float | None = None
     notes: list[str] = field(default_factory=list)
+    int8_ops: float | None = None       # the lead device's INT8 peak (summed in tensor parallel)
 
 
 def _share(spec: str) -> float:
@@ -162,7 +163,8 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
                      PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
             notes.append(Note("streamed_from_disk", fraction=float(miss)))
         cpu = node.cpu
-        return Layout(pools, "single", "pcie", "cpu", cpu.fp16_flops if cpu else None, notes=notes)
+        return Layout(pools, "single", "pcie", "cpu", cpu.fp16_flops if cpu else None, notes=notes,
+                      int8_ops=getattr(cpu, "int8_ops", None) if cpu else None)
 
     host_bytes = 0.0
     resident_host = 0.0
@@ -187,12 +189,15 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
         parallel = "tensor"
         link = "network" if multi_node else ("nvlink" if node.link and node.link.kind == "nvlink" else "pcie")
         peak = sum(d.fp16_flops or 0 for d in accel) or None
+        int8 = sum(getattr(d, "int8_ops", None) or 0 for d in accel) or None
     else:
         parallel = "layer" if n > 1 else "single"
         link = "network" if multi_node else "pcie"
         peak = accel[0].fp16_flops
+        int8 = getattr(accel[0], "int8_ops", None)
     link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else DEFAULT_PCIE_BW
-    return Layout(pools, parallel, link, fam, peak, resident_host, link_bw if resident_host else None, notes)
+    return Layout(pools, parallel, link, fam, peak, resident_host, link_bw if resident_host else None, notes,
+                  int8_ops=int8)
 
 
 # ---- rows as calibration samples ----------------------------------------------------------
@@ -227,6 +232,8 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # 2024-06 on: llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06),
     # so older figures describe a different runtime. They stay in the catalogue as evidence.
     prefill_fit = row.prefill_tokens is not None and row.date >= "2024-06"
+    backend = backend_of(row.runtime, lay.lead_family, row.version)
+    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth)
     from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
@@ -235,9 +242,23 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
-                  backend=backend_of(row.runtime, lay.lead_family, row.version),
+                  backend=backend, prefill_case=case,
                   kind="moe" if facts.moe else "dense", legacy=row.date < "2024-06",
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
+
+
+def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, maturity: str, prompt: int,
+                 depth: int = 0) -> PrefillCase:
+    """The PrefillCase of a ``prompt``-token prefill after ``depth`` cached tokens of
+    ``facts`` placed as ``lay`` says (the lead device's peaks and bandwidth)."""
+    lead = next((p for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0),
+                next((p for p in lay.pools if p.bytes_per_token > 0), None))
+    n_acc = sum(1 for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0) or 1
+    bw = lead.bandwidth_bytes_s * (n_acc if lay.parallel == "tensor" else 1) if lead else None
+    return PrefillCase(peak_flops=lay.peak_flops, int8_ops=lay.int8_ops, family=lay.lead_family, runtime=runtime,
+                       backend=backend, device=lead_device(lay.pools), maturity=maturity, bandwidth_bytes_s=bw,
+                       offloaded_bytes=lay.offloaded_bytes, link_bandwidth_bytes_s=lay.link_bandwidth,
+                       **prompt_case_fields(facts, prompt, depth))
 
 
 # ---- evidence --------------------------------------------------------------------------------

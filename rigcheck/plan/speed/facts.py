@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KV_F16 = 2  # bytes per KV element at the default cache type
+# storage types whose matmuls are plain floating-point GEMMs (no dequantizing MMQ kernel)
+FLOAT_TYPES = frozenset({"F16", "BF16", "F32"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class ModelFacts:
     moe: bool = False
     arch: str = ""
     exact: bool = True
+    float_weights: bool = False   # most weight bytes in F16/BF16/F32 (a dense GEMM in prefill)
 
     @property
     def active_weight_bytes(self) -> float:
@@ -83,6 +86,21 @@ def prompt_flops(facts: "ModelFacts", prompt: int, depth: int = 0) -> float:
     if facts.kv:
         return 2.0 * facts.active_params + facts.attn_flops(int(depth + prompt / 2))
     return 2.0 * facts.active_params + 4.0 * facts.n_layer * facts.n_head * facts.head_dim * (depth + prompt / 2)
+
+
+def prompt_case_fields(facts: "ModelFacts", prompt: int, depth: int = 0, ubatch: int = 512) -> dict:
+    """The model's part of a speed.PrefillCase for a ``prompt``-token prefill after ``depth``
+    cached tokens: GEMM and attention FLOPs per token, the routed experts' share, the
+    micro-batch and the weights it reads."""
+    batch = max(1, min(int(prompt or ubatch), ubatch))
+    attn = prompt_flops(facts, prompt, depth) - 2.0 * facts.active_params
+    active = facts.active_weight_bytes
+    share = facts.expert_frac * facts.expert_bytes / active if facts.moe and active else 0.0
+    frac = facts.expert_frac if facts.moe else 1.0
+    touched = 1.0 - (1.0 - min(max(frac, 0.0), 1.0)) ** batch if facts.moe else 1.0
+    return {"gemm_flops": 2.0 * facts.active_params, "attn_flops": max(attn, 0.0), "expert_share": share,
+            "expert_frac": frac, "batch": batch, "float_weights": facts.float_weights,
+            "weights_bytes": facts.dense_bytes + facts.expert_bytes * touched}
 
 
 def kv_groups(layers, kv_bytes: float = KV_F16) -> tuple[KVGroup, ...]:
@@ -119,9 +137,13 @@ def facts_from_build(model, build) -> ModelFacts:
     """Exact facts from a Model and a Build (bytes per tensor at its storage type)."""
     from ...model.tensor import EXPERT_ROLES, Role
     dense = expert = 0.0
+    floats = total = 0.0
     for t, _ty, n in build.items():
         if t.mtp:
             continue
+        total += n
+        if str(_ty).upper() in FLOAT_TYPES:
+            floats += n
         if t.role in EXPERT_ROLES:
             expert += n
         elif t.role == Role.EMBED and not model.tied_embeddings:
@@ -134,7 +156,8 @@ def facts_from_build(model, build) -> ModelFacts:
         active_params=float(model.active_params()), n_layer=model.n_layer,
         n_head=la0.n_head if la0 else 0, head_dim=la0.head_dim_k if la0 else 0,
         kv=kv_groups(model.layers), total_bytes=float(build.weights_bytes),
-        moe=bool(model.moe and model.moe.n_expert), arch=model.arch, exact=True)
+        moe=bool(model.moe and model.moe.n_expert), arch=model.arch, exact=True,
+        float_weights=bool(total) and floats > 0.5 * total)
 
 
 def facts_from_params(params_b: float, active_b: float, bpw: float, *, n_layer: int = 0,
@@ -160,4 +183,4 @@ def facts_from_params(params_b: float, active_b: float, bpw: float, *, n_layer: 
     kv = (KVGroup(kv_bytes_per_ctx_token),) if kv_bytes_per_ctx_token else ()
     return ModelFacts(dense_bytes=dense * b, expert_bytes=experts * b, expert_frac=max(frac, 0.0),
                       active_params=active, n_layer=n_layer, n_head=0, head_dim=0, kv=kv,
-                      total_bytes=total * b, moe=moe, arch=arch, exact=False)
+                      total_bytes=total * b, moe=moe, arch=arch, exact=False, float_weights=bpw >= 15)
