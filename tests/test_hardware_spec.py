@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from rigcheck.report.notes import text
+
 from rigcheck.cli import main
 from rigcheck.errors import InputError
 from rigcheck.hardware import format_rig, get_tier, parse_rig, tiers
@@ -47,8 +49,8 @@ def test_gpu_rig_facts():
 def test_gpu_rig_without_ram_gets_a_default_and_says_so():
     rig = parse_rig("rtx-pro-6000")
     assert rig.node.ram_assumed and rig.node.ram_bytes == 192 * GiB
-    assert any("RAM not given" in n for n in rig.notes)
-    assert any("memory type not given" in n for n in rig.notes)
+    assert any("RAM not given" in text(n) for n in rig.notes)
+    assert any("memory type not given" in text(n) for n in rig.notes)
     assert parse_rig("rtx-4090").node.ram_bytes == 64 * GiB
 
 

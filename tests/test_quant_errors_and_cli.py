@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from rigcheck.report.notes import text
+
 import synth
 from rigcheck.cli import main
 from rigcheck.errors import InputError
@@ -48,7 +50,7 @@ def test_mlx_group_that_does_not_divide_says_which_tensors(llama_path):
     b = recipes.build(load_gguf(llama_path), "mlx-4bit")
     assert b.type_of("blk.0.ffn_down.weight") == "F16"          # 600 % 64 != 0: kept as is
     assert b.type_of("blk.0.ffn_up.weight") == "MLX_4BIT_G64"
-    note = " ".join(b.notes)
+    note = " ".join(text(n) for n in b.notes)
     assert "blk.0.ffn_down.weight (600 per row)" in note and "kept" in note
 
 
@@ -57,7 +59,7 @@ def test_mix_fallback_is_reported(llama_path):
     assert b.type_of("blk.0.ffn_down.weight") == "F16"           # Q4_K -> Q5_0 -> F16 (600 % 32)
     assert b.type_of("blk.0.ffn_up.weight") == "Q4_K"
     assert b.type_of("blk.0.attn_norm.weight") == "F32"
-    assert any("fallback" in n and "blk.0.ffn_down.weight" in n for n in b.notes)
+    assert any("fallback" in text(n) and "blk.0.ffn_down.weight" in text(n) for n in b.notes)
 
 
 def test_ds4_only_for_v4(llama_path):

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from rigcheck.report.notes import text
+
 from rigcheck.errors import InputError
 from rigcheck.config import load_thresholds
 from rigcheck.plan.verdict import (DEFAULT, LABELS, Thresholds, Verdict,
@@ -152,13 +154,17 @@ def test_load_thresholds_json_and_env(tmp_path, monkeypatch):
 
 # Quality notes
 def test_quality_notes():
-    assert "8-bit class" in quality_note(8.5, "Q8_0")
-    assert "4-bit class" in quality_note(4.85, "Q4_K_M")
-    assert "3-bit class" in quality_note(3.9, "Q3_K_M")
-    low = quality_note(2.28, "IQ2_XS-XL")
+    def q(*a):
+        return text(quality_note(*a))
+    assert "8-bit class" in q(8.5, "Q8_0")
+    assert "4-bit class" in q(4.85, "Q4_K_M")
+    assert "3-bit class" in q(3.9, "Q3_K_M")
+    low = q(2.28, "IQ2_XS-XL")
     assert "below the ~3-bit floor" in low and "mixed-precision" in low
-    plain = quality_note(2.6, "Q2_K")
+    plain = q(2.6, "Q2_K")
     assert "below the ~3-bit floor" in plain and "mixed-precision" not in plain
-    noted = quality_note(2.6, "ds4-q2", "routed experts IQ2_XXS/Q2_K, the rest Q8_0")
+    noted = q(2.6, "ds4-q2", ["routed experts IQ2_XXS/Q2_K, the rest Q8_0"])
     assert noted.endswith("the rest Q8_0.") and "mixed-precision" in noted
-    assert "1-bit class" in quality_note(1.6, "TQ1_0")
+    assert "1-bit class" in q(1.6, "TQ1_0")
+    note = quality_note(4.85, "Q4_K_M")
+    assert note.code == "quality" and note.values["quality_class"] == "4-bit"

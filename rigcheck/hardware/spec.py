@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InputError, UnknownNameError
+from ..notes import Note
 from ..units import parse_memory
 from . import apple
 from .catalog import devices as _all_devices, find_device, find_link
@@ -215,8 +216,7 @@ def _build(spec, parts, ram, mem, cpu_only, node_link, net_link, n_nodes) -> Rig
             vram = sum(d.memory_bytes or 0 for d in gpu_list)
             want = max(32 * GiB, 2 * vram)
             ram = next((g * GiB for g in _STANDARD_RAM_GIB if g * GiB >= want), _STANDARD_RAM_GIB[-1] * GiB)
-            notes.append(f"RAM not given: assumed {format_ram(ram)} (at least twice the VRAM); "
-                         f"add e.g. '+{format_ram(ram)}' to say how much")
+            notes.append(Note("rig_ram_assumed", ram_bytes=ram, token=format_ram(ram)))
         if mem is not None:
             kind, mts, ch = mem
             channels = ch or ((cpu.mem_channels or 2) * sockets if cpu else 2)
@@ -225,21 +225,19 @@ def _build(spec, parts, ram, mem, cpu_only, node_link, net_link, n_nodes) -> Rig
         elif cpu is not None and cpu.bandwidth_bytes_s:
             ram_bw = cpu.bandwidth_bytes_s * sockets
             ram_type = None
-            notes.append(f"memory speed not given: assumed {cpu.id}'s rated "
-                         f"{(cpu.memory_type or 'DDR').split()[0]}-{cpu.mem_mt_s} on "
-                         f"{(cpu.mem_channels or 0) * sockets} channels")
+            notes.append(Note("rig_memory_rated", cpu=cpu.id, kind=(cpu.memory_type or "DDR").split()[0],
+                              mt_s=cpu.mem_mt_s, channels=(cpu.mem_channels or 0) * sockets))
         else:
             server = any((d.memory_type or "").upper().startswith("HBM") for d in gpu_list)
             kind, mts, channels = _DEFAULT_MEM_SERVER if server else _DEFAULT_MEM_DESKTOP
             ram_bw = _bw((kind, mts, channels))
             ram_type = None
-            notes.append(f"memory type not given: assumed {kind.upper()}-{mts} on {channels} channels; "
-                         f"add e.g. 'ddr5-6000' or 'ddr5-4800x12'")
+            notes.append(Note("rig_memory_assumed", kind=kind.upper(), mt_s=mts, channels=channels))
         node = Node(devices=gpu_list, cpu=cpu, sockets=sockets, ram_bytes=ram,
                     ram_bandwidth_bytes_s=ram_bw, gpu_budget_bytes=None, ram_type=ram_type,
                     ram_assumed=ram_assumed, cpu_only=cpu_only or not gpu_list, link=node_link)
     if n_nodes > 1 and net_link is None:
-        notes.append("no link between the nodes given: add e.g. 'ib-400g', '100gbe' or 'tb5'")
+        notes.append(Note("rig_no_link"))
     rig = Rig(nodes=tuple(node for _ in range(n_nodes)), link=net_link, source="spec", notes=tuple(notes))
     canonical = format_rig(rig)
     source = "catalogue" if (len(parts) == 1 and parts[0][0] == 1 and canonical == parts[0][1].id) else "spec"

@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ..notes import Note
 from ..units import rate
 
 LABELS = ("no", "not practical", "borderline", "runs", "comfortable")   # worst to best
@@ -181,33 +182,24 @@ def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float
                                              f"{bits_per_weight:.2f} bits per weight"])
 
 
-def quality_note(bits_per_weight: float, build_name: str, build_notes: str = "") -> str:
-    """One or two sentences on what the build's precision means for output quality."""
+def quality_note(bits_per_weight: float, build_name: str, build_notes=()) -> Note:
+    """What the build's precision means for output quality: its class by bits per weight,
+    whether it is a mixed-precision build (low bits on the routed experts only), and the
+    recipe's own notes (``build_notes``: Notes or text) as details."""
     b = float(bits_per_weight)
     name = build_name or "this build"
     low_name = name.lower()
+    words = " ".join(n if isinstance(n, str) else f"{n.code} {n.values}" for n in build_notes).lower()
     mixed = any(k in low_name for k in ("xl", "mix", "ud-", "+", "expert", "ds4", "w2q2k")) \
-        or "mixed" in (build_notes or "").lower() or "expert" in (build_notes or "").lower()
-    if b >= 7.5:
-        s = f"{name} averages {b:.2f} bits per weight: 8-bit class, indistinguishable from the original in practice."
-    elif b >= 5.5:
-        s = f"{name} averages {b:.2f} bits per weight: 6-bit class, very close to the original."
-    elif b >= 4.0:
-        s = f"{name} averages {b:.2f} bits per weight: 4-bit class, the usual sweet spot; small losses on hard tasks."
-    elif b >= 3.0:
-        s = f"{name} averages {b:.2f} bits per weight: 3-bit class; losses start to show on reasoning and code."
-    elif b >= 2.0:
-        s = (f"{name} averages {b:.2f} bits per weight, below the ~3-bit floor where quality drops "
-             "noticeably.")
-    else:
-        s = f"{name} averages {b:.2f} bits per weight: 1-bit class, expect badly damaged output."
-    if mixed and b < 4.0:
-        s += (" It is a mixed-precision build: the routed experts carry the low bits while attention,"
-              " shared experts and output stay at higher precision, which keeps it more usable than"
-              " the average suggests.")
-    if build_notes:
-        s += " " + build_notes.strip().rstrip(".") + "."
-    return s
+        or "mixed" in words or "expert" in words
+    klass = next(k for floor, k in QUALITY_CLASSES if b >= floor)
+    return Note("quality", build=name, bits_per_weight=b, quality_class=klass, mixed=mixed and b < 4.0,
+                details=list(build_notes))
+
+
+# bits-per-weight floors of the quality classes (report/notes.py holds what each means)
+QUALITY_CLASSES = ((7.5, "8-bit"), (5.5, "6-bit"), (4.0, "4-bit"), (3.0, "3-bit"), (2.0, "2-bit"),
+                   (float("-inf"), "1-bit"))
 
 
 # ---- thresholds from a mapping (rigcheck/config.py reads the user's file) ---------------------

@@ -21,6 +21,7 @@ from ..model.families.archs import arch as arch_row
 from dataclasses import dataclass
 
 from ..model import Model
+from ..notes import Note
 from .llamacpp import ggml_n_dims
 
 HEADER_FIXED = 24            # magic + version + n_tensors + n_kv
@@ -81,10 +82,8 @@ def requantized_kv_bytes(kv: dict[str, int]) -> int:
     return sum(out.values())
 
 
-def shard_note(file_bytes: int, kv_bytes: int) -> str | None:
+def shard_note(file_bytes: int, kv_bytes: int) -> Note | None:
     """A note for files that are usually published split into shards."""
     if file_bytes <= SHARD_LIMIT:
         return None
-    n = -(-file_bytes // SHARD_LIMIT)
-    return (f"above 50 GB: usually published as {n} shards (-00001-of-{n:05d}.gguf); each shard repeats "
-            f"the metadata (~{kv_bytes / 1e6:.1f} MB), not counted here")
+    return Note("usually_sharded", shards=-(-file_bytes // SHARD_LIMIT), kv_bytes=kv_bytes)

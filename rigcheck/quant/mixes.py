@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError, UnknownNameError
+from ..notes import Note
 from ..text import shown
 from ..model import ATTN_ROLES, EXPERT_ROLES, FFN_ROLES, SHARED_ROLES, Model, Role
 from .llamacpp import _FALLBACK, allows_quantization, ggml_n_dims
@@ -113,7 +114,7 @@ def apply(model: Model, mix: Mix, src: list[str], include: list[bool]) -> tuple[
         if ggml_n_dims(t.ne) < 2 or src[i] in _INTS:
             types[i] = src[i]
             if named is not None and named != src[i] and named not in ("F32", "F16", "BF16"):
-                kept_1d.append(shown(t.name))
+                kept_1d.append(t.name)
             continue
         if named is None:
             if mix.default is None or not allows_quantization(t.name, t.ne, model.arch):
@@ -126,14 +127,12 @@ def apply(model: Model, mix: Mix, src: list[str], include: list[bool]) -> tuple[
             fb = _FALLBACK.get(ty, ty if blk <= 32 else "F16")
             if t.row % GGML_TYPES[fb].block:
                 fb = "F16"
-            fallbacks.append(f"{shown(t.name)} ({t.row} per row): {ty} -> {fb}")
+            fallbacks.append({"tensor": t.name, "row": t.row, "from": ty, "to": fb})
             ty = fb
         types[i] = ty
     notes = []
     if fallbacks:
-        notes.append(f"{len(fallbacks)} tensor(s) took llama.cpp's fallback type because the row length does "
-                     f"not divide the block: " + "; ".join(fallbacks[:6]) + (" ..." if len(fallbacks) > 6 else ""))
+        notes.append(Note("type_fallback", count=len(fallbacks), tensors=fallbacks[:6]))
     if kept_1d:
-        notes.append(f"{len(kept_1d)} 1-D or integer tensor(s) kept their source type: "
-                     f"{', '.join(kept_1d[:4])}" + (" ..." if len(kept_1d) > 4 else ""))
+        notes.append(Note("kept_source_type", count=len(kept_1d), tensors=kept_1d[:4]))
     return types, notes

@@ -22,6 +22,7 @@ import re
 
 from ..errors import UnknownNameError
 from ..model import Model, Role
+from ..notes import Note
 from .llamacpp import use_more_bits
 
 BITS = (2, 3, 4, 5, 6, 8)
@@ -91,12 +92,10 @@ def plan(model: Model, name: str, src: list[str], include: list[bool]) -> tuple[
         block = 16 if st == "MLX_NVFP4" else (32 if st.startswith("MLX_MX") else int(st.rsplit("G", 1)[1]))
         if t.row % block:
             types[i] = src[i]
-            skipped.append(f"{t.name} ({t.row} per row)")
+            skipped.append({"tensor": t.name, "row": t.row})
             continue
         types[i] = st
     notes = []
     if skipped:
-        notes.append(f"{len(skipped)} tensor(s) not quantized because the group does not divide their rows; "
-                     f"kept in their source type as mlx-lm does: " + ", ".join(skipped[:6])
-                     + (" ..." if len(skipped) > 6 else ""))
+        notes.append(Note("mlx_not_quantized", count=len(skipped), tensors=skipped[:6]))
     return types, notes

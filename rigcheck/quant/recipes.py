@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from ..errors import InputError, UnknownNameError
 from ..model import Model, families
+from ..notes import Note
 from . import ds4, gguf_layout, llamacpp, mixes, mlx, native
 from .build import Build, make_build
 from .converter import source_types
@@ -119,7 +120,7 @@ def build(model: Model, name: str | None = None, *, include_mtp: bool = False,
         cname = community[low]
         text, where = mixes.COMMUNITY[cname]
         b = _mix_build(model, cname, mixes.parse(text), include, "mix")
-        return _with_notes(b, [f"{cname}: {where}"])
+        return _with_notes(b, [Note("community_mix", name=cname, source=where)])
     if "=" in key:
         return _mix_build(model, key, mixes.parse(key), include, "mix")
     pub = _publisher_spec(model, low)
@@ -152,8 +153,7 @@ def _gguf_header_bytes(model: Model, types: list[str | None]) -> tuple[int, bool
 def _finish_gguf(model: Model, name: str, types: list[str | None], recipe: str, notes: list[str]) -> Build:
     header, estimated, kv = _gguf_header_bytes(model, types)
     if estimated:
-        notes = notes + [f"GGUF metadata estimated from the {model.n_vocab:,}-token vocabulary "
-                         f"(~{kv / 1e6:.1f} MB); tensor infos exact"]
+        notes = notes + [Note("gguf_metadata_estimated", vocab=model.n_vocab, kv_bytes=kv)]
     b = make_build(model, types, name=name, header_bytes=header, header_estimated=estimated,
                    container="gguf", recipe=recipe, notes=notes)
     shard = gguf_layout.shard_note(b.file_bytes, kv)
@@ -168,14 +168,13 @@ def _llamacpp_build(model: Model, ft: llamacpp.FType, include: list[bool], imatr
     p = llamacpp.plan(model, ft, src, include, hp, imatrix)
     notes = []
     if p.fallbacks:
-        shown = "; ".join(f"{n}: {a} -> {b}" for n, a, b in p.fallbacks[:6])
-        notes.append(f"{len(p.fallbacks)} tensor(s) took llama.cpp's fallback type because the row length does "
-                     f"not divide the block: {shown}" + (" ..." if len(p.fallbacks) > 6 else ""))
+        notes.append(Note("type_fallback", count=len(p.fallbacks),
+                          tensors=[{"tensor": n, "from": a, "to": b} for n, a, b in p.fallbacks[:6]]))
     used_im = ft.imatrix if imatrix is None else imatrix
     if p.requires_imatrix:
-        notes.append(f"{ft.name} needs an importance matrix (llama-quantize --imatrix); planned as made with one")
+        notes.append(Note("imatrix_required", ftype=ft.name))
     elif used_im:
-        notes.append("planned as made with an importance matrix")
+        notes.append(Note("imatrix_used"))
     return _finish_gguf(model, ft.name, p.types, "llama.cpp", notes)
 
 
@@ -197,8 +196,8 @@ def _publisher_build(model: Model, name: str, spec: dict, include: list[bool]) -
     stock = _llamacpp_build(model, llamacpp.ftype(spec["ftype"]), include, None)
     keep = spec["keep"]
     types = [None if ty is None else (keep(t) or ty) for t, ty in zip(model.tensors, stock.types)]
-    notes = [spec.get("note", "")] if spec.get("note") else []
-    notes.append(f"stock llama-quantize {spec['ftype']}: {stock.file_bytes:,} bytes")
+    notes = [spec["note"]] if spec.get("note") else []
+    notes.append(Note("stock_size", ftype=spec["ftype"], file_bytes=stock.file_bytes))
     return _finish_gguf(model, name, types, "llama.cpp", notes)
 
 
@@ -216,14 +215,13 @@ def _file_build(model: Model) -> Build:
     notes = []
     split = hdr.metadata.get("split.count", 1)
     if isinstance(split, int) and split > 1:
-        notes.append(f"this is shard {hdr.metadata.get('split.no', 0) + 1} of {split}; sizes are for the whole "
-                     f"model's tensors with this shard's header")
+        notes.append(Note("gguf_shard_of", shard=hdr.metadata.get("split.no", 0) + 1, count=split))
     return make_build(model, types, name=os.path.basename(hdr.path), header_bytes=header_bytes(hdr),
                       header_estimated=False, container="gguf", recipe="file", notes=notes,
                       align=hdr.alignment)
 
 
-def _with_notes(b: Build, extra: list[str]) -> Build:
+def _with_notes(b: Build, extra: list) -> Build:
     from dataclasses import replace
     return replace(b, notes=b.notes + tuple(extra))
 
@@ -241,12 +239,11 @@ def _native_build(model: Model, name: str, include: list[bool]) -> Build:
                   for t, ty in zip(model.tensors, types) if ty is not None)
     b0 = make_build(model, types, name=name, header_bytes=0, container="safetensors", recipe="native")
     header = native.header_estimate(n_files, b0.weights_bytes)
-    notes = [f"native checkpoint: {what}; safetensors headers estimated ({n_files:,} tensors)"]
+    notes = [Note("native_checkpoint", what=what, tensors=n_files)]
     mtp = [t for t, inc in zip(model.tensors, include) if t.mtp]
     if not mtp and any(t.mtp for t in model.tensors):
         full = make_build(model, [ty for ty in nat], name=name, header_bytes=0, container="safetensors")
-        notes.append(f"the release also holds the MTP layer(s): {full.weights_bytes - b0.weights_bytes:,} bytes "
-                     f"more (build native-mtp)")
+        notes.append(Note("native_mtp_extra", extra_bytes=full.weights_bytes - b0.weights_bytes))
     return make_build(model, types, name=name, header_bytes=header, header_estimated=True,
                       container="safetensors", recipe="native", notes=notes)
 

@@ -69,7 +69,7 @@ def render_check(rep) -> str:
         for why in best.reasons[:4]:
             out.append(f"  - {why}")
         if best.quality_note:
-            out.append(f"  quality: {best.quality_note}")
+            out.append(f"  quality: {text(best.quality_note)}")
         for n in best.notes[:4]:
             out.append(f"  note: {text(n)}")
         if best.commands:

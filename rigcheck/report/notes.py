@@ -1,13 +1,14 @@
 """The words for every structured note (rigcheck.notes.Note): one template per code.
 
 ``text(note)`` renders a note for people; ``as_json(note)`` gives {code, values, text}
-for scripts. Notes that a module still writes as plain text (rig detection, recipe
-details) render as themselves with the code ``text``.
+for scripts. Notes that a module still writes as plain text (the cluster plan's) render
+as themselves with the code ``text``.
 """
 
 from __future__ import annotations
 
 from .. import units
+from ..text import shown
 from ..notes import Note
 
 
@@ -22,6 +23,15 @@ _OUTSIDE = {
     "old_runtime": "it was measured with a runtime from before 2024-06 (higher per-token overheads)",
     "speculative": "it used speculative decoding, which the estimate does not assume",
     "disagree": "measurements of this setup disagree with each other; the estimate is their context-adjusted mean",
+}
+
+_QUALITY = {
+    "8-bit": ": 8-bit class, indistinguishable from the original in practice.",
+    "6-bit": ": 6-bit class, very close to the original.",
+    "4-bit": ": 4-bit class, the usual sweet spot; small losses on hard tasks.",
+    "3-bit": ": 3-bit class; losses start to show on reasoning and code.",
+    "2-bit": ", below the ~3-bit floor where quality drops noticeably.",
+    "1-bit": ": 1-bit class, expect badly damaged output.",
 }
 
 TEMPLATES = {
@@ -117,7 +127,62 @@ TEMPLATES = {
     "no_speed_estimate": lambda error: f"no speed estimate: {error}",
     "article_figures": lambda title, month: f"article figures: '{title}' ({month})",
     "store_unavailable": lambda error: f"your own measurements were not read: {error}",
+    # quality (plan/verdict.quality_note)
+    "quality": lambda build, bits_per_weight, quality_class, mixed, details: (
+        f"{build} averages {bits_per_weight:.2f} bits per weight" + _QUALITY[quality_class]
+        + (" It is a mixed-precision build: the routed experts carry the low bits while attention, shared "
+           "experts and output stay at higher precision, which keeps it more usable than the average "
+           "suggests." if mixed else "")
+        + "".join(" " + _sentence(text(d)) for d in details)),
+    # builds (quant/)
+    "type_fallback": lambda count, tensors: (
+        f"{count} tensor(s) took llama.cpp's fallback type because the row length does not divide the block: "
+        + _listed(count, tensors, lambda t: f"{shown(t['tensor'])}" + (f" ({t['row']} per row)" if "row" in t else "")
+                  + f": {t['from']} -> {t['to']}", "; ")),
+    "kept_source_type": lambda count, tensors: (
+        f"{count} 1-D or integer tensor(s) kept their source type: " + _listed(count, tensors, shown, ", ")),
+    "mlx_not_quantized": lambda count, tensors: (
+        f"{count} tensor(s) not quantized because the group does not divide their rows; kept in their source "
+        "type as mlx-lm does: " + _listed(count, tensors, lambda t: f"{shown(t['tensor'])} ({t['row']} per row)", ", ")),
+    "imatrix_required": lambda ftype: (
+        f"{ftype} needs an importance matrix (llama-quantize --imatrix); planned as made with one"),
+    "imatrix_used": lambda: "planned as made with an importance matrix",
+    "community_mix": lambda name, source: f"{name}: {source}",
+    "stock_size": lambda ftype, file_bytes: f"stock llama-quantize {ftype}: {file_bytes:,} bytes",
+    "experts_kept": lambda kept, ftype, publisher: (
+        f"routed experts kept in {kept} (the checkpoint's own format), the rest by llama-quantize's {ftype} "
+        f"rules: what {publisher} publish as {ftype}"),
+    "gguf_metadata_estimated": lambda vocab, kv_bytes: (
+        f"GGUF metadata estimated from the {vocab:,}-token vocabulary (~{units.size(kv_bytes)}); tensor infos exact"),
+    "usually_sharded": lambda shards, kv_bytes: (
+        f"above 50 GB: usually published as {shards} shards (-00001-of-{shards:05d}.gguf); each shard repeats "
+        f"the metadata (~{units.size(kv_bytes)}), not counted here"),
+    "gguf_shard_of": lambda shard, count: (
+        f"this is shard {shard} of {count}; sizes are for the whole model's tensors with this shard's header"),
+    "native_checkpoint": lambda what, tensors: (
+        f"native checkpoint: {what}; safetensors headers estimated ({tensors:,} tensors)"),
+    "native_mtp_extra": lambda extra_bytes: (
+        f"the release also holds the MTP layer(s): {extra_bytes:,} bytes more (build native-mtp)"),
+    # rig specs (hardware/spec.py)
+    "rig_ram_assumed": lambda ram_bytes, token: (
+        f"RAM not given: assumed {token} (at least twice the VRAM); add e.g. '+{token}' to say how much"),
+    "rig_memory_rated": lambda cpu, kind, mt_s, channels: (
+        f"memory speed not given: assumed {cpu}'s rated {kind}-{mt_s} on {channels} channels"),
+    "rig_memory_assumed": lambda kind, mt_s, channels: (
+        f"memory type not given: assumed {kind}-{mt_s} on {channels} channels; add e.g. 'ddr5-6000' or "
+        "'ddr5-4800x12'"),
+    "rig_no_link": lambda: "no link between the nodes given: add e.g. 'ib-400g', '100gbe' or 'tb5'",
 }
+
+
+def _sentence(s: str) -> str:
+    s = s.strip()
+    return s if s.endswith(".") else s + "."
+
+
+def _listed(count: int, items: list, show, sep: str) -> str:
+    """The first items of a longer list, then ' ...' where some were left out."""
+    return sep.join(show(x) for x in items) + (" ..." if count > len(items) else "")
 
 
 def text(note) -> str:
@@ -128,7 +193,16 @@ def text(note) -> str:
 
 
 def as_json(note) -> dict:
-    """A note for scripts: its code, its values (sizes in bytes) and its text."""
+    """A note for scripts: its code, its values (sizes in bytes; notes within a note as
+    notes) and its text."""
     if isinstance(note, Note):
-        return {"code": note.code, "values": dict(note.values), "text": text(note)}
+        return {"code": note.code, "values": {k: _plain(v) for k, v in note.values.items()}, "text": text(note)}
     return {"code": "text", "values": {}, "text": str(note)}
+
+
+def _plain(v):
+    if isinstance(v, Note):
+        return as_json(v)
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v

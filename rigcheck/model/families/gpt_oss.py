@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...notes import Note
 from ..model import AttnKind, LayerAttention, Model, MoE
 from ._base import HFConfig, Inventory, make_model, positive
 
@@ -111,9 +112,8 @@ def _keep_mxfp4(t) -> str | None:
 def publisher_builds(model: Model) -> dict:
     """Builds named '<file type>-MXFP4': llama-quantize's rules for the file type, with the
     routed experts kept in MXFP4, as unsloth publishes gpt-oss (sizes above)."""
-    note = ("routed experts kept in MXFP4 (the checkpoint's own format), the rest by llama-quantize's "
-            "{ft} rules: what unsloth/gpt-oss-*-GGUF publish as {ft}")
-    return {f"{ft}-MXFP4": {"ftype": ft, "keep": _keep_mxfp4, "note": note.format(ft=ft)}
+    return {f"{ft}-MXFP4": {"ftype": ft, "keep": _keep_mxfp4,
+                            "note": Note("experts_kept", kept="MXFP4", ftype=ft, publisher="unsloth/gpt-oss-*-GGUF")}
             for ft in PUBLISHED_FTYPES}
 
 

@@ -38,7 +38,7 @@ class BuildCheck:
     prefill_tok_s: dict | None = None
     verdict: str = "no"
     reasons: list[str] = field(default_factory=list)
-    quality_note: str = ""
+    quality_note: Note | None = None
     notes: list[str] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
     measure_commands: dict[str, str] = field(default_factory=dict)   # how to check the estimate: rigcheck bench
@@ -191,13 +191,23 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
         bc.reasons = ["does not fit in GPU memory plus RAM: llama.cpp could only stream the weights from "
                       "disk (mmap) for every token"
                       + (f", at about {units.rate(mid)} tok/s" if mid else "")]
-    recipe_notes = [n for n in build.notes if "metadata" not in n and "shard" not in n and "header" not in n]
-    bc.quality_note = quality_note(build.bits_per_weight, build.name, "; ".join(recipe_notes))
+    bc.quality_note = quality_note(build.bits_per_weight, build.name,
+                                   [n for n in build.notes if _about_recipe(n)])
     if commands and pl.fits:
         bc.commands = launch_commands(model, build, rig, ctx, pl)
         bc.measure_commands = {name: runtimes.get(name).measure_command(build_file=_file_name(model, build))
                                for name in bc.commands}
     return bc
+
+
+# build notes about the file's container, not its precision: left out of the quality note
+_CONTAINER_NOTES = frozenset({"gguf_metadata_estimated", "usually_sharded", "gguf_shard_of", "native_checkpoint"})
+
+
+def _about_recipe(note) -> bool:
+    if isinstance(note, Note):
+        return note.code not in _CONTAINER_NOTES
+    return not any(w in note for w in ("metadata", "shard", "header"))
 
 
 @dataclass(frozen=True)
