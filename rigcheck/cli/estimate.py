@@ -13,6 +13,7 @@ EPILOG = """Examples:
   rigcheck estimate qwen3-30b-a3b --build Q4_K_M --rig m4-max-128 --runtime mlx --ctx 32768
   rigcheck estimate gpt-oss-120b --build MXFP4_MOE --rig rtx-4090+64GB --offload experts=ram
   rigcheck estimate deepseek-v4-flash --build ds4-q2 --rig m3-ultra-256 --runtime ds4 --json
+  rigcheck estimate gpt-oss-20b --build MXFP4_MOE --rig strix-halo-128 --backend rocm
   rigcheck estimate model.gguf --build file                # this machine, a local file
   rigcheck estimate unsloth/gpt-oss-20b-GGUF:Q4_K_M --rig rtx-4090   # a published file, as published
 
@@ -37,8 +38,24 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="context in tokens at which to decode (default 32768, or the model's maximum)")
     p.add_argument("--offload", default="auto", type=offload_word,
                    help="placement word (default auto): " + ", ".join(OFFLOAD_WORDS))
+    p.add_argument("--backend", default=None, type=backend_word,
+                   help="llama.cpp backend the run uses (cuda, rocm, vulkan, metal, sycl, ipex, cpu); default: the "
+                        "runtime's usual one on that device (CUDA on NVIDIA, Metal on Apple), else none named")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
+
+
+def backend_word(text: str) -> str:
+    """A --backend name, checked: one of plan.speed.BACKENDS (closest names suggested)."""
+    import difflib
+    from ..plan.speed import BACKENDS
+    word = text.strip().lower()
+    if word in BACKENDS:
+        return word
+    from ..text import shown
+    near = difflib.get_close_matches(word, BACKENDS, n=2)
+    raise argparse.ArgumentTypeError(f"unknown backend '{shown(text)}'" + (f"; did you mean {' or '.join(near)}?" if near
+                                     else "") + f" (choose one of: {', '.join(BACKENDS)})")
 
 
 OFFLOAD_WORDS = ("auto", "none", "split", "tp", "cpu", "mmap", "experts=ram", "experts=ram:A/B", "layers=ram:A/B")
@@ -92,9 +109,11 @@ def run(args) -> int:
         offload, placement = _auto_offload(model, b, rig, args.ctx, args.runtime)
     try:
         if placement is not None:
-            est = estimate(placement, rig, args.runtime, args.ctx, model, b, **speed_data())
+            est = estimate(placement, rig, args.runtime, args.ctx, model, b, backend=args.backend or "",
+                           **speed_data())
         else:
-            est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, **speed_data())
+            est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, backend=args.backend or "",
+                                   **speed_data())
     except ValueError as e:
         raise InputError(str(e)) from e
     try:

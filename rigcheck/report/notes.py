@@ -107,7 +107,7 @@ TEMPLATES = {
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",
     "prefill_from_setup": lambda rows, prompts, prompt: (
-        f"prefill from {rows} measurement{'s' if rows > 1 else ''} of this setup (prompts of "
+        f"prefill from {rows} measurement{'s' if rows > 1 else ''} of this setup (its backend's where measured; prompts of "
         f"{', '.join(f'{p:,}' for p in prompts)} tokens, moved to {prompt:,} by the model's ratio)"),
     "prefill_generalised": lambda device, backend, device_rows, family, family_rows, backend_rows: (
         "no prefill measurement of this setup: "

@@ -158,6 +158,9 @@ class Calibration:
     # fixed per-token cost and on prefill efficiency, shrunk toward 1 (the average backend)
     fixed_backend: dict = field(default_factory=dict)
     prefill_backend: dict = field(default_factory=dict)
+    # per backend: multiplier on the bandwidth efficiency of the accelerators' pools (SYCL's
+    # decode kernels reach about half the bandwidth Vulkan's do on the same Arc card)
+    eff_backend: dict = field(default_factory=dict)
     # the prefill hierarchy (see prefill_efficiency): vendor and family factors, the factor
     # of F16/BF16 weights per backend, attention efficiency per backend ('' = all backends)
     # and the half-efficiency batch of a weight GEMM
@@ -294,7 +297,8 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
     for p in pools:
         if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
             raise ValueError(f"pool {p.kind} has no bandwidth")
-        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device))
+        be = calib.eff_backend.get(backend, 1.0) if backend and p.kind in ("gpu", "unified") else 1.0
+        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device) * be)
                      + attn_seconds(p, calib))
     accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]
     host = [t for t, p in zip(terms, pools) if p.kind in ("ram", "disk")]
@@ -430,7 +434,10 @@ class PrefillCase:
 
     @property
     def backend_key(self) -> str:
-        return self.backend or "other"
+        """The backend's key in the fit: its name; 'ggml' for a llama.cpp-family run whose
+        backend nobody named (AMD and Intel GPUs run ROCm, Vulkan or SYCL); 'other' for the
+        runtimes with their own kernels (MLX, vLLM, ds4, ...), told apart by runtime."""
+        return self.backend or ("ggml" if self.runtime in GGML_RUNTIMES else "other")
 
     @property
     def vendor(self) -> str:

@@ -32,7 +32,7 @@ SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtim
          "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
          # log-scale widths of the partial-pooling effects (a device's efficiency within
          # its family; a runtime's fixed cost; an architecture's factor within a runtime)
-         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0,
+         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "eff_backend": 0.3, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0,
          # disk streaming: one or two rows in the data, and the page-cache hit rate of hot
          # experts (not modelled) is what they mostly measure; keep it near its prior
          "disk": 0.3}
@@ -150,7 +150,7 @@ class _DecodeDesign:
         self.be = np.array([self.bes.index(s.backend) if s.backend else -1 for s in samples], dtype=int)
         self.links = sorted({s.link for s in samples if s.parallel == "tensor"})
         n = len(samples)
-        rows, coef, ei, di = [], [], [], []
+        rows, coef, ei, di, bi = [], [], [], [], []
         self.lead = np.zeros(n, dtype=int)
         self.legacy = np.array([1.0 if s.legacy else 0.0 for s in samples])
         self.hybrid = np.zeros(n)
@@ -175,11 +175,13 @@ class _DecodeDesign:
                 coef.append(p.bytes_per_token / p.bandwidth_bytes_s)
                 ei.append(self.eff_keys.index((p.family, p.kind)))
                 di.append(self.devs.index(p.device) if p.device in self.devs and p.kind != "disk" else -1)
+                bi.append(self.bes.index(s.backend) if s.backend and p.kind in ("gpu", "unified") else -1)
                 if p.flops_per_token and p.peak_flops:
                     rows.append(i)
                     coef.append(p.flops_per_token / p.peak_flops)
                     ei.append(self.eff_keys.index((p.family, "attn")))
                     di.append(-1)
+                    bi.append(-1)
             self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
                                                    for p in pools)) else 0.0
             self.lead[i] = self.fams.index(_lead(pools))
@@ -193,10 +195,11 @@ class _DecodeDesign:
         self.p_c = np.array(coef)
         self.p_e = np.array(ei, dtype=int)
         self.p_d = np.array(di, dtype=int)
+        self.p_b = np.array(bi, dtype=int)
         self.t_meas = np.array([1.0 / s.decode_tok_s for s in samples])
         self.w = _weights(samples) / RESID_SIGMA
         self.sizes = (len(self.eff_keys), len(self.devs), len(self.fams), len(self.frts), 1, 1, 1, len(self.links),
-                      len(self.rts), len(self.mats), len(self.archs), len(self.bes))
+                      len(self.rts), len(self.mats), len(self.archs), len(self.bes), len(self.bes))
         self.prior = np.concatenate([
             np.log([PRIOR_ATTN_EFF if k[1] == "attn" else PRIOR_EFF.get(k, 0.7) for k in self.eff_keys]),
             np.zeros(len(self.devs)),
@@ -208,6 +211,7 @@ class _DecodeDesign:
             np.log([PRIOR_MATURITY.get(m, 0.5) for m in self.mats]) if self.mats else np.zeros(0),
             np.zeros(len(self.archs)),
             np.zeros(len(self.bes)),
+            np.zeros(len(self.bes)),
         ])
         self.sigma = np.concatenate([
             [SIGMA["attn"] if k[1] == "attn" else SIGMA["disk"] if k[1] == "disk" else SIGMA["eff"]
@@ -216,7 +220,8 @@ class _DecodeDesign:
             np.full(len(self.fams), SIGMA["fixed"]), np.full(len(self.frts), SIGMA["fixed_rt"]),
             [SIGMA["hybrid"], SIGMA["hop"], SIGMA["legacy"]], np.full(len(self.links), SIGMA["tp"]),
             np.full(len(self.rts), SIGMA["runtime"]), np.full(len(self.mats), SIGMA["maturity"]),
-            np.full(len(self.archs), SIGMA["arch"]), np.full(len(self.bes), SIGMA["fixed_backend"])])
+            np.full(len(self.archs), SIGMA["arch"]), np.full(len(self.bes), SIGMA["fixed_backend"]),
+            np.full(len(self.bes), SIGMA["eff_backend"])])
 
     def split(self, th: np.ndarray):
         i = 0
@@ -231,11 +236,11 @@ class _DecodeDesign:
         return np.where(index >= 0, np.concatenate([values, [1.0]])[index], 1.0)
 
     def _parts(self, th: np.ndarray):
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb = self.split(th)
         n = len(self.samples)
         fixed_t = (fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
                    * self._pick(be, self.be))
-        pool_t = self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d))
+        pool_t = self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d) * self._pick(bb, self.p_b))
         body = np.bincount(self.p_row, weights=pool_t, minlength=n)
         T = fixed_t + body + self.hybrid * hyb[0] + self.hops * hop[0]
         tp_t = self.tp[:, :len(self.links)] * tp if len(self.links) else np.zeros((n, 0))
@@ -254,7 +259,7 @@ class _DecodeDesign:
     def jacobian(self, th: np.ndarray) -> np.ndarray:
         T, _scale, fixed_t, pool_t, hyb, hop, tp_t = self._parts(th)
         n = len(self.samples)
-        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb = self.sizes
+        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb, _ = self.sizes
         J = np.zeros((n, th.size))
         o = 0
         rel = pool_t / T[self.p_row]
@@ -287,11 +292,14 @@ class _DecodeDesign:
         o += na
         hb = self.be >= 0
         J[np.arange(n)[hb], o + self.be[hb]] += fr[hb]
+        o += nb
+        mb = self.p_b >= 0
+        np.add.at(J, (self.p_row[mb], o + self.p_b[mb]), -rel[mb])
         J *= self.w[:, None]
         return np.vstack([J, np.diag(1.0 / self.sigma)])
 
     def to_calibration(self, th: np.ndarray, base: Calibration) -> Calibration:
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb = self.split(th)
         meta = dict(base.meta)
         counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "runtime": {}}
         for s in self.samples:
@@ -305,6 +313,7 @@ class _DecodeDesign:
             device_eff={k: float(v) for k, v in zip(self.devs, dev)},
             arch_eff={k: float(v) for k, v in zip(self.archs, arch)},
             fixed_backend={k: float(v) for k, v in zip(self.bes, be)},
+            eff_backend={k: float(v) for k, v in zip(self.bes, bb)},
             fixed_s={**base.fixed_s, **{k: float(v) for k, v in zip(self.fams, fixed)}},
             fixed_rt={k: float(v) for k, v in zip(self.frts, frt)},
             hybrid_s=float(hyb[0]), hop_s=float(hop[0]), legacy_fixed=float(leg[0]),

@@ -30,6 +30,9 @@ from ...notes import Note
 
 
 UNKNOWN_CPU_WIDEN = 1.5
+# Prefill figures from before llama.cpp's tensor-core MMQ (PR #7676, 2024-06) describe other
+# kernels: evidence, but neither fitted nor used as the start of an estimate.
+PREFILL_SINCE = "2024-06"
 KV_DEFAULT_BYTES = 2.0      # the KV read of ModelFacts is at F16
 
 
@@ -57,6 +60,7 @@ def calibration_to_json(cal: Calibration) -> dict:
         "prefill_eff": cal.prefill_eff, "prefill_runtime": cal.prefill_runtime,
         "prefill_spread": list(cal.prefill_spread), "pcie_eff": cal.pcie_eff, "meta": cal.meta,
         "fixed_backend": dict(sorted(cal.fixed_backend.items())),
+        "eff_backend": dict(sorted(cal.eff_backend.items())),
         "prefill_backend": dict(sorted(cal.prefill_backend.items())),
         "device_eff": dict(sorted(cal.device_eff.items())), "arch_eff": dict(sorted(cal.arch_eff.items())),
         "fixed_rt": dict(sorted(cal.fixed_rt.items())), "legacy_fixed": cal.legacy_fixed,
@@ -84,6 +88,7 @@ def calibration_from_json(d: dict) -> Calibration:
         fixed_rt=d.get("fixed_rt", {}), legacy_fixed=d.get("legacy_fixed", 1.0),
         spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
         prefill_device=d.get("prefill_device", {}), fixed_backend=d.get("fixed_backend", {}),
+        eff_backend=d.get("eff_backend", {}),
         prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())),
         prefill_spread_anchored=tuple(d.get("prefill_spread_anchored", ())),
         prefill_vendor=d.get("prefill_vendor", {}), prefill_family=d.get("prefill_family", {}),
@@ -119,10 +124,10 @@ def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -
 def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
             lead: str, peak: float | None, offloaded: float, link_bw: float | None, rig, model_id: str,
             build_name: str, offload_word: str, calib: Calibration, rows, notes: list, extra: dict,
-            int8: float | None = None) -> Estimate:
+            int8: float | None = None, backend: str = "") -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
     pools = pools_at(ctx)
-    backend = backend_of(runtime, lead)
+    backend = backend or backend_of(runtime, lead)
     t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch, backend=backend)
     setup = setup_key(model_id, build_name, runtime, rig, offload_word)
     same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
@@ -130,7 +135,10 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     if same:
         measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context), runtime, maturity, parallel, link, calib,
                                                     legacy=r.date < "2024-06", arch=facts.arch,
-                                                    backend=backend_of(runtime, lead, r.version))) for r in same]
+                                                    # no backend asked or known: the runs' own,
+                                                    # not moved between backends
+                                                    backend=backend_of(runtime, lead, r.version) if backend
+                                                    else "")) for r in same]
         mid = anchored_mid(measured, t_mid)
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})
@@ -155,7 +163,8 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     lay = Layout(pools, parallel, link, lead, peak, offloaded, link_bw, int8_ops=int8)
     case = prefill_case(facts, lay, runtime, backend, maturity, prompt)
     pre, pre_basis = _prefill(facts, lay, case, runtime, maturity, lead, same_pre := [
-        r for r in rows if r.setup == setup and r.prefill_tok_s and r.prefill_tokens and r.fit], calib, notes, prompt)
+        r for r in rows if r.setup == setup and r.prefill_tok_s and r.prefill_tokens and r.fit
+        and r.date >= PREFILL_SINCE], calib, notes, prompt)
     if pre is None:
         notes.append(Note("no_prefill_peak"))
     if maturity != "mature":
@@ -193,12 +202,15 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
     if pre is None:
         return None, "none"
     t_target = prefill_seconds(case, calib)
+    # prefill kernels differ by backend far more than decode's: runs of the asked backend,
+    # when there are any, are the setup's measurements
+    same = [r for r in same if backend_of(runtime, lead, r.version) == case.backend] or same
     if same:
         measured = []
         for r in same:
             depth = r.context if r.context > 2 * r.prefill_tokens else 0
-            rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version), maturity, r.prefill_tokens,
-                              depth)
+            rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version) if case.backend else "",
+                              maturity, r.prefill_tokens, depth)
             measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))
         mid = anchored_mid(measured, t_target)
         lo_q, hi_q = calib.prefill_spread_anchored or calib.prefill_spread
@@ -234,17 +246,21 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[No
 
 
 def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4096, offload: str = "none", *,
-                     calib: Calibration, rows=()) -> Estimate:
+                     calib: Calibration, rows=(), backend: str = "") -> Estimate:
     """Estimate for a placement written as an offload word (none, split, tp, cpu,
-    experts=ram[:A/B], layers=ram:A/B, mmap), the same words the measurement catalogue uses."""
+    experts=ram[:A/B], layers=ram:A/B, mmap), the same words the measurement catalogue uses.
+    ``backend``: the ggml backend (cuda, rocm, vulkan, metal, sycl, cpu); default: the one the
+    runtime uses on that device family, or none named (the fit's unnamed-backend efficiency)."""
     facts = facts_from_build(model, build)
     lay = pools_for(facts, rig, offload, ctx)
     return _finish(facts, lambda c: pools_for(facts, rig, offload, c).pools, lay.parallel, lay.link, runtime, ctx,
                    lay.lead_family, lay.peak_flops, lay.offloaded_bytes, lay.link_bandwidth, rig, model.id,
-                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload}, int8=lay.int8_ops)
+                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload}, int8=lay.int8_ops,
+                   backend=backend)
 
 
-def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=()) -> Estimate:
+def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=(),
+             backend: str = "") -> Estimate:
     """Estimate for a Placement (rigcheck.plan.placement): each PoolUse becomes a pool that
     reads its ``active_bytes_per_token`` plus its KV at ``ctx`` (at the placement's cache
     type), at the bandwidth of the device (or RAM, or disk) behind it."""
@@ -311,7 +327,7 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
     word = modes.mode(mode).offload or "none"
     return _finish(facts, pools_at, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
                    rig, model.id, build.name, word, calib, rows, [],
-                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)}, int8=int8)
+                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)}, int8=int8, backend=backend)
 
 
 def _device_of(use, accel, index, node):

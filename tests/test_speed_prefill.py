@@ -1,0 +1,158 @@
+"""Prefill estimates (issue 13), tried on real catalogue rows: a setup whose prefill was
+measured starts from that measurement; one held out of the fit and of the evidence says what
+it generalised from (its device, else its family and backend, with the wider range of a
+device nobody measured); the physics terms move the way the hardware says."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import sys
+
+import pytest
+
+from rigcheck.hardware.spec import parse_rig
+from rigcheck.model.resolve import load_model
+from rigcheck.plan.check.data import catalogue_facts, measurement_rows, speed_calibration
+from rigcheck.plan.speed import backend_of, calibrate, device_family
+from rigcheck.plan.speed.estimate import estimate_offload
+from rigcheck.quant.recipes import build as make_build
+from rigcheck.report.notes import text
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "bench"))
+import speed_accuracy as sa  # noqa: E402
+
+
+def _usable(r) -> bool:
+    """A row whose prefill the estimate can be asked for as measured: a prompt from an empty
+    cache (no pp@depth), all on the accelerators, a catalogue model, the current kernels."""
+    return bool(r.fit and r.prefill_tok_s and r.prefill_tokens and r.setup and r.offload == "none"
+                and r.date >= "2024-06" and r.context <= 2 * r.prefill_tokens and r.prefill_tokens <= 4096
+                and catalogue_facts(r.model, r.build) is not None)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return measurement_rows()
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return sa.build_samples()[0]
+
+
+def _draw(rows, n, seed):
+    pool = sorted((r for r in rows if _usable(r)), key=lambda r: (r.setup, r.prefill_tokens, r.source, r.date))
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
+def _estimate(row, calib, rows):
+    model = load_model(row.model)
+    b = make_build(model, row.build)
+    # the estimate's prompt is min(ctx, 4096) tokens from an empty cache; the backend the row ran
+    return estimate_offload(model, b, parse_rig(row.rig), row.runtime, row.prefill_tokens, row.offload, calib=calib,
+                            rows=rows, backend=_backend(row))
+
+
+def _backend(r):
+    rig = parse_rig(r.rig)
+    return backend_of(r.runtime, device_family(rig.node.devices[0].vendor, rig.node.devices[0].kind), r.version)
+
+
+def _same(rows, r):
+    """The rows the estimate starts from: the setup's prefill figures, those of the row's
+    backend when there are any."""
+    same = [x for x in rows if x.setup == r.setup and x.fit and x.prefill_tok_s and x.prefill_tokens
+            and x.date >= "2024-06"]
+    return [x for x in same if _backend(x) == _backend(r)] or same
+
+
+def test_a_measured_prefill_lands_on_its_measurement(rows):
+    """Asked at the prompt a row measured, the prefill of a setup with one prefill figure is
+    that figure (within 10%); of one with several, inside their spread; the note says so."""
+    cal = speed_calibration()
+    checked = 0
+    for r in _draw(rows, 12, seed=13):
+        est = _estimate(r, cal, rows)
+        same = _same(rows, r)
+        assert est.inputs["prefill_basis"] == "measured", (r, est.notes)
+        note = next(n for n in est.notes if n.code == "prefill_from_setup")
+        assert note.values["rows"] == len(same) and text(note).startswith("prefill from "), est.notes
+        figures = {x.prefill_tok_s for x in same}
+        if len(figures) == 1:
+            assert est.prefill_tok_s.mid == pytest.approx(r.prefill_tok_s, rel=0.10), r
+            checked += 1
+        else:
+            assert 0.5 * min(figures) <= est.prefill_tok_s.mid <= 2.0 * max(figures), (r, figures)
+        assert est.prefill_tok_s.low <= est.prefill_tok_s.mid <= est.prefill_tok_s.high
+    assert checked >= 3
+
+
+def test_a_held_out_prefill_is_generalised_and_says_from_what(rows, samples):
+    """Every row of a drawn setup held out of the fit and of the evidence: the prefill is the
+    model's, the note names the device (or its family and backend), and most land within 2x."""
+    drawn = _draw(rows, 10, seed=2026)
+    within = 0
+    for r in drawn:
+        train = [s for s in samples if s.setup != r.setup]
+        cal = calibrate.fit(train)
+        kept = tuple(x for x in rows if x.setup != r.setup)
+        est = _estimate(r, cal, kept)
+        assert est.inputs["prefill_basis"] == "model"
+        note = next(n for n in est.notes if n.code == "prefill_generalised")
+        assert text(note).startswith("no prefill measurement of this setup")
+        lead = est.inputs["pools"][0]["device"]
+        if note.values["device_rows"]:
+            assert lead in text(note) and "own prefill efficiency" in text(note)
+        else:
+            assert "family" in text(note) and note.values["backend"] in text(note)
+        ratio = est.prefill_tok_s.mid / r.prefill_tok_s
+        within += 0.5 <= ratio <= 2.0
+    assert within >= 0.6 * len(drawn)
+
+
+def test_a_device_nobody_measured_falls_back_to_its_family_with_a_wider_range(rows, samples):
+    """All prefill rows of one device held out: its estimate uses the family/vendor/backend
+    efficiency (the note says so) and the far interval, wider than the near one."""
+    r = min((x for x in rows if _usable(x) and x.rig == "rx-7900-xtx"), key=lambda x: (x.setup, x.source, x.date))
+    dev = "rx-7900-xtx"
+    train = [s for s in samples if s.device != dev]
+    real = speed_calibration()
+    near, far = real.prefill_spread, real.prefill_spread_far
+    cal = dataclasses.replace(calibrate.fit(train), prefill_spread=near, prefill_spread_far=far)
+    kept = tuple(x for x in rows if dev not in x.devices)
+    est = _estimate(r, cal, kept)
+    assert dev not in cal.prefill_device
+    note = next(n for n in est.notes if n.code == "prefill_generalised")
+    assert note.values["device_rows"] == 0 and "has no prefill measurement of its own" in text(note)
+    p = est.prefill_tok_s
+    assert p.high / p.low == pytest.approx(math.exp(max(far[1], 0.15) - min(far[0], -0.15)), rel=1e-6)
+    # with the device's rows in the fit: its own efficiency and the near range, narrower
+    own = _estimate(r, dataclasses.replace(calibrate.fit(samples), prefill_spread=near, prefill_spread_far=far),
+                    tuple(x for x in rows if x.setup != r.setup))
+    assert own.prefill_tok_s.high / own.prefill_tok_s.low == pytest.approx(
+        math.exp(max(near[1], 0.15) - min(near[0], -0.15)), rel=1e-6)
+    assert far[1] - far[0] > near[1] - near[0]
+
+
+def test_the_cli_takes_the_backend_and_names_typos(rows, capsys):
+    """--backend picks the backend's fitted efficiency (a Strix Halo prefill under ROCm and
+    under Vulkan differ); a misspelt one is one line naming the closest, exit status 2."""
+    import json
+    from rigcheck.cli import main
+    mids = {}
+    for be in ("rocm", "vulkan"):
+        assert main(["estimate", "gpt-oss-20b", "--build", "MXFP4_MOE", "--rig", "strix-halo-128", "--ctx", "512",
+                     "--offload", "none", "--backend", be, "--json"]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["inputs"]["backend"] == be
+        mids[be] = d["prefill_tok_s"]["mid"]
+    assert mids["rocm"] != pytest.approx(mids["vulkan"], rel=0.02)
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "gpt-oss-20b", "--build", "MXFP4_MOE", "--rig", "strix-halo-128", "--backend", "vulcan"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "vulkan" in err[-1] and "Traceback" not in "\n".join(err)
