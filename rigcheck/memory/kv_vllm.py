@@ -1,50 +1,76 @@
-"""vLLM's KV cache layout (V1 engine).
+"""vLLM's KV cache layout (V1 engine), sized by vLLM's own rules.
 
-Sources: vllm-project/vllm ``vllm/v1/kv_cache_interface.py`` (``AttentionSpec`` /
-``FullAttentionSpec.real_page_size_bytes``, ``MLAAttentionSpec``),
-``vllm/config/cache.py`` (block size 16, ``kv_cache_dtype`` auto|fp8...),
-``vllm/model_executor/layers/deepseek_v4_attention.py`` (V4 entries); restated in
-research/runtime-memory.md §6.1 and research/deepseek-v4.md §3.
+vLLM asks every attention layer for a ``KVCacheSpec`` (``get_kv_cache_spec``), forms KV cache
+groups from them and checks at start-up that one request of ``max_model_len`` tokens fits
+(``_check_enough_kv_cache_memory``: "To serve at least one request with the model's max seq
+len (N), (X GiB KV cache is needed ..."; ``estimate_max_model_len`` bisects the same sum).
+This module rebuilds those specs from a Model and applies the same arithmetic. Sources
+(vllm-project/vllm; the stored commits read, 2026):
 
-- Pages of ``block_size`` (16) tokens; a sequence of L tokens uses cdiv(L, 16) pages per
-  layer group. A page holds ``block_size x n_kv_heads_per_rank x (head_k + head_v) x
-  dtype`` bytes; ``auto`` = the model dtype (bf16: 2 bytes), ``fp8`` = 1 byte.
-- MLA: one latent entry per token; fp8 uses FlashMLA's 656-byte entry (512 fp8 NoPE + 4
-  fp32 scales + 64 bf16 RoPE). DSA adds an fp8 indexer key (128 + 4-byte scale = 132).
-- DeepSeek V4: entries of 584 bytes in fp8 (448 e4m3 NoPE + 64 bf16 RoPE + 7 scales +
-  1 pad) and 132-byte fp8 indexer keys (68 with the fp4 indexer); bf16 1024 + 256.
-  Per sequence B(L) = n_csa*floor(L/4)*(e+i) + n_hca*floor(L/128)*e + n_layers*min(L,128)*e.
-- Sliding window: cdiv(min(window - 1 + max_num_batched_tokens, L), 16) + 1 pages.
-- V4 per-request window state (vLLM 0.33): the raw window is a sliding-window spec of
-  64-token blocks (vllm/v1/attention/backends/mla/sparse_swa.py DeepseekV4SWACache), and
-  each compressed layer keeps a compressor state (vllm/models/deepseek_v4/compressor.py
-  CompressorStateCache: fp32, 2 x coff x head_dim wide, window coff x ratio, coff 2 for
-  ratio 4 and 1 for 128, blocks of 4 or 8 tokens; a ratio-4 layer's indexer has its own,
-  index_head_dim wide). A sliding-window spec admits cdiv(min(window - 1 + in_flight, L),
-  block) + 1 blocks (kv_cache_interface.py max_admission_blocks_per_request), with
-  in_flight = max_num_batched_tokens x the batches in flight (2 without pipeline stages).
-  Nearly fixed per request once L passes the in-flight tokens: V4-Flash at 30K holds
-  5.04 GiB per GPU against vLLM's own 6.66 GiB in its refusal message (vllm#44376), where
-  the entries alone are 0.12 GiB.
+- ``vllm/v1/kv_cache_interface.py``: ``FullAttentionSpec.max_memory_usage_bytes`` =
+  cdiv(max_model_len, block_size) pages; ``real_page_size_bytes`` = block x kv_heads x
+  (head_k + head_v) x dtype; ``SlidingWindowSpec.max_admission_blocks_per_request`` =
+  cdiv(min(window - 1 + in_flight, max_model_len), block) + 1 (in_flight =
+  ``max_num_batched_tokens``, since mid-2026 ``VllmConfig.max_in_flight_tokens`` = that x the
+  batches in flight, 2 with async scheduling); ``MLAAttentionSpec`` (656 bytes per token
+  only for ``fp8_ds_mla``, else head_size x dtype; DeepSeek V4: ``storage_block_size`` =
+  block // compress_ratio rows of 584 bytes); ``SlidingWindowMLASpec``;
+  ``_apply_alignment_padding`` (page rounded up to ``alignment``: 576 for fp8_ds_mla);
+  ``UniformTypeKVCacheSpecs`` (``get_page_sizes``, ``get_num_layer_tuples`` = the most common
+  page size's count, ``max_memory_usage_pages`` = the largest page count of its layers).
+- ``vllm/v1/core/kv_cache_utils.py`` (commit 001cabc1): ``get_kv_cache_groups`` (one spec:
+  one group; one type: one UniformType group; else ``unify_kv_cache_spec_page_size`` grows
+  the block size of smaller pages to the largest page, and
+  ``_get_kv_cache_groups_uniform_page_size`` splits each type into groups of ``group_size``
+  layers = the fewest of any type, or the most when most < 1.5 x fewest, padding the last);
+  ``_max_memory_usage_bytes_from_groups`` = group_size x page x sum over groups of
+  cdiv(group max_memory_usage, page).
+- DeepSeek V4 (``vllm/models/deepseek_v4/attention.py`` @0484480b,
+  ``vllm/models/deepseek_v4/compressor.py`` @01cc1d3e,
+  ``vllm/v1/attention/backends/mla/sparse_swa.py``): per layer a raw-window cache
+  (SlidingWindowMLASpec, 64-token blocks, window 128), a compressed cache (MLAAttentionSpec,
+  ``--block-size`` 256, ratio 4 or 128) and for ratio-4 layers an indexer cache
+  (MLAAttentionSpec, 132-byte fp8 keys or 68-byte MXFP4) with its own compressor; each
+  compressor keeps an fp32 state (SlidingWindowMLASpec, 2 x coff x head_dim wide, window
+  coff x ratio, blocks of 4 or 8; coff 2 for ratio 4, 1 for 128). ``kv_cache_utils.py``
+  ``group_and_unify_kv_cache_specs`` puts every MLA spec in one UniformType group and the
+  sliding specs in one per (block, window); ``_get_kv_cache_groups_uniform_groups`` picks
+  ``num_layer_tuples`` by ``_approximate_gcd`` of the groups' tuple counts (lower bound: the
+  MLA group's) and splits each sliding group into cdiv(count, num_layer_tuples) groups; the
+  need is num_layer_tuples x (sum of the MLA group's distinct page sizes) x sum over groups
+  of their pages (``_max_memory_usage_bytes_from_groups``' DeepSeek V4 branch; vLLM 0.27.1
+  as quoted in vllm#52495, and ``kv_cache_planning.py _pool_bytes_per_block``). Every
+  group's block is charged a whole layer tuple: that is why one V4-Flash request at 30,000
+  tokens needs 6.66 GiB per GPU (vllm#44376) though its entries are 0.12 GiB.
 - Tensor parallel: KV heads per rank max(1, n_kv // tp); an MLA/V4 latent is on every rank.
+
+Recurrent (linear-attention) state is added per layer, outside vLLM's grouping (its Mamba
+page padding is not modelled).
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
 from ..model.model import AttnKind, Model
 from .cachetypes import check_cache_type
-from .kv import KVCache, KVPart, V4_WINDOW, cdiv, check_count, entry_width, is_v4, kv_heads_widths
+from .kv import KVCache, KVPart, V4_WINDOW, cdiv, check_count, entry_width, is_v4, kv_heads_widths, pad
 from ..notes import Note
 
 NAME = "vllm"
 CACHE_TYPES = ("auto", "bf16", "fp16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_ds_mla")
-BLOCK_SIZE = 16
+BLOCK_SIZE = 16          # vllm/config/cache.py default block size
+V4_BLOCK_SIZE = 256      # DeepseekSparseSWABackend.get_preferred_block_size; V4 recipes pass --block-size 256
+V4_SWA_BLOCK = 64        # DeepseekV4SWACache.block_size
+FP8_DS_MLA_ALIGN = 576   # alignment of fp8_ds_mla pages
 _BYTES = {"auto": 2, "bf16": 2, "fp16": 2, "fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1, "fp8_ds_mla": 1}
+SLIDING_PARTS = ("raw", "swa", "csa_state", "hca_state", "indexer_state")
 
 
 def mla_entry_bytes(kv_lora_rank: int, rope_dim: int, cache_type: str) -> int:
-    """One MLA latent entry: FlashMLA fp8 layout (kv_lora fp8 + fp32 scale per 128 + bf16
-    rope), else 2 bytes per element."""
+    """One MLA latent entry in FlashMLA's fp8_ds_mla layout (kv_lora fp8 + fp32 scale per
+    128 + bf16 rope), else 2 bytes per element."""
     if _BYTES[cache_type] == 1:
         return kv_lora_rank + 4 * cdiv(kv_lora_rank, 128) + 2 * rope_dim
     return 2 * (kv_lora_rank + rope_dim)
@@ -67,76 +93,221 @@ def indexer_bytes(index_head_dim: int, cache_type: str, fp4_indexer: bool = Fals
     return 2 * index_head_dim
 
 
-def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1, tp: int = 1,
-             block_size: int = BLOCK_SIZE, max_num_batched_tokens: int = 8192,
-             fp4_indexer: bool = False, runtime: str = NAME, batches_in_flight: int = 2) -> KVCache:
-    """KV bytes per GPU rank for ``n_seq`` sequences of ``ctx`` tokens each
-    (``batches_in_flight``: 2, or the pipeline stages when there are more)."""
-    ct = check_cache_type(runtime, cache_type, CACHE_TYPES)
-    n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
-    tp = check_count(tp, "tensor-parallel size", 1, 1024)
+@dataclass(frozen=True)
+class Spec:
+    """One layer's KVCacheSpec, as vLLM's planner sees it: ``block`` tokens per block,
+    ``page`` bytes per block (after alignment), ``window`` > 0 for a sliding-window spec;
+    ``rows`` x ``row`` are the bytes a block really holds (for the named parts)."""
+
+    layer: int
+    part: str
+    block: int
+    page: int
+    window: int = 0
+    rows: int = 0
+    row: int = 0
+
+    def blocks(self, ctx: int, in_flight: int) -> int:
+        """Blocks one request of ``ctx`` tokens is charged (max_memory_usage_bytes / page)."""
+        if self.window:
+            return cdiv(min(self.window - 1 + in_flight, ctx), self.block) + 1
+        return cdiv(ctx, self.block)
+
+    @property
+    def key(self) -> tuple:
+        """What makes two specs equal for vLLM's grouping (layer and part name aside)."""
+        return (self.window > 0, self.window, self.block, self.page)
+
+
+def approximate_gcd(values: list[int], lower_bound: int = 1) -> int:
+    """vLLM's ``_approximate_gcd``: the chunk size d >= lower_bound that minimises the upward
+    padding sum((d - x % d) % d); ties go to the larger d."""
+    lo = max(1, lower_bound)
+    best, best_pad = lo, None
+    for d in range(lo, max(max(values), lo) + 1):
+        p = sum((d - x % d) % d for x in values)
+        if best_pad is None or p <= best_pad:
+            best, best_pad = d, p
+    return best
+
+
+def _tuples(specs: list[Spec]) -> int:
+    """UniformTypeKVCacheSpecs.get_num_layer_tuples: the most common page size's count."""
+    return Counter(s.page for s in specs).most_common(1)[0][1]
+
+
+def v4_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]]:
+    """DeepSeek V4's groups (kv_cache_utils group_and_unify_kv_cache_specs +
+    _get_kv_cache_groups_uniform_groups): (num_layer_tuples, layer-tuple bytes, groups)."""
+    mla = [s for s in specs if not s.window]
+    buckets: dict[tuple, list[Spec]] = defaultdict(list)
+    for s in specs:
+        if s.window:
+            buckets[(s.block, s.window)].append(s)
+    counts = [_tuples(mla)] + [_tuples(b) for b in buckets.values()]
+    n = approximate_gcd(counts, lower_bound=counts[0])
+    groups = [mla]
+    for bucket in buckets.values():
+        by_page: dict[int, list[Spec]] = defaultdict(list)
+        for s in bucket:
+            by_page[s.page].append(s)
+        per_size = len(next(iter(by_page.values())))
+        k = cdiv(per_size, n)
+        rows = list(zip(*by_page.values()))
+        groups += [[s for t in rows[i::k] for s in t] for i in range(k)]
+    tuples = max(_tuples(g) for g in groups)
+    return tuples, sum(set(s.page for s in mla)), groups
+
+
+def hybrid_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]] | None:
+    """kv_cache_utils get_kv_cache_groups for plain models: (group_size, page, groups), or
+    None when the layers form one group of one type (each layer then costs its own pages)."""
+    if len({s.key for s in specs}) == 1:
+        return None                                                  # _get_kv_cache_groups_uniform_spec
+    if len({s.block for s in specs}) == 1 and (all(not s.window for s in specs)
+                                              or len({s.window for s in specs}) == 1):
+        return None                                                  # UniformTypeKVCacheSpecs
+    top = max(s.page for s in specs)
+    if any(top % s.page for s in specs):
+        return None              # vLLM raises NotImplementedError; sized per layer instead
+    unified = [Spec(s.layer, s.part, s.block * (top // s.page), top, s.window, s.rows, s.row) for s in specs]
+    same: dict[tuple, list[Spec]] = defaultdict(list)
+    for s in unified:
+        same[s.key].append(s)
+    lo, hi = min(map(len, same.values())), max(map(len, same.values()))
+    size = hi if hi < 1.5 * lo else lo
+    groups = []
+    for layers in same.values():
+        k = cdiv(len(layers), size)
+        groups += [layers[i::k] for i in range(k)]
+    return size, top, groups
+
+
+def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) -> tuple[list[Spec], list[tuple]]:
+    """Every layer's KVCacheSpecs (get_kv_cache_spec), plus fixed recurrent states."""
     eb = _BYTES[ct]
-    pages = cdiv(ctx, block_size)
-    parts: dict = {}
-    per_layer = []
+    ds_mla = eb == 1
+    specs: list[Spec] = []
+    fixed: list[tuple] = []
     v4 = is_v4(model)
-    in_flight = max_num_batched_tokens * check_count(batches_in_flight, "batches in flight", 1, 1024)
-
-    def window_cells(win: int, block: int) -> int:        # a sliding-window spec's admitted blocks
-        return (cdiv(min(win - 1 + in_flight, ctx), block) + 1) * block
-
-    for l in model.layers:
-        b = 0
+    for i, l in enumerate(model.layers):
         if v4:
             rope = l.rope_dim or 64
-            e = v4_entry_bytes(entry_width(l), rope, ct)
-            window = l.window or V4_WINDOW
-            b = _add(parts, "raw", window_cells(window, 64), n_seq, e)
+            width = entry_width(l)
+            e = v4_entry_bytes(width, rope, ct)
+            align = FP8_DS_MLA_ALIGN if ds_mla else 512
+
+            def mla(part, ratio, row, a=align):
+                rows = block // ratio
+                return Spec(i, part, block, pad(rows * row, a), 0, rows, row)
+
+            def sliding(part, blk, win, row, a=align):
+                return Spec(i, part, blk, pad(blk * row, a) if a else blk * row, win, blk, row)
+
+            specs.append(sliding("raw", V4_SWA_BLOCK, l.window or V4_WINDOW, e))
             r = l.compress_ratio or 0
-            if r:
-                name = "csa" if r == 4 else "hca"
-                b += _add(parts, name, ctx // r, n_seq, e)
-                if l.index_head_dim and name == "csa":
-                    b += _add(parts, "indexer", ctx // r, n_seq, indexer_bytes(l.index_head_dim, ct, fp4_indexer))
-            if r in (4, 128):
-                coff, blk = (2, 4) if r == 4 else (1, 8)
-                width = l.head_dim_k * max(1, l.n_head_kv) if l.head_dim_k else entry_width(l)
-                b += _add(parts, f"{name}_state", window_cells(coff * r, blk), n_seq, 2 * coff * width * 4)
-                if r == 4 and l.index_head_dim:
-                    b += _add(parts, "indexer_state", window_cells(coff * r, blk), n_seq, 2 * coff * l.index_head_dim * 4)
+            if r not in (4, 128):
+                continue
+            coff, sblk = (2, 4) if r == 4 else (1, 8)
+            state_align = FP8_DS_MLA_ALIGN if ds_mla else None          # compressor.py: None off fp8_ds_mla
+            name = "csa" if r == 4 else "hca"
+            specs.append(mla(name, r, e))
+            specs.append(sliding(f"{name}_state", sblk, coff * r, 2 * coff * width * 4, state_align))
+            if r == 4 and l.index_head_dim:
+                specs.append(mla("indexer", r, indexer_bytes(l.index_head_dim, ct, fp4_indexer)))
+                specs.append(sliding("indexer_state", sblk, coff * r, 2 * coff * l.index_head_dim * 4, state_align))
         elif l.kind in (AttnKind.FULL, AttnKind.SWA):
             k, v = kv_heads_widths(l, tp)
             row = (k + v) * eb
-            if l.kind == AttnKind.SWA and l.window:
-                n_pages = cdiv(min(l.window - 1 + max_num_batched_tokens, ctx), block_size) + 1
-                n_pages = min(n_pages, pages)
-            else:
-                n_pages = pages
-            b = _add(parts, l.kind, n_pages * block_size, n_seq, row)
+            win = l.window if l.kind == AttnKind.SWA and l.window else 0
+            specs.append(Spec(i, l.kind, block, block * row, win, block, row))
         elif l.kind in (AttnKind.MLA, AttnKind.DSA):
-            b = _add(parts, "mla", pages * block_size, n_seq, mla_entry_bytes(l.kv_lora_rank or entry_width(l) - l.rope_dim,
-                                                                             l.rope_dim, ct))
+            lora = l.kv_lora_rank or entry_width(l) - l.rope_dim
+            # MLAAttentionSpec: 656-byte FlashMLA entries only in fp8_ds_mla (the DSA sparse
+            # backends switch fp8 to it); plain fp8 MLA keeps head_size (576) bytes
+            ds = ct == "fp8_ds_mla" or (l.kind == AttnKind.DSA and eb == 1)
+            row = mla_entry_bytes(lora, l.rope_dim, ct) if ds else (lora + l.rope_dim) * eb
+            specs.append(Spec(i, "mla", block, block * row, 0, block, row))
             if l.kind == AttnKind.DSA and l.index_head_dim:
-                b += _add(parts, "indexer", pages * block_size, n_seq, indexer_bytes(l.index_head_dim, ct))
+                ir = indexer_bytes(l.index_head_dim, ct)
+                specs.append(Spec(i, "indexer", block, block * ir, 0, block, ir))
         elif l.kind == AttnKind.LINEAR:
-            b = _add(parts, "recurrent", 1, n_seq, (l.state_r + l.state_s) * 2 // tp)
-        per_layer.append(b)
-    notes = (Note("kv_layout_source", runtime="vLLM", source="vllm/model_executor/layers/deepseek_v4_attention.py: "
-                  "584 B per 512-dim entry + 132 B per indexer key"),) if v4 else ()
-    return KVCache(runtime, ct, ctx, n_seq, tuple(KVPart(n, c, cells, s, row, c * cells * s * row)
-                                                   for (n, cells, s, row), c in parts.items()),
-                   tuple(per_layer), 0, notes)
+            fixed.append((i, (l.state_r + l.state_s) * 2 // tp))
+    return specs, fixed
 
 
-def _add(parts, name, cells, streams, row) -> int:
-    key = (name, cells, streams, row)
-    parts[key] = parts.get(key, 0) + 1
-    return cells * streams * row
+def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1, tp: int = 1,
+             block_size: int | None = None, max_num_batched_tokens: int = 8192,
+             fp4_indexer: bool = False, runtime: str = NAME, batches_in_flight: int = 2) -> KVCache:
+    """KV bytes per GPU rank that vLLM needs for ``n_seq`` requests of ``ctx`` tokens each
+    (its start-up check for one request, times ``n_seq``). ``block_size``: ``--block-size``
+    (16; 256 for DeepSeek V4); ``batches_in_flight``: 2, or the pipeline stages when more."""
+    ct = check_cache_type(runtime, cache_type, CACHE_TYPES)
+    n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
+    tp = check_count(tp, "tensor-parallel size", 1, 1024)
+    v4 = is_v4(model)
+    block = check_count(block_size or (V4_BLOCK_SIZE if v4 else BLOCK_SIZE), "block size", 1, 1 << 16)
+    in_flight = max_num_batched_tokens * check_count(batches_in_flight, "batches in flight", 1, 1024)
+    specs, fixed = _layer_specs(model, ct, tp, block, fp4_indexer)
+    return _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4)
+
+
+def _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4) -> KVCache:
+    layer_bytes = [0] * len(model.layers)
+    parts: dict[tuple, int] = {}
+    physical = 0
+    for s in specs:
+        cells = s.blocks(ctx, in_flight) * s.rows
+        key = (s.part, cells, s.row)
+        parts[key] = parts.get(key, 0) + 1
+        physical += cells * s.row * n_seq
+    plan = v4_groups(specs) if v4 and specs else (hybrid_groups(specs) if specs else None)
+    if plan is None:                                  # one group: each layer its own pages
+        for s in specs:
+            layer_bytes[s.layer] += s.blocks(ctx, in_flight) * s.page * n_seq
+    else:                                             # groups: every block charged size x page
+        size, page, groups = plan
+        for g in groups:
+            b = size * page * max(s.blocks(ctx, in_flight) for s in g) * n_seq
+            share, rest = divmod(b, len(g))
+            for s in g:
+                layer_bytes[s.layer] += share
+            layer_bytes[g[0].layer] += rest
+    out = [KVPart(name, c, cells, n_seq, row, c * cells * n_seq * row) for (name, cells, row), c in parts.items()]
+    padding = sum(layer_bytes) - physical
+    if padding:
+        out.append(KVPart("page_padding", 0, 0, n_seq, 0, padding))
+    for i, b in fixed:
+        layer_bytes[i] += b * n_seq
+        out.append(KVPart("recurrent", 1, 1, n_seq, b, b * n_seq))
+    notes = (Note("kv_layout_source", runtime="vLLM", source="vllm/v1/core/kv_cache_utils.py "
+                  "_max_memory_usage_bytes_from_groups (DeepSeek V4 layer tuples): 584 B per 512-dim "
+                  "entry + 132 B per indexer key, pages aligned to 576 B"),) if v4 else ()
+    return KVCache(runtime, ct, ctx, n_seq, tuple(out), tuple(layer_bytes), 0, notes)
+
+
+def max_model_len(model: Model, available_bytes: int, *, upper: int, **kw) -> int:
+    """vLLM's ``estimate_max_model_len``: the longest request (bisected up to ``upper``)
+    whose need fits ``available_bytes`` per GPU; 0 when not even one token fits."""
+    fits = lambda n: kv_cache(model, n, n_seq=1, **kw).bytes <= available_bytes  # noqa: E731
+    if not fits(1):
+        return 0
+    lo, hi, best = 1, upper, 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    return best
 
 
 def amortised_bytes_per_token(model: Model, cache_type: str = "fp8", fp4_indexer: bool = False) -> float:
-    """Bytes per token far from the window (the slope of B(L))."""
+    """Entry bytes per token far from the window (the slope of the compressed entries B(L),
+    before vLLM's page alignment and layer-tuple padding)."""
     big = 1 << 20
-    a = kv_cache(model, big, cache_type=cache_type, fp4_indexer=fp4_indexer).bytes
-    b = kv_cache(model, 2 * big, cache_type=cache_type, fp4_indexer=fp4_indexer).bytes
-    return (b - a) / big
+
+    def entries(n):
+        kc = kv_cache(model, n, cache_type=cache_type, fp4_indexer=fp4_indexer)
+        return sum(p.bytes for p in kc.parts if p.name not in SLIDING_PARTS + ("page_padding",))
+    return (entries(2 * big) - entries(big)) / big
