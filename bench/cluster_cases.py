@@ -172,10 +172,11 @@ def request_kv_rows() -> list[tuple]:
     from rigcheck.memory import kv_vllm
     from rigcheck.runtimes.vllm import CLUSTER
     rows = []
-    print("\n== vLLM's own per-request KV for DeepSeek V4 (the layout plus the per-request window state)")
+    print("\n== vLLM's own per-request KV for DeepSeek V4 (vLLM's planner: every group's blocks charged a layer tuple)")
     for c in REQUEST_KV:
         model = load_model(c["model"])
-        entries = kv_vllm.kv_cache(model, c["ctx"], cache_type="fp8", n_seq=1, tp=c["tp"]).bytes
+        kc = kv_vllm.kv_cache(model, c["ctx"], cache_type="fp8", n_seq=1, tp=c["tp"])
+        entries = sum(p.bytes for p in kc.parts if p.name in ("csa", "hca", "indexer"))
         ours = CLUSTER.kv_seq_bytes(model, c["ctx"], attn_tp=c["tp"], cache_type="fp8")
         print(f"   {c['model']} TP{c['tp']} at {c['ctx']:,} tokens: vLLM {c['gib']} GiB; rigcheck {ours / 2**30:.2f} GiB "
               f"(entries alone {entries / 2**30:.2f} GiB)\n   source: {c['source']}")

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from ..model.model import AttnKind, Model
 from .cachetypes import check_cache_type
@@ -85,12 +86,12 @@ def v4_entry_bytes(width: int, rope_dim: int, cache_type: str) -> int:
 
 
 def indexer_bytes(index_head_dim: int, cache_type: str, fp4_indexer: bool = False) -> int:
-    """An indexer key: fp8 (or fp4) values + one fp32 scale; bf16 without fp8."""
+    """An indexer key: fp8 values + one fp32 scale per 128 (MXFP4: packed values + one
+    ue8m0 scale per 32), whatever the KV cache dtype (vLLM's indexer k_cache is uint8:
+    DeepseekV4Indexer / the V3.2 indexer, ``head_dim + head_dim // 128 * 4``)."""
     if fp4_indexer:
-        return index_head_dim // 2 + 4
-    if _BYTES[cache_type] == 1:
-        return index_head_dim + 4
-    return 2 * index_head_dim
+        return index_head_dim // 2 + index_head_dim // 32
+    return index_head_dim + index_head_dim // 128 * 4
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,14 @@ def v4_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]]:
     """DeepSeek V4's groups (kv_cache_utils group_and_unify_kv_cache_specs +
     _get_kv_cache_groups_uniform_groups): (num_layer_tuples, layer-tuple bytes, groups)."""
     mla = [s for s in specs if not s.window]
+    pages = sorted({s.page for s in mla})
     buckets: dict[tuple, list[Spec]] = defaultdict(list)
     for s in specs:
         if s.window:
-            buckets[(s.block, s.window)].append(s)
+            # each sliding page is padded up to the MLA page it shares blocks with (vLLM
+            # asserts there is one; a page larger than every MLA page is kept as its own)
+            fit = next((p for p in pages if p >= s.page), s.page)
+            buckets[(s.block, s.window)].append(Spec(s.layer, s.part, s.block, fit, s.window, s.rows, s.row))
     counts = [_tuples(mla)] + [_tuples(b) for b in buckets.values()]
     n = approximate_gcd(counts, lower_bound=counts[0])
     groups = [mla]
@@ -151,12 +156,12 @@ def v4_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]]:
         by_page: dict[int, list[Spec]] = defaultdict(list)
         for s in bucket:
             by_page[s.page].append(s)
-        per_size = len(next(iter(by_page.values())))
+        per_size = max(map(len, by_page.values()))       # vLLM asserts the counts are equal
         k = cdiv(per_size, n)
-        rows = list(zip(*by_page.values()))
-        groups += [[s for t in rows[i::k] for s in t] for i in range(k)]
+        rows = list(zip_longest(*by_page.values()))
+        groups += [[s for t in rows[i::k] for s in t if s] for i in range(k)]
     tuples = max(_tuples(g) for g in groups)
-    return tuples, sum(set(s.page for s in mla)), groups
+    return tuples, sum({s.page for g in groups for s in g}), groups
 
 
 def hybrid_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]] | None:
@@ -170,7 +175,9 @@ def hybrid_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]] | None
     top = max(s.page for s in specs)
     if any(top % s.page for s in specs):
         return None              # vLLM raises NotImplementedError; sized per layer instead
-    unified = [Spec(s.layer, s.part, s.block * (top // s.page), top, s.window, s.rows, s.row) for s in specs]
+    # unify_kv_cache_spec_page_size: a smaller page grows its block (and the tokens it holds)
+    unified = [Spec(s.layer, s.part, s.block * (top // s.page), top, s.window, s.rows * (top // s.page), s.row)
+               for s in specs]
     same: dict[tuple, list[Spec]] = defaultdict(list)
     for s in unified:
         same[s.key].append(s)
@@ -197,9 +204,9 @@ def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) 
             e = v4_entry_bytes(width, rope, ct)
             align = FP8_DS_MLA_ALIGN if ds_mla else 512
 
-            def mla(part, ratio, row, a=align):
+            def mla(part, ratio, row, a=align, page_row=None):
                 rows = block // ratio
-                return Spec(i, part, block, pad(rows * row, a), 0, rows, row)
+                return Spec(i, part, block, pad(rows * (page_row or row), a), 0, rows, row)
 
             def sliding(part, blk, win, row, a=align):
                 return Spec(i, part, blk, pad(blk * row, a) if a else blk * row, win, blk, row)
@@ -214,7 +221,10 @@ def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) 
             specs.append(mla(name, r, e))
             specs.append(sliding(f"{name}_state", sblk, coff * r, 2 * coff * width * 4, state_align))
             if r == 4 and l.index_head_dim:
-                specs.append(mla("indexer", r, indexer_bytes(l.index_head_dim, ct, fp4_indexer)))
+                # an MXFP4 key is 68 bytes, but its page is still the 132-byte FP8 row's
+                # (vllm#48993, 2026-07-17, was the first to size the page from the packed row)
+                specs.append(mla("indexer", r, indexer_bytes(l.index_head_dim, ct, fp4_indexer),
+                                 page_row=indexer_bytes(l.index_head_dim, ct)))
                 specs.append(sliding("indexer_state", sblk, coff * r, 2 * coff * l.index_head_dim * 4, state_align))
         elif l.kind in (AttnKind.FULL, AttnKind.SWA):
             k, v = kv_heads_widths(l, tp)
@@ -254,14 +264,15 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
 
 def _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4) -> KVCache:
     layer_bytes = [0] * len(model.layers)
+    mla = any(not s.window for s in specs)
+    plan = v4_groups(specs) if v4 and mla else (hybrid_groups(specs) if specs else None)
     parts: dict[tuple, int] = {}
     physical = 0
-    for s in specs:
+    for s in (specs if plan is None else [s for g in plan[2] for s in g]):
         cells = s.blocks(ctx, in_flight) * s.rows
         key = (s.part, cells, s.row)
         parts[key] = parts.get(key, 0) + 1
         physical += cells * s.row * n_seq
-    plan = v4_groups(specs) if v4 and specs else (hybrid_groups(specs) if specs else None)
     if plan is None:                                  # one group: each layer its own pages
         for s in specs:
             layer_bytes[s.layer] += s.blocks(ctx, in_flight) * s.page * n_seq
