@@ -38,10 +38,15 @@ This module rebuilds those specs from a Model and applies the same arithmetic. S
   ``num_layer_tuples`` by ``_approximate_gcd`` of the groups' tuple counts (lower bound: the
   MLA group's) and splits each sliding group into cdiv(count, num_layer_tuples) groups; the
   need is num_layer_tuples x (sum of the MLA group's distinct page sizes) x sum over groups
-  of their pages (``_max_memory_usage_bytes_from_groups``' DeepSeek V4 branch; vLLM 0.27.1
-  as quoted in vllm#52495, and ``kv_cache_planning.py _pool_bytes_per_block``). Every
-  group's block is charged a whole layer tuple: that is why one V4-Flash request at 30,000
-  tokens needs 6.66 GiB per GPU (vllm#44376) though its entries are 0.12 GiB.
+  of their pages (``_max_memory_usage_bytes_from_groups``' DeepSeek V4 branch, "only
+  DeepseekV4 for now"; read in v0.27.1's kv_cache_utils.py L1592-L1937 and in
+  ``vllm/v1/core/kv_cache_planning.py _pool_bytes_per_block``). Every group's block is
+  charged a whole layer tuple: that is why one V4-Flash request at 30,000 tokens needs
+  6.66 GiB per GPU (vllm#44376) though its compressed entries are 0.11 GiB. Sliding pages
+  are padded up to the MLA page they share blocks with. Since vllm#48993 (2026-07-17) vLLM
+  plans V4 differently (packed group overlays, MXFP4 indexer pages sized from 68-byte rows);
+  not modelled. V4's FlashMLA path takes fp8 only ("DeepseekV4 only supports fp8 kv-cache
+  format for now" on ``auto``); bf16 here is the later FlashInfer plain-row layout.
 - Tensor parallel: KV heads per rank max(1, n_kv // tp); an MLA/V4 latent is on every rank.
 
 Recurrent (linear-attention) state is added per layer, outside vLLM's grouping (its Mamba
