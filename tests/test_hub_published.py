@@ -219,3 +219,13 @@ def test_a_base_repo_sizes_a_quantized_repos_file_by_the_name_check_gives_it(hub
     assert d["file_bytes"] == os.path.getsize(files["gguf"]["tiny-llama-Q8_0.gguf"])
     e = run_json(capsys, "estimate", "testorg/tiny-llama", "--build", "testorg:Q8_0", "--rig", "rtx-4090", "--ctx", "2048")
     assert e["published"] is True and e["build"] == "testorg:Q8_0"
+
+
+def test_measure_line_of_a_published_file_names_where_it_is(hubenv, files, capsys):  # noqa: F811
+    """llama-server -hf keeps the file in llama.cpp's cache: the measure line names the file as
+    'hf download --local-dir .' puts it, and the running server as the other way."""
+    d = run_json(capsys, "check", REPO, "--rig", "rtx-4090+32GB", "--ctx", "2048")
+    b = next(b for b in d["builds"] if b["name"] == "Q8_0" and b.get("commands"))
+    line = b["measure_commands"]["llama.cpp"]
+    assert line.startswith("rigcheck bench ") and _parts(files, "Q8_0")[0].endswith(shlex.split(line)[2])
+    assert "rigcheck bench --server http://127.0.0.1:8080" in line

@@ -115,11 +115,17 @@ class Runtime:
         """The command keywords this runtime takes from a sized placement."""
         return dict(self.launch_settings(placement)) if self.launch_settings else {}
 
-    def measure_command(self, served_model: str | None = None, build_file: str | None = None) -> str:
+    def measure_command(self, served_model: str | None = None, build_file: str | None = None,
+                        published: bool = False) -> str:
         """How to measure a run of this runtime with ``rigcheck bench`` (stored with the
-        rig, shown beside later estimates)."""
+        rig, shown beside later estimates). A ``published`` file is where ``hf download
+        --local-dir .`` puts it; fetched by the runtime itself (``-hf``) it sits in the
+        runtime's cache, so the running server is the other way to measure it."""
         if self.bench_files and build_file and build_file.endswith(".gguf"):
-            return join(["rigcheck", "bench", build_file])
+            text = join(["rigcheck", "bench", build_file])
+            if published and self.serve_url:
+                text += f"   # after the hf download above; or, while it serves: rigcheck bench --server {self.serve_url}"
+            return text
         url = self.serve_url or "URL"
         args = ["rigcheck", "bench", "--server", url]
         if served_model:
