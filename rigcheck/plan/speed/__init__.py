@@ -124,8 +124,8 @@ class Calibration:
     hop_s: per extra GPU in a layer split; tp_s[link]: per-token all-reduce cost.
     runtime[rt]: time factor (1 = llama.cpp). maturity[level]: speed factor (1 = mature).
     spread: (q_low, q_high) of log(measured / predicted) on held-out rows, per class.
-    prefill_eff[family]: summary share of the FP16 peak a dense prompt reaches on that family
-    (for callers that need one figure); the prefill model uses prefill_backend, _vendor,
+    prefill_eff[family]: summary share of the matrix peak a dense prompt reaches on that family
+    (for callers that need one figure, e.g. a cluster's TTFT); the prefill model uses prefill_backend, _vendor,
     _family, _device, _runtime, _float, _attn and prefill_m0 (see prefill_efficiency).
     """
 

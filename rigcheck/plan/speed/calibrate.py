@@ -452,15 +452,15 @@ class _PrefillDesign:
                                                                                   p["attn_backend"])}},
             prefill_m0=float(math.exp(p["m0"][0])), pcie_eff=float(math.exp(p["pcie"][0])),
             prefill_intensity=float(math.exp(p["intensity"][0])))
-        # one summary figure per family for callers that need a share of the FP16 peak (a
-        # dense prompt at a full micro-batch): the geometric mean over that family's rows
+        # one summary figure per family for callers that need one share of a device's tensor
+        # peak (plan/check/cluster.py's TTFT): what a dense prompt at a full micro-batch reaches
+        # of the matrix peak it runs at, the geometric mean over that family's rows
         from . import prefill_efficiency
         by: dict[str, list[float]] = {}
         for s in self.samples:
             c = s.prefill_case
             full = c.batch / (c.batch + cal.prefill_m0)
-            by.setdefault(c.family, []).append(math.log(prefill_efficiency(c, cal) * full * c.matrix_peak
-                                                        / c.peak_flops))
+            by.setdefault(c.family, []).append(math.log(prefill_efficiency(c, cal) * full))
         summary = {f: float(math.exp(sum(v) / len(v))) for f, v in sorted(by.items())}
         counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "backend": {}}
         for s in self.samples:
