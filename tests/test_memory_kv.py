@@ -41,7 +41,7 @@ def test_v4_flash_vllm_fp8_amortised_and_1m():
     # the entries (research/deepseek-v4.md B(L): compressed entries + each layer's last 128
     # tokens) are 3.76 GiB at 1M in fp8 and 6.09 GiB in bf16 (vLLM's indexer keys are 132-byte
     # fp8 whatever the cache dtype: research's "BF16 + FP8 indexer" column) ...
-    for ct, gib in (("fp8", 3.76), ("auto", 6.09)):
+    for ct, gib in (("fp8", 3.76), ("bf16", 6.09)):
         kv = kv_vllm.kv_cache(m, 1 << 20, cache_type=ct)
         e = kv_vllm.v4_entry_bytes(512, 64, ct)
         entries = sum(p.bytes for p in kv.parts if p.name in ("csa", "hca", "indexer")) + m.n_layer * 128 * e
@@ -53,6 +53,10 @@ def test_v4_flash_vllm_fp8_amortised_and_1m():
         short_entries = sum(p.bytes for p in short.parts if p.name in ("csa", "hca", "indexer")) + m.n_layer * 128 * e
         sliding = lambda k: sum(p.bytes for p in k.parts if p.name in kv_vllm.SLIDING_PARTS)  # noqa: E731
         assert state > 0 and short.bytes - short_entries < state and sliding(short) == sliding(kv)
+    # vLLM's V4 attention refuses the model dtype ("DeepseekV4 only supports fp8 kv-cache format"):
+    # 'auto' (no --kv-cache-dtype) is sized as the fp8 cache the recipes pass
+    auto, fp8 = (kv_vllm.kv_cache(m, 32768, cache_type=ct) for ct in ("auto", "fp8"))
+    assert auto.bytes == fp8.bytes and auto.cache_type == "fp8"
 
 
 def test_v4_entry_sizes():

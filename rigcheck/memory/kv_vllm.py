@@ -261,6 +261,10 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
     n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
     tp = check_count(tp, "tensor-parallel size", 1, 1024)
     v4 = is_v4(model)
+    if v4 and ct == "auto":
+        # vLLM's V4 attention refuses the model dtype ("DeepseekV4 only supports fp8 kv-cache
+        # format for now"): its default for V4 is the fp8 cache its recipes pass
+        ct = "fp8"
     block = check_count(block_size or (V4_BLOCK_SIZE if v4 else BLOCK_SIZE), "block size", 1, 1 << 16)
     in_flight = max_num_batched_tokens * check_count(batches_in_flight, "batches in flight", 1, 1024)
     specs, fixed = _layer_specs(model, ct, tp, block, fp4_indexer)
