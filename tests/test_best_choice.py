@@ -73,6 +73,7 @@ def test_a_much_faster_build_that_runs_beats_a_comfortable_one(ratio, wins):
     quick = BuildCheck("native", "vllm", "native", 1, 4.3, mode="gpu", verdict="runs",
                        decode_tok_s={"mid": 26.0 * ratio}, quality_class=1, fits=True)
     assert pick_best([calm, quick]).name == ("native" if wins else "MXFP4_MOE")
+    assert any(getattr(n, "code", "") == "chosen_for_speed" for n in quick.notes) == wins
     worse = BuildCheck("Q2_K", "vllm", "native", 1, 2.9, mode="gpu", verdict="runs",
                        decode_tok_s={"mid": 26.0 * ratio}, quality_class=0, fits=True)
     assert pick_best([calm, worse]).name == "MXFP4_MOE"          # never for a lower quality class

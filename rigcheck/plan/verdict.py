@@ -35,10 +35,15 @@ returns a ``Verdict(label, reasons)``. The labels, from worst to best:
     and a stable runtime release.
 
 Headroom is the fraction of the fast memory still free once everything is placed
-(``(capacity - used) / capacity``). Decode speeds are the estimate's range (low, mid).
+(``(capacity - used) / capacity``; for vLLM and SGLang, which cap themselves at a share of
+each GPU, counted within that share). Decode speeds are the estimate's range (low, mid).
 Bits per weight is the build's file size x 8 / parameter count, so a mixed build (2-bit
 routed experts with 8-bit attention, shared experts and output) shows its average;
 ``quality_note`` explains what that average hides.
+
+The best choice (rigcheck.plan.check.evaluate.pick_best) is the best verdict, then all on
+fast memory, then quality class, then speed; a build that *runs* beats a *comfortable* one
+when it is all on fast memory, as good a build and at least twice as fast, and says so.
 
 The defaults can be changed with a file ``thresholds.toml`` or ``thresholds.json`` in
 ``$RIGCHECK_HOME`` (default ``~/.local/share/rigcheck``) holding any of the ``Thresholds`` field
@@ -165,7 +170,10 @@ def verdict(fits: bool, mode: str, headroom_frac: float, decode_mid_tok_s: float
     if not fast:
         misses.append("not all on fast memory")
     if fast and headroom_frac < t.comfortable_headroom:
-        misses.append(f"{headroom_frac:.0%} of memory left (comfortable needs {t.comfortable_headroom:.0%})")
+        # one decimal where whole percents would print the miss as the threshold ("15% ... needs 15%")
+        left = f"{headroom_frac:.0%}" if f"{headroom_frac:.0%}" != f"{t.comfortable_headroom:.0%}" \
+            else f"{headroom_frac:.1%}"
+        misses.append(f"{left} of memory left (comfortable needs {t.comfortable_headroom:.0%})")
     if mid < t.comfortable_tok_s:
         misses.append(f"under {rate(t.comfortable_tok_s)} tok/s")
     if low < t.runs_tok_s:

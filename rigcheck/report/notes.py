@@ -124,6 +124,9 @@ TEMPLATES = {
         f"{fraction:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)"),
     # the check (plan/check)
     "build_not_evaluated": lambda build, error: f"{build}: {error}",
+    "chosen_for_speed": lambda build, runtime, verdict, speedup: (
+        f"chosen over {build} with {runtime} ({verdict}): {speedup:.1f}x as fast, all on fast memory, as good a "
+        "build"),
     "no_speed_estimate": lambda error: f"no speed estimate: {error}",
     "article_figures": lambda title, month: f"article figures: '{title}' ({month})",
     "store_unavailable": lambda error: f"your own measurements were not read: {error}",

@@ -384,4 +384,10 @@ def pick_best(rows: list[BuildCheck]) -> BuildCheck | None:
     best = max(ok, key=key)
     faster = [b for b in ok if b.rank == best.rank - 1 >= 3 and mode(b.mode).fast
               and b.quality_class >= best.quality_class and speed(b) >= FASTER_WINS * speed(best) > 0]
-    return max(faster, key=key) if faster else best
+    if not faster:
+        return best
+    quick = max(faster, key=key)
+    if not any(n.code == "chosen_for_speed" for n in quick.notes if isinstance(n, Note)):
+        quick.notes.insert(0, Note("chosen_for_speed", build=best.name, runtime=best.runtime, verdict=best.verdict,
+                                   speedup=speed(quick) / speed(best)))
+    return quick
