@@ -84,16 +84,21 @@ def v4_layer_bytes_per_full_token(model: Model, *, swa_ratio: float = V4_SWA_FUL
     return out
 
 
+def _draft_growth(per: list[float], speculative: bool) -> float:
+    """The draft worker's extra layer under speculative decoding: (L + 1) / L of the pool's
+    bytes per token, L the layers that hold any (1 without speculative decoding)."""
+    if not speculative:
+        return 1.0
+    n = sum(1 for b in per if b)
+    return (n + 1) / n
+
+
 def v4_bytes_per_full_token(model: Model, *, swa_ratio: float = V4_SWA_FULL_TOKENS_RATIO,
                             speculative: bool = False) -> float:
     """SGLang's bytes per token of a V4 request (all layers of one GPU), with the draft
     layer's (L + 1) / L under speculative decoding."""
     per = v4_layer_bytes_per_full_token(model, swa_ratio=swa_ratio, speculative=speculative)
-    total = sum(per)
-    if speculative:
-        n = sum(1 for b in per if b)
-        total *= (n + 1) / n
-    return total
+    return sum(per) * _draft_growth(per, speculative)
 
 
 def v4_state_bytes(model: Model, *, max_running_requests: int = V4_MAX_RUNNING_REQUESTS,
@@ -116,10 +121,7 @@ def _v4_cache(model: Model, ctx: int, ct: str, n_seq: int, runtime: str, specula
     n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
     cells = -(-ctx // V4_PAGE_SIZE) * V4_PAGE_SIZE
     per = v4_layer_bytes_per_full_token(model, speculative=speculative)
-    grow = 1.0
-    if speculative:
-        n = sum(1 for b in per if b)
-        grow = (n + 1) / n
+    grow = _draft_growth(per, speculative)
     layer_bytes = tuple(int(b * grow * cells * n_seq) for b in per)
     slots = V4_MAX_RUNNING_REQUESTS if max_running_requests is None else max_running_requests
     state = v4_state_bytes(model, max_running_requests=slots, speculative=speculative)

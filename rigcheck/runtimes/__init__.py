@@ -334,9 +334,6 @@ def split_flags(flags: list[str]) -> list[str]:
 # the repo, the file's quant tag, its path (every part, in order, for a split file) and
 # every GGUF path of the repo in the Hub's order.
 
-_SPLIT_PART = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.I)
-
-
 def _is_model_file(path: str) -> bool:
     """A GGUF that is a model, not a side file (llama.cpp common/download.cpp,
     gguf_filename_is_model: mmproj, imatrix and draft-model files are not)."""
@@ -350,11 +347,12 @@ def tag_matches(tag: str, repo_files: list[str]) -> list[str]:
     REPO:TAG`` looks for them (common/download.cpp, find_best_model in the llama.cpp that
     llama-cpp-python 0.3.36 vendors): a case-insensitive search for ``TAG`` followed by '.'
     or '-' anywhere in the path, first parts of split files only. llama.cpp takes the first."""
+    from ..model.sources.gguf import SPLIT_NAME
     pat = re.compile(re.escape(tag) + r"[.-]", re.I)
     out = []
     for p in repo_files:
-        m = _SPLIT_PART.search(p)
-        if _is_model_file(p) and pat.search(p) and not (m and int(m.group(1)) != 1):
+        m = SPLIT_NAME.match(p)
+        if _is_model_file(p) and pat.search(p) and not (m and int(m.group(2)) != 1):
             out.append(p)
     return out
 
@@ -366,12 +364,17 @@ def tag_picks(published: dict) -> bool:
     return bool(tag and files) and tag_matches(tag, published.get("repo_files") or files) == [files[0]]
 
 
+def at_main(published: dict) -> bool:
+    """Whether the published file is at the repo's main revision: the only one a quant tag
+    (``REPO:TAG``, ``hf.co/REPO:TAG``, ``REPO@TAG``) or llama.cpp's ``-hf`` resolves."""
+    return published.get("revision") in (None, "", "main")
+
+
 def hf_download(published: dict) -> str:
     """The ``hf download`` line (huggingface_hub's CLI: ``hf download REPO_ID [FILENAMES]...
     --local-dir DIR``) that fetches a published build's files, every part of a split file,
     into the current folder (each at its path in the repo)."""
     args = ["hf", "download", published["repo"], *published["files"]]
-    rev = published.get("revision")
-    if rev and rev != "main":
-        args += ["--revision", rev]
+    if not at_main(published):
+        args += ["--revision", published["revision"]]
     return join(args + ["--local-dir", "."])

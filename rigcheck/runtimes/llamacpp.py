@@ -26,10 +26,10 @@ def hub_args(published: dict) -> tuple[list, str | None]:
     Flags: tools/server/README.md, ``-hf, -hfr, --hf-repo <user>/<model>[:quant]`` and
     ``-hff, --hf-file FILE``. A revision other than main: None (-hf has no revision; the
     file is downloaded first). Also the download-first alternative, as a comment line."""
-    from . import hf_download, tag_picks
+    from . import at_main, hf_download, tag_picks
     files = published["files"]
     alt = f"# or download it first: {hf_download(published)}   then: -m {files[0]}"
-    if published.get("revision") not in (None, "", "main"):
+    if not at_main(published):
         return [], None
     if tag_picks(published):
         return ["-hf", f"{published['repo']}:{published['tag']}"], alt
@@ -117,11 +117,18 @@ class Cluster:
     def cache_types(self, model) -> tuple[str, ...]:
         return ("f16", "q8_0")
 
-    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str) -> int:
+    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str, pp: int = 1,
+                     spec: dict | None = None) -> int:
+        """One request's KV over the whole layer split (llama.cpp's cache does not depend on
+        the number of RPC stages; no speculative decoding is planned)."""
         from ..memory import kv_llamacpp
         return kv_llamacpp.kv_cache(model, ctx, cache_type_k=cache_type, n_seq_max=1).bytes
 
-    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
+    def max_requests(self, model, layout: dict, spec: dict | None = None) -> int | None:
+        return None
+
+    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict,
+                spec: dict | None = None) -> tuple[int, dict]:
         # the --fit margin per device and a compute-buffer estimate (logits of one 512-token
         # micro-batch + 256 MiB of activations)
         compute = model.n_vocab * 4 * 512 + 256 * 2**20

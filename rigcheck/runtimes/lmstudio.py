@@ -20,9 +20,9 @@ def hub_get(published: dict) -> tuple[list[str], str]:
     ``lms get https://huggingface.co/{repo}@{quant}``) and loads split GGUFs as they are;
     a file its tag would not single out (runtimes.tag_picks), or one at another revision,
     is downloaded by path and imported (``lms import``, its first part when split)."""
-    from . import hf_download, tag_picks
+    from . import at_main, hf_download, tag_picks
     repo, tag, files = published["repo"], published.get("tag") or "", published["files"]
-    if tag_picks(published) and published.get("revision") in (None, "", "main"):
+    if tag_picks(published) and at_main(published):
         return [join(["lms", "get", f"https://huggingface.co/{repo}@{tag}"])], f"{repo}@{tag.lower()}"
     return [hf_download(published), join(["lms", "import", files[0]])], files[0].rsplit("/", 1)[-1]
 

@@ -37,14 +37,15 @@ def hub_source(published: dict) -> tuple[list[str], str]:
     split GGUF (the Hub answers 'The specified tag is a sharded GGUF. Ollama does not
     support this yet', ollama/ollama#5245): the parts are downloaded and merged into one
     file with llama.cpp's ``llama-gguf-split --merge FIRST OUT`` (tools/gguf-split/README.md)."""
-    from . import hf_download, tag_picks
+    from . import at_main, hf_download, tag_picks
     files = published["files"]
     if len(files) > 1:
-        merged = re.sub(r"-\d{5}-of-\d{5}\.gguf$", ".gguf", files[0].rsplit("/", 1)[-1], flags=re.I)
+        from ..model.sources.gguf import SPLIT_NAME
+        merged = SPLIT_NAME.sub(r"\1.gguf", files[0].rsplit("/", 1)[-1])
         return ([hf_download(published),
                  "# Ollama loads no split GGUF (ollama/ollama#5245): merge the parts into one file",
                  join(["llama-gguf-split", "--merge", files[0], merged])], "./" + merged)
-    if tag_picks(published) and published.get("revision") in (None, "", "main"):
+    if tag_picks(published) and at_main(published):
         return [], f"hf.co/{published['repo']}:{published['tag']}"
     return [hf_download(published)], "./" + files[0]      # a path, as the Modelfile docs write one
 

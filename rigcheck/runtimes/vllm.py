@@ -110,14 +110,21 @@ class Cluster:
         recipes pass --kv-cache-dtype fp8); elsewhere the model dtype, then fp8."""
         return ("fp8",) if is_v4(model) else ("auto", "fp8")
 
-    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str, pp: int = 1) -> int:
+    def kv_seq_bytes(self, model, ctx: int, *, attn_tp: int, cache_type: str, pp: int = 1,
+                     spec: dict | None = None) -> int:
         """What one request of ``ctx`` tokens holds per GPU in vLLM's pool (rigcheck.memory.kv_vllm,
         V4's per-request window state included: async scheduling keeps 2 batches in flight,
-        pipeline parallel one per stage; vllm/config/vllm.py max_in_flight_tokens)."""
+        pipeline parallel one per stage; vllm/config/vllm.py max_in_flight_tokens). vLLM's
+        draft-model memory under speculative decoding (``spec``) is not modelled."""
         return kv_vllm.kv_cache(model, ctx, cache_type=cache_type, n_seq=1, tp=attn_tp,
                                 batches_in_flight=2 if pp == 1 else pp).bytes
 
-    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict) -> tuple[int, dict]:
+    def max_requests(self, model, layout: dict, spec: dict | None = None) -> int | None:
+        """No cap on running requests by default beyond the pool (--max-num-seqs is not sized)."""
+        return None
+
+    def kv_pool(self, model, *, gpu_bytes: int, weights_bytes: int, layout: dict,
+                spec: dict | None = None) -> tuple[int, dict]:
         util = MEMORY.gpu_memory_utilization
         act = buffers.vllm_activation_estimate(model, tp=layout["attn_tp"])
         pool = buffers.vllm_kv_budget(gpu_bytes, weights_bytes, gpu_memory_utilization=util,

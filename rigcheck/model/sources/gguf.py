@@ -13,6 +13,7 @@ Layout: ggml-org/ggml include/gguf.h and src/gguf.cpp (GGUF v2/v3).
 from __future__ import annotations
 
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from ... import limits
 from ...errors import FormatError
 from ...quant.types import GGML_BY_ID, StorageType
 from ...text import shown
+
+# gguf-split's part names (tools/gguf-split): '<base>-00001-of-00003.gguf' -> base, part, count
+SPLIT_NAME = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.I)
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from ...errors import FormatError, InputError, UnknownNameError
 from ..model import Model
 from . import hub
+from .gguf import SPLIT_NAME
 from .hub import HubError, HubRef, RepoFile, RepoInfo
 
-_SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.I)
 _TAG = re.compile(r"(?:^|[-_.])((?:UD-)?(?:I?Q\d[A-Z0-9_]*|BF16|F16|F32|FP16|MXFP4(?:_MOE)?|TQ\d_\d))$", re.I)
 MAX_CONFIG = 16 << 20
 MAX_PUBLISHED = 64        # GGUF files (or split sets) read per repo
@@ -51,7 +51,7 @@ class GGUFSet:
 
 def _stem(path: str) -> str:
     base = os.path.basename(path)
-    m = _SPLIT.match(base)
+    m = SPLIT_NAME.match(base)
     return m.group(1) if m else base[:-5] if base.lower().endswith(".gguf") else base
 
 
@@ -73,7 +73,7 @@ def gguf_sets(info: RepoInfo) -> list[GGUFSet]:
     for f in info.files:
         if not f.path.lower().endswith(".gguf") or "mmproj" in os.path.basename(f.path).lower():
             continue
-        m = _SPLIT.match(os.path.basename(f.path))
+        m = SPLIT_NAME.match(os.path.basename(f.path))
         if m:
             key = (os.path.dirname(f.path), m.group(1), int(m.group(3)))
             splits.setdefault(key, {})[int(m.group(2))] = f

@@ -399,14 +399,10 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
     w_mtp = (sh.mtp_dense_bytes / tp_a + sh.mtp_expert_bytes / stage_gpus) if spec else 0.0
     weights = int(w_dense + w_exp + w_mtp)
     ct = cache_type or rules.cache_types(model)[0]
-    extra = {"spec": spec} if spec else {}
-    try:
-        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct, pp=pp, **extra) * share
-    except TypeError:                                   # rules without a pipeline-aware KV size
-        seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct) * share
-    pool, settings = rules.kv_pool(model, gpu_bytes=dev.memory_bytes, weights_bytes=weights, layout=lay, **extra)
+    seq = rules.kv_seq_bytes(model, ctx, attn_tp=tp_a, cache_type=ct, pp=pp, spec=spec) * share
+    pool, settings = rules.kv_pool(model, gpu_bytes=dev.memory_bytes, weights_bytes=weights, layout=lay, spec=spec)
     conc_rep = max(0.0, pool / seq) if seq > 0 else 0.0
-    cap_rep = rules.max_requests(model, lay, spec) if hasattr(rules, "max_requests") else None
+    cap_rep = rules.max_requests(model, lay, spec)
     if cap_rep:
         conc_rep = min(conc_rep, float(cap_rep))
     conc = conc_rep * dp

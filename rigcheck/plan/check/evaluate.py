@@ -195,9 +195,8 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
                                    [n for n in build.notes if _about_recipe(n)])
     if commands and pl.fits:
         bc.commands = launch_commands(model, build, rig, ctx, pl)
-        published = bool((build.meta or {}).get("published"))
         bc.measure_commands = {name: runtimes.get(name).measure_command(build_file=_file_name(model, build),
-                                                                        published=published)
+                                                                        published=bc.published)
                                for name in bc.commands}
     return bc
 

@@ -255,6 +255,14 @@ def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str 
     return "gpu"
 
 
+# Runs dated before this ran older runtimes: llama.cpp added CUDA graphs in 2024-05 (PR #6766),
+# so their per-token fixed cost was higher (Calibration.legacy_fixed) ...
+LEGACY_BEFORE = "2024-06"
+# ... and llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06): prefill
+# figures from before describe other kernels, evidence but neither fitted nor used as the
+# start of an estimate.
+PREFILL_SINCE = "2024-06"
+
 GGML_RUNTIMES = ("llama.cpp", "ollama", "lmstudio", "ik_llama.cpp")
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "ipex", "cpu")
 

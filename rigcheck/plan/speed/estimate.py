@@ -22,17 +22,14 @@ from dataclasses import dataclass, field
 
 from .evidence import DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case, setup_key
 from .. import modes
-from . import (Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of, decode_seconds, device_family,
-               lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
+from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
+               decode_seconds, device_family, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
                spread_of)
 from .facts import ModelFacts, facts_from_build, prompt_flops
 from ...notes import Note
 
 
 UNKNOWN_CPU_WIDEN = 1.5
-# Prefill figures from before llama.cpp's tensor-core MMQ (PR #7676, 2024-06) describe other
-# kernels: evidence, but neither fitted nor used as the start of an estimate.
-PREFILL_SINCE = "2024-06"
 KV_DEFAULT_BYTES = 2.0      # the KV read of ModelFacts is at F16
 
 
@@ -134,7 +131,7 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     klass = spread_class(pools, parallel, maturity)
     if same:
         measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context), runtime, maturity, parallel, link, calib,
-                                                    legacy=r.date < "2024-06", arch=facts.arch,
+                                                    legacy=r.date < LEGACY_BEFORE, arch=facts.arch,
                                                     # no backend asked or known: the runs' own,
                                                     # not moved between backends
                                                     backend=backend_of(runtime, lead, r.version) if backend
@@ -143,7 +140,7 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})
         basis = "measured"
-        old = sum(1 for r in same if r.date < "2024-06")
+        old = sum(1 for r in same if r.date < LEGACY_BEFORE)
         notes.append(Note("from_setup", rows=len(same), contexts=ctxs, ctx=ctx, legacy_rows=old,
                           legacy_factor=float(calib.legacy_fixed)))
     else:
@@ -235,7 +232,7 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[No
         why = []
         if e.context and (e.context > 2 * ctx or ctx > 2 * e.context):
             why.append("other_context")
-        if e.date and e.date < "2024-06":
+        if e.date and e.date < LEGACY_BEFORE:
             why.append("old_runtime")
         note = (e.notes or "").lower()
         if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):

@@ -14,7 +14,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import PoolRead, PrefillCase, backend_of, device_family, lead_device, maturity_of
+from . import (LEGACY_BEFORE, PREFILL_SINCE, PoolRead, PrefillCase, backend_of, device_family, lead_device,
+               maturity_of)
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
 
@@ -228,10 +229,9 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # length measured a prompt from empty
     depth = row.context if row.context > 2 * prompt else 0
     flops = prompt_flops(facts, prompt, depth)
-    # Prefill figures are fitted only when the prompt length is known and the run is from
-    # 2024-06 on: llama.cpp's CUDA prefill changed with tensor-core MMQ (PR #7676, 2024-06),
-    # so older figures describe a different runtime. They stay in the catalogue as evidence.
-    prefill_fit = row.prefill_tokens is not None and row.date >= "2024-06"
+    # prefill figures are fitted only when the prompt length is known and the run is recent
+    # enough (PREFILL_SINCE); older ones stay in the catalogue as evidence
+    prefill_fit = row.prefill_tokens is not None and row.date >= PREFILL_SINCE
     backend = backend_of(row.runtime, lay.lead_family, row.version)
     case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth)
     from .calibrate import Sample  # numpy: only the calibration needs it
@@ -243,7 +243,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
                   backend=backend, prefill_case=case,
-                  kind="moe" if facts.moe else "dense", legacy=row.date < "2024-06",
+                  kind="moe" if facts.moe else "dense", legacy=row.date < LEGACY_BEFORE,
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
 
 
