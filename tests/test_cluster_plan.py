@@ -532,3 +532,46 @@ def test_spec_messages_show_the_users_own_spelling(spec, shown, hidden, capsys):
     assert main(["plan", "deepseek-r1", "--rig", spec]) == 2
     err = capsys.readouterr().err.strip()
     assert shown in err and hidden not in err and len(err.splitlines()) == 1
+
+
+def _ttft_layout(model_id, spec, tp, *, calib=None, prompt=8192, runtime="vllm", build_name="native"):
+    from rigcheck.plan.check.data import speed_calibration
+    from rigcheck.runtimes import vllm, sglang
+    rules = {"vllm": vllm.CLUSTER, "sglang": sglang.CLUSTER}[runtime]
+    model = load_model(model_id)
+    b = build(model, "native") if build_name == "native" else cluster.derived_build(model, build_name)
+    sh = cluster.shape_of(model, b)
+    rig = parse_rig(spec)
+    dev, links = cluster._device(rig, sh.low_precision), cluster.rig_links(rig)
+    lay = dict(tp=tp, pp=1, dp=1, ep=1, dp_attention=False, attn_tp=tp, gpus=tp)
+    return cluster.evaluate_layout(rules, model, sh, dev, links, lay, ctx=16384, nodes=1, gpus_per_node=len(rig.node.gpus),
+                                   users=[1], prompt=prompt, calib=calib or speed_calibration())
+
+
+def test_ttft_comes_from_the_single_node_prefill_model():
+    """The cluster's TTFT takes the prefill model's hierarchy: a calibration whose device
+    factor doubles this GPU's prefill efficiency halves the GEMM terms, and one that says
+    nothing about the runtime leaves them where the backend's efficiency puts them."""
+    from dataclasses import replace
+    from rigcheck.plan.check.data import speed_calibration
+    cal = speed_calibration()
+    base = _ttft_layout("llama-3.1-8b-instruct", "4x h100-sxm", 4, calib=cal)
+    fast = _ttft_layout("llama-3.1-8b-instruct", "4x h100-sxm", 4,
+                        calib=replace(cal, prefill_device={**cal.prefill_device, "h100-sxm": 2.0}))
+    assert fast["ttft_terms_s"]["gemm"] == pytest.approx(base["ttft_terms_s"]["gemm"] / 2, rel=0.02)
+    assert fast["ttft_s"] < base["ttft_s"]
+    assert fast["ttft_terms_s"]["collectives"] == base["ttft_terms_s"]["collectives"]
+
+
+def test_ttft_splits_over_tp_and_pays_the_all_reduces():
+    """More GPUs: less GEMM time per GPU, more all-reduce traffic; a longer prompt never
+    comes out faster; FP8 weights run at the FP8 (= INT8) peak, twice H100's BF16 one."""
+    tp2 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 2)
+    tp8 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 8)
+    assert tp8["ttft_terms_s"]["gemm"] < 0.3 * tp2["ttft_terms_s"]["gemm"]
+    assert tp8["ttft_terms_s"]["collectives"] > tp2["ttft_terms_s"]["collectives"]
+    ttfts = [_ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 4, prompt=n)["ttft_s"] for n in (512, 4096, 32768)]
+    assert ttfts == sorted(ttfts)
+    bf16 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 4)
+    fp8 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 4, build_name="fp8")
+    assert fp8["ttft_terms_s"]["gemm"] < 0.7 * bf16["ttft_terms_s"]["gemm"]

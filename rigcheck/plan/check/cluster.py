@@ -31,9 +31,16 @@ one request holds (``kv_seq_bytes``), its cache dtype, and its commands (``comma
   the runtime/architecture factors are the speed calibration's
   (rigcheck/plan/speed/__init__.py); the collectives' latency and bandwidth come from the
   rig's links (devices.csv), with the per-message latencies below.
-* **TTFT**: a prompt of ``prompt`` tokens on an idle deployment: prefill FLOP (2 x active
-  parameters + attention) over the GPUs that share it, at the calibration's prefill
-  efficiency, plus the activations' all-reduce traffic per layer.
+* **TTFT**: a prompt of ``prompt`` tokens on an idle deployment, from the single-node prefill
+  model (``plan.speed.prefill_seconds``: the matrix peak of the weights' type, the routed
+  experts' share of each step's batch, attention at its own efficiency, the weights read per
+  step, the device -> family -> vendor -> backend efficiency hierarchy) applied to one GPU's
+  share of a pipeline stage (dense weights and attention over the attention TP group, routed
+  experts over the stage's GPUs), in the runtime's prefill chunks (``PREFILL_CHUNK``); each
+  chunk adds its collectives (per layer two all-reduces of the chunk's activations over the
+  TP group, one with EP experts, plus the EP dispatch/combine all-to-alls), the layers'
+  kernels and the hop between stages; pipeline stages overlap chunks. ``ttft_terms_s``
+  says where the time goes.
 
 Links: within a node the spec's link, else the board's (NVLink on HGX H100/H200/B200 and
 A100 SXM, else PCIe of the card's generation); between nodes the spec's network link.
@@ -124,6 +131,7 @@ class Shape:
     mtp_expert_bytes: int = 0
     mtp_dense_params: float = 0.0
     mtp_expert_active_params: float = 0.0
+    float_weights: bool = False   # weights mostly F16/BF16/F32: the prefill GEMMs run at the FP16 peak
 
     @property
     def weights_bytes(self) -> int:
@@ -134,7 +142,7 @@ def shape_of(model: Model, build: Build) -> Shape:
     embed = head = dense = expert = 0
     dense_p = expert_p = 0.0
     moe_layers = set()
-    low = 0
+    low = flt = 0
     mtp_dp = mtp_ep = 0.0
     for t in model.tensors:               # the MTP block: builds leave it out; sized below at the layers' rate
         if t.mtp and t.role != Role.EMBED:
@@ -150,6 +158,8 @@ def shape_of(model: Model, build: Build) -> Shape:
             dense_el += t.n_elements
         if ty.startswith(("FP8", "FP4", "MXFP4", "NVFP4")):
             low += n
+        elif ty.startswith(("F16", "BF16", "F32")):
+            flt += n
         if t.is_expert:
             expert += n
             expert_p += t.n_elements
@@ -171,7 +181,7 @@ def shape_of(model: Model, build: Build) -> Shape:
     return Shape(embed, head, dense, expert, dense_p, expert_p * frac, model.n_layer, len(moe_layers),
                  model.n_embd, moe.n_expert if moe else 0, moe.n_expert_used if moe else 0,
                  la.n_head if la else 0, la.head_dim_k if la else 0, low * 2 > build.weights_bytes,
-                 mtp_d, mtp_e, mtp_dp, mtp_ep * frac)
+                 mtp_d, mtp_e, mtp_dp, mtp_ep * frac, flt * 2 > build.weights_bytes)
 
 
 # checkpoints the datacenter runtimes load besides the published one: the layer matrices' type
@@ -361,7 +371,9 @@ class Device:
     family: str
     memory_bytes: int
     bandwidth: float
-    peak_flops: float | None
+    peak_flops: float | None   # the peak the weights' GEMMs run at (FP8 for FP8/FP4 weights)
+    fp16_flops: float | None = None
+    int8_ops: float | None = None
 
 
 def _device(rig, low_precision: bool) -> Device:
@@ -371,7 +383,47 @@ def _device(rig, low_precision: bool) -> Device:
     kind = "unified" if node.unified else "gpu"
     mem = int(node.gpu_memory_bytes if node.unified else (d.memory_bytes or 0))
     peak = (d.fp8_flops if low_precision and d.fp8_flops else None) or d.fp16_flops
-    return Device(d.id, kind, device_family(d.vendor, d.kind), mem, float(d.bandwidth_bytes_s or 0), peak)
+    return Device(d.id, kind, device_family(d.vendor, d.kind), mem, float(d.bandwidth_bytes_s or 0), peak,
+                  d.fp16_flops, d.int8_ops)
+
+
+# Tokens one prefill step runs: vLLM's max_num_batched_tokens (8192, as kv_vllm sizes the
+# in-flight window), SGLang's chunked_prefill_size (8192 on 80-160 GB GPUs: assumed for every
+# GPU here), llama.cpp's micro-batch (-ub 512).
+PREFILL_CHUNK = {"vllm": 8192, "sglang": 8192}
+
+
+def prefill_stage_case(rules, sh: Shape, dev: Device, lay: dict, *, prompt: int, attn_flops: float,
+                       maturity: str, float_weights: bool):
+    """The single-node prefill model's case (rigcheck.plan.speed.PrefillCase) for one GPU of
+    one pipeline stage: per prompt token, the stage's dense weights' FLOP over the attention
+    TP group, its routed experts' over every GPU of the stage (TP-sharded or EP), attention
+    over the TP group; the chunk a prefill step runs is the GEMMs' batch, of which each routed
+    expert sees k/n; the weights the GPU reads per chunk at its own bandwidth. ``float_weights``:
+    F16/BF16 weights run at the FP16 peak; quantized ones (FP8/FP4, AWQ/GPTQ, GGUF) at the
+    INT8 peak (the FP8 one where the catalogue has no INT8 figure), the convention the prefill
+    fit's efficiencies are measured against (PrefillCase.matrix_peak)."""
+    from ..speed import UBATCH, PrefillCase, backend_of
+    tp_a, pp, gpus = lay["attn_tp"], lay["pp"], lay["gpus"]
+    stage_gpus = gpus // pp
+    L = max(1, sh.n_layer)
+    share = math.ceil(L / pp) / L
+    chunks = math.ceil(prompt / PREFILL_CHUNK.get(rules.runtime, UBATCH))
+    batch = max(1, math.ceil(prompt / chunks))
+    dense = 2.0 * sh.dense_active_params * share / tp_a
+    experts = 2.0 * sh.expert_active_params * share / stage_gpus
+    gemm = dense + experts
+    frac = sh.n_expert_used / sh.n_expert if sh.n_expert else 1.0
+    ends = sh.embed_bytes + sh.head_bytes if pp == 1 else max(sh.embed_bytes, sh.head_bytes)
+    read = (sh.layer_dense_bytes * share + ends) / tp_a
+    read += sh.expert_bytes * share / stage_gpus * _touched(batch, sh.n_expert_used, sh.n_expert)
+    low = None if float_weights else (dev.int8_ops or (dev.peak_flops if dev.peak_flops != dev.fp16_flops else None))
+    return PrefillCase(gemm_flops=gemm, attn_flops=attn_flops * share / tp_a,
+                       peak_flops=dev.fp16_flops or dev.peak_flops, int8_ops=low, family=dev.family,
+                       runtime=rules.runtime, backend=backend_of(rules.runtime, dev.family), device=dev.id,
+                       maturity=maturity, float_weights=float_weights,
+                       expert_share=experts / gemm if gemm else 0.0, expert_frac=frac, batch=batch,
+                       weights_bytes=read, bandwidth_bytes_s=dev.bandwidth or None)
 
 
 def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, lay: dict, *, ctx: int,
@@ -485,23 +537,34 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
     lo_q, hi_q = min(lo_q, -0.35), max(hi_q, 0.35)
     mid1 = 1.0 / token_s(1)
 
-    # ---- time to first token (one prompt, idle deployment)
-    attn = 4.0 * L * sh.n_head * sh.head_dim * (prompt / 2) * span_pre        # per prompt token
-    fl = prefill_flops_per_token(sh.dense_active_params + sh.expert_active_params) + attn
-    dense_share = (2 * sh.dense_active_params + attn) / max(1.0, fl)
-    t_pre = 0.0
-    if dev.peak_flops:
-        p_eff = c_eff * calib.prefill_runtime.get(rules.runtime, 1.0)
-        per_gpu_flops = prompt * fl * (dense_share / tp_a + (1 - dense_share) * pp / gpus)
-        t_pre = per_gpu_flops / (dev.peak_flops * p_eff)
-    chunks = math.ceil(prompt / 8192)
-    t_pre = max(t_pre, chunks * pp * (weights / (dev.bandwidth * eff)))
-    if tp_a > 1:
-        t_pre += 2 * L * _collective_s(links, tp_a, gpus_per_node, prompt * sh.hidden * 2 / max(1, chunks), "ar") * chunks
-    if ep:
-        t_pre += 2 * sh.n_moe_layers * _collective_s(links, stage_gpus, gpus_per_node,
-                                                      prompt / tp_a * sh.n_expert_used * sh.hidden * 1.5, "a2a")
-    ttft = (t_pre + token_s(1)) / calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
+    # ---- time to first token (one prompt, idle deployment): the single-node prefill model
+    # (plan.speed.prefill_seconds) on one GPU's share of a stage, chunk by chunk; the stages
+    # overlap chunks (vLLM/SGLang PP; a llama.cpp layer split runs them in turn); each chunk
+    # pays its collectives (two all-reduces of its activations per layer over the attention TP
+    # group, one with EP experts, whose dispatch and combine are all-to-alls) and the hop to the
+    # next stage; each layer's kernels (LAYER_S, as in decode); the step's fixed cost
+    # (scheduling, sampling) once
+    ttft, ttft_terms = 0.0, {}
+    if dev.fp16_flops or dev.peak_flops:
+        from ..speed import UBATCH, prefill_seconds, prefill_terms
+        attn = 4.0 * L * sh.n_head * sh.head_dim * (prompt / 2) * span_pre        # per prompt token, all layers
+        case = prefill_stage_case(rules, sh, dev, lay, prompt=prompt, attn_flops=attn, maturity=maturity,
+                                  float_weights=sh.float_weights)
+        chunks = math.ceil(prompt / PREFILL_CHUNK.get(rules.runtime, UBATCH))
+        c = prompt / chunks
+        t_cmp = c * prefill_seconds(case, calib)
+        n_ar = (Lm + (Lm - moe_l if ep else Lm)) if tp_a > 1 else 0
+        t_com = n_ar * _collective_s(links, tp_a, gpus_per_node, c * sh.hidden * 2, "ar")
+        if ep:
+            t_com += 2 * moe_l * _collective_s(links, stage_gpus, gpus_per_node,
+                                               c / tp_a * sh.n_expert_used * sh.hidden * 1.5, "a2a")
+        step = t_cmp + t_com + Lm * getattr(rules, "layer_s", LAYER_S) + (hop_s(c * dp) if pp > 1 else 0.0)
+        steps_on_path = chunks * pp if lay.get("layer_split") else chunks + pp - 1
+        ttft = steps_on_path * step + fixed * factor
+        terms = prefill_terms(case, calib)
+        scale = prefill_seconds(case, calib) / max(sum(terms.values()), 1e-30)      # the maturity factor
+        ttft_terms = {k: round(v * scale * c * steps_on_path, 4) for k, v in terms.items()}
+        ttft_terms["collectives"] = round(t_com * steps_on_path, 4)
 
     return {
         "runtime": rules.runtime, "label": layout_label(lay), "tp": lay["tp"], "pp": pp, "ep": lay["ep"],
@@ -516,7 +579,7 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
         "decode_tok_s_per_user": per_user, "decode_tok_s_aggregate": aggregate,
         "decode_range_1_user": {"low": round(mid1 * math.exp(lo_q), 2), "mid": round(mid1, 2),
                                 "high": round(mid1 * math.exp(hi_q), 2)},
-        "ttft_s": round(ttft, 3), "ttft_prompt_tokens": prompt, "maturity": maturity,
+        "ttft_s": round(ttft, 3), "ttft_prompt_tokens": prompt, "ttft_terms_s": ttft_terms, "maturity": maturity,
         "settings": {k: v for k, v in settings.items()},
         "max_running_requests_per_replica": cap_rep,
         "speculative": ({"method": spec["method"], "num_steps": steps, "draft_tokens": q,
