@@ -161,6 +161,25 @@ def rigcheck_buffers(path: str, got: dict, cache_type: str) -> dict:
             "output": buffers.llamacpp_output(model, cp.n_seq_max) / MiB, "model": model}
 
 
+def cache_alike(model, path: str, n_ctx: int = 1024, n_ubatch: int = 256) -> dict:
+    """Load ``path`` in llama.cpp (f16 cache, flash attention) and size the same cache with
+    rigcheck for the parameters llama.cpp used: both KV and recurrent-state buffers (MiB),
+    the tolerance of llama.cpp's two-decimal prints, and the names of rigcheck's parts."""
+    from rigcheck.memory import kv_llamacpp
+
+    got = measure({"path": path, "n_ctx": n_ctx, "type": "f16", "flash_attn": True,
+                   "n_ubatch": n_ubatch, "n_batch": n_ubatch})
+    p = got["params"]
+    kc = kv_llamacpp.kv_cache(model, p["n_ctx"], n_seq_max=p["n_seq_max"], kv_unified=p["kv_unified"],
+                              n_batch=p["n_batch"], n_ubatch=p["n_ubatch"], swa_full=p["swa_full"],
+                              flash_attn=True)
+    return {"llamacpp": got,
+            "kv": sum(q.bytes for q in kc.parts if q.name != "recurrent") / MiB,
+            "rs": sum(q.bytes for q in kc.parts if q.name == "recurrent") / MiB,
+            "tol": 0.006 * (1 + sum(got["lines"].values())),
+            "parts": [q.name for q in kc.parts]}
+
+
 def measure(spec: dict, timeout: float = 300) -> dict:
     """One llama.cpp load in a child process: what it logged (MiB) and the parameters used."""
     r = subprocess.run([sys.executable, __file__, json.dumps(spec)], capture_output=True, text=True, timeout=timeout)

@@ -23,11 +23,9 @@ import pytest
 import llamacpp_probe
 import synth
 from rigcheck.errors import InputError
-from rigcheck.memory import kv_llamacpp
 from rigcheck.model import catalog
 from rigcheck.model.families import build_model
 
-MiB = 2**20
 L = 6
 
 
@@ -95,16 +93,11 @@ def test_llamacpp_loads_the_inventory_and_sizes_the_cache_alike(n_dense, shared,
     assert model.arch == "minimax-m3"
     path = str(tmp_path / "m3.gguf")
     _write(path, model, config)
-    got = llamacpp_probe.measure({"path": path, "n_ctx": 1024, "type": "f16", "flash_attn": True,
-                                  "n_ubatch": 256, "n_batch": 256})
-    kc = kv_llamacpp.kv_cache(model, got["params"]["n_ctx"], n_seq_max=got["params"]["n_seq_max"],
-                              kv_unified=got["params"]["kv_unified"], n_batch=got["params"]["n_batch"],
-                              n_ubatch=got["params"]["n_ubatch"], swa_full=got["params"]["swa_full"],
-                              flash_attn=True)
-    kv = sum(p.bytes for p in kc.parts) / MiB
-    tol = 0.006 * (1 + sum(got["lines"].values()))
-    assert abs(got["kv"] - kv) <= tol, f"llama.cpp KV {got['kv']:.3f} MiB, rigcheck {kv:.3f} MiB ({got})"
-    assert any(p.name == "indexer" for p in kc.parts)
+    r = llamacpp_probe.cache_alike(model, path)
+    got = r["llamacpp"]
+    kv = r["kv"] + r["rs"]
+    assert abs(got["kv"] - kv) <= r["tol"], f"llama.cpp KV {got['kv']:.3f} MiB, rigcheck {kv:.3f} MiB ({got})"
+    assert "indexer" in r["parts"]
 
 
 @pytest.mark.parametrize("change,words", [

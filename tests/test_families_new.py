@@ -191,18 +191,10 @@ def test_llamacpp_loads_the_inventory_and_sizes_the_cache_alike(case, tmp_path):
     assert model.arch == arch
     path = str(tmp_path / "m.gguf")
     _write(path, model, config)
-    n_ctx, n_ubatch = 1024, 256
-    got = llamacpp_probe.measure({"path": path, "n_ctx": n_ctx, "type": "f16", "flash_attn": True,
-                                  "n_ubatch": n_ubatch, "n_batch": n_ubatch})
-    kc = kv_llamacpp.kv_cache(model, got["params"]["n_ctx"], n_seq_max=got["params"]["n_seq_max"],
-                              kv_unified=got["params"]["kv_unified"], n_batch=got["params"]["n_batch"],
-                              n_ubatch=got["params"]["n_ubatch"], swa_full=got["params"]["swa_full"],
-                              flash_attn=True)
-    kv = sum(p.bytes for p in kc.parts if p.name != "recurrent") / MiB
-    rs = sum(p.bytes for p in kc.parts if p.name == "recurrent") / MiB
-    tol = 0.006 * (1 + sum(got["lines"].values()))
-    assert abs(got["kv"] - kv) <= tol, f"{case}: llama.cpp KV {got['kv']:.3f} MiB, rigcheck {kv:.3f} MiB"
-    assert abs(got["rs"] - rs) <= tol, f"{case}: llama.cpp RS {got['rs']:.3f} MiB, rigcheck {rs:.3f} MiB"
+    r = llamacpp_probe.cache_alike(model, path)
+    got = r["llamacpp"]
+    assert abs(got["kv"] - r["kv"]) <= r["tol"], f"{case}: llama.cpp KV {got['kv']:.3f} MiB, rigcheck {r['kv']:.3f} MiB"
+    assert abs(got["rs"] - r["rs"]) <= r["tol"], f"{case}: llama.cpp RS {got['rs']:.3f} MiB, rigcheck {r['rs']:.3f} MiB"
     assert got["kv"] > 0
 
 
