@@ -30,13 +30,11 @@ from rigcheck.model.families import build_model
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "card_from_hub.py"
 
-# Measured models with no card yet: no copy of their config.json was found in any public
-# source the project can read (searched 2026-12-02; see rigcheck/data/models/README.md).
-# Each entry must still be measured and still lack a card, so the list can only shrink.
-NO_PUBLIC_CONFIG = {
-    "qwen3-30b-a3b-instruct-2507": "Qwen/Qwen3-30B-A3B-Instruct-2507: the Hub page was indexed without the file text",
-    "devstral-small-2-24b-instruct-2512": "mistralai/Devstral-Small-2-24B-Instruct-2512: no copy of config.json found",
-}
+# Measured models with no card yet, because no copy of their config.json was found in any
+# public source the project can read (see rigcheck/data/models/README.md). Each entry must
+# still be measured and still lack a card, so the list can only shrink; it is empty since
+# 2026-12-02, when Qwen3-30B-A3B-Instruct-2507 and Devstral Small 2 gained cards.
+NO_PUBLIC_CONFIG: dict[str, str] = {}
 
 
 def _measured_ids() -> set[str]:

@@ -40,6 +40,8 @@ FAMILIES: dict[str, str] = {
     "nemotron_h": "nemotron_h",        # Nemotron-H / Nemotron 3 (llama.cpp nemotron_h, nemotron_h_moe)
     "minimax_m3_vl": "minimax_m3",     # MiniMax-M3 (llama.cpp minimax-m3)
     "minimax_m3": "minimax_m3",
+    "mistral3": "mistral3",            # Mistral 3 VLM wrapper: Ministral 3, Devstral Small 2 (llama.cpp mistral3)
+    "ministral3": "mistral3",
 }
 
 ARCHITECTURES: dict[str, str] = {
@@ -70,6 +72,8 @@ ARCHITECTURES: dict[str, str] = {
     "NemotronHForCausalLM": "nemotron_h",
     "MiniMaxM3SparseForConditionalGeneration": "minimax_m3_vl",
     "MiniMaxM3SparseForCausalLM": "minimax_m3",
+    "Mistral3ForConditionalGeneration": "mistral3",
+    "Ministral3ForCausalLM": "ministral3",
 }
 
 

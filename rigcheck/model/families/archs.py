@@ -44,7 +44,7 @@ _V4_MATURITY = {"ds4": "new", "llama.cpp": "fork", "ollama": "fork", "lmstudio":
 ARCHS: tuple[Arch, ...] = (
     Arch("llama", ("mistral", "llama3", "mixtral"), "llama", graph_modelled=True, quant_70b=(80, True)),
     Arch("llama2", spm_vocab=True),
-    Arch("mistral3"),
+    Arch("mistral3", ("ministral3",), "mistral3", label="Mistral 3"),
     Arch("qwen2", ("qwen2_5",), "qwen2", graph_modelled=True, quant_70b=(80, False)),
     Arch("qwen2moe", graph={"norm_w": False}),
     Arch("qwen3", (), "qwen3", graph_modelled=True),
