@@ -159,31 +159,66 @@ CASES = [
 ]
 
 
-# vLLM's own per-request KV figures for DeepSeek V4 (what one request of N tokens holds per GPU)
+# vLLM's own per-request KV figures for DeepSeek V4 (what one request of N tokens holds per GPU),
+# each sized by the planner rules of the vLLM that printed it ('version')
 REQUEST_KV = [
-    dict(model="deepseek-v4-flash", tp=2, ctx=30000, gib=6.66,
-         source="vllm-project/vllm issue #44376 (2026-06-03, V4-Flash on 2 GH200, TP2, fp8, block 256): 'To serve "
-                "at least one request with the model's max seq len (30000), (6.66 GiB KV cache is needed'"),
-    dict(model="deepseek-v4-flash", tp=2, ctx=13528, gib=5.44,
+    dict(model="deepseek-v4-flash", tp=2, ctx=30000, gib=6.66, version="0.25",
+         source="vllm-project/vllm issue #44376 (2026-06-03, V4-Flash on 2 GH200, TP2, fp8, block 256, a release "
+                "before vllm#48993): 'To serve at least one request with the model's max seq len (30000), (6.66 GiB KV "
+                "cache is needed'"),
+    dict(model="deepseek-v4-flash", tp=2, ctx=13528, gib=5.44, version="0.25",
          source="same message: 'Based on the available memory (5.44 GiB), the estimated maximum model length is "
                 "13528'"),
 ]
+# vLLM 0.26+ (vllm#48993's packed planner): a printed block stride, and a printed capacity
+PACKED_KV = dict(
+    stride=dict(model="deepseek-v4-pro", bytes=1315008, kw=dict(cache_type="fp8_ds_mla", tp=1, fp4_indexer=True),
+                source="vllm-project/vllm PR #48993 (2026-07-17): V4-Pro DEP8 on GB200, FlashMLA fp8_ds_mla block "
+                       "stride 'decreases from 1,473,408 to 1,315,008 bytes'"),
+    capacity=dict(model="deepseek-v4-flash", tp=2, ctx=912128, pool_gib=7.01, tokens=1009661,
+                  source="vllm-project/vllm issue #51041 (2026-08-04, vLLM 0.26.0, V4-Flash preview on 2x H20, TP2, "
+                         "fp8, block 256, MTP): KV pool 7.01 GiB, 'GPU KV cache size' 1,009,661 tokens = max "
+                         "concurrency x max_model_len 912,128 (1.11x)"),
+)
 
 
 def request_kv_rows() -> list[tuple]:
     from rigcheck.memory import kv_vllm
     from rigcheck.runtimes.vllm import CLUSTER
     rows = []
-    print("\n== vLLM's own per-request KV for DeepSeek V4 (vLLM's planner: every group's blocks charged a layer tuple)")
+    print("\n== vLLM's own per-request KV for DeepSeek V4 (before v0.26: every group's blocks charged a layer tuple)")
     for c in REQUEST_KV:
         model = load_model(c["model"])
-        kc = kv_vllm.kv_cache(model, c["ctx"], cache_type="fp8", n_seq=1, tp=c["tp"])
+        kc = kv_vllm.kv_cache(model, c["ctx"], cache_type="fp8", n_seq=1, tp=c["tp"], version=c["version"])
         entries = sum(p.bytes for p in kc.parts if p.name in ("csa", "hca", "indexer"))
-        ours = CLUSTER.kv_seq_bytes(model, c["ctx"], attn_tp=c["tp"], cache_type="fp8")
-        print(f"   {c['model']} TP{c['tp']} at {c['ctx']:,} tokens: vLLM {c['gib']} GiB; rigcheck {ours / 2**30:.2f} GiB "
-              f"(entries alone {entries / 2**30:.2f} GiB)\n   source: {c['source']}")
-        rows.append((f"{c['model']} one request at {c['ctx']:,} tokens (vLLM, TP{c['tp']})", "KV GiB per request",
-                     f"{c['gib']:.2f}", f"{ours / 2**30:.2f}", f"x{ours / 2**30 / c['gib']:.2f}"))
+        now = CLUSTER.kv_seq_bytes(model, c["ctx"], attn_tp=c["tp"], cache_type="fp8")
+        print(f"   {c['model']} TP{c['tp']} at {c['ctx']:,} tokens: vLLM {c['gib']} GiB; rigcheck (vLLM {c['version']} rules) "
+              f"{kc.bytes / 2**30:.2f} GiB (entries alone {entries / 2**30:.2f} GiB; the plan's vLLM 0.26+ packed "
+              f"planner {now / 2**30:.2f} GiB)\n   source: {c['source']}")
+        rows.append((f"{c['model']} one request at {c['ctx']:,} tokens (vLLM {c['version']}, TP{c['tp']})",
+                     "KV GiB per request", f"{c['gib']:.2f}", f"{kc.bytes / 2**30:.2f}", f"x{kc.bytes / 2**30 / c['gib']:.2f}"))
+    print("\n== vLLM 0.26+ (vllm#48993's packed planner)")
+    st = PACKED_KV["stride"]
+    ours = kv_vllm.v4_block_bytes(load_model(st["model"]), **st["kw"])
+    print(f"   {st['model']} block stride: vLLM {st['bytes']:,} B; rigcheck {ours:,} B\n   source: {st['source']}")
+    rows.append((f"{st['model']} KV block stride (vLLM 0.26+, fp8_ds_mla, MXFP4 indexer)", "bytes per block",
+                 f"{st['bytes']:,}", f"{ours:,}", f"x{ours / st['bytes']:.2f}"))
+    cap = PACKED_KV["capacity"]
+    model = load_model(cap["model"])
+    block = kv_vllm.v4_block_bytes(model, cache_type="fp8", tp=cap["tp"])
+    for batches in (2, 1):
+        need = kv_vllm.kv_cache(model, cap["ctx"], cache_type="fp8", tp=cap["tp"], batches_in_flight=batches).bytes
+        lo, hi = (int(int((cap["pool_gib"] + d) * 2**30) // block / (need // block) * cap["ctx"]) for d in (-0.005, 0.005))
+        print(f"   {cap['model']} TP{cap['tp']}, {cap['pool_gib']} GiB pool, {batches} batch(es) of 8,192 in flight: "
+              f"{lo:,}-{hi:,} tokens (vLLM {cap['tokens']:,})")
+        rows.append((f"{cap['model']} KV capacity at {cap['ctx']:,} tokens (vLLM 0.26.0, {batches} batch(es) in flight)",
+                     "GPU KV cache size, tokens", f"{cap['tokens']:,}", f"{(lo + hi) // 2:,}",
+                     f"x{(lo + hi) / 2 / cap['tokens']:.2f}"))
+    print(f"   source: {cap['source']}\n   note: not reproduced. vLLM keeps 2 batches in flight with async scheduling "
+          "(on by default with MTP, vllm/config/vllm.py); every grouping the packed planner can make needs at least "
+          "one block per 4 tokens in flight for the C4 compressor state, so the printed 1.11x needs about one batch; "
+          "the MTP draft layer (one more raw-window layer) does not change the groups. What 0.26.0 did differently "
+          "is not found.")
     return rows
 
 

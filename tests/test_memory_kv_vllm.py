@@ -48,12 +48,23 @@ def test_published_vllm_figure(case, check):
         assert max(lo, need(n)) < min(hi, need(n + 1))
         avail = (max(lo, need(n)) + min(hi, need(n + 1))) // 2
         assert kv_vllm.max_model_len(model, int(avail), upper=check["max_model_len"], **case["kw"]) == n
+    elif check["kind"] == "block_bytes":
+        assert kv_vllm.v4_block_bytes(model, **_block_kw(case["kw"])) == check["bytes"]
+    elif check["kind"] == "blocks_in_gib":
+        block = kv_vllm.v4_block_bytes(model, **_block_kw(case["kw"]))
+        lo, hi = printable_as(check["gib"])
+        # some budget that prints as the quoted GiB makes exactly that many blocks
+        assert check["blocks"] * block < hi and (check["blocks"] + 1) * block > lo
     elif check["kind"] == "tokens_in_gib":
         n = check["tokens"]
         lo, hi = printable_as(check["gib"])
         assert max(lo, need(n)) < min(hi, need(n + 16))           # n tokens fit, one block more does not
     else:
         raise AssertionError(check["kind"])
+
+
+def _block_kw(kw: dict) -> dict:
+    return {k: v for k, v in kw.items() if k in ("cache_type", "tp", "block_size", "fp4_indexer", "version")}
 
 
 def test_v4_flash_need_is_vllms_layer_tuples():
@@ -63,7 +74,7 @@ def test_v4_flash_need_is_vllms_layer_tuples():
     blocks of 256 tokens, two raw-window groups of 259 blocks, 4,099 C4 state blocks and 2,065
     C128 state blocks with 16,384 tokens in flight."""
     model = load_model("deepseek-v4-flash")
-    kc = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2)
+    kc = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2, version="0.25")
     assert kc.bytes == 22 * (37440 + 8640 + 1728) * (118 + 2 * 259 + 4099 + 2065)
     assert kc.bytes == sum(p.bytes for p in kc.parts) == sum(kc.layer_bytes)
     # the compressed entries are a sliver of it; vLLM charges the rest as pages
@@ -75,10 +86,31 @@ def test_v4_mxfp4_indexer_keys_still_take_fp8_pages():
     """The MXFP4 indexer's 68-byte keys sit in pages sized for the 132-byte FP8 row (vLLM
     reserved the larger row until vllm#48993, 2026-07-17): fewer bytes held, the same need."""
     model = load_model("deepseek-v4-flash")
-    fp8 = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2)
-    fp4 = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2, fp4_indexer=True)
+    fp8 = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2, version="0.25")
+    fp4 = kv_vllm.kv_cache(model, 30000, cache_type="fp8", tp=2, fp4_indexer=True, version="0.25")
     assert fp4.bytes == fp8.bytes
     assert fp4.part_bytes("indexer") * 132 == fp8.part_bytes("indexer") * 68
+
+
+def test_v4_packed_planner_since_0_26():
+    """vllm#48993 (v0.26+): the MXFP4 indexer's pages shrink with its rows, so its need falls;
+    a block is the widest packed group, never wider than the layer tuple it replaced, and one
+    request still costs a block for every page of every group; older versions keep the tuples."""
+    assert not kv_vllm.packed_planner("0.25.1") and kv_vllm.packed_planner("v0.26.0")
+    assert kv_vllm.packed_planner("0.33.0") and kv_vllm.packed_planner(None)
+    for mid in ("deepseek-v4-flash", "deepseek-v4-pro"):
+        model = load_model(mid)
+        for fp4 in (False, True):
+            new = kv_vllm.v4_block_bytes(model, fp4_indexer=fp4)
+            old = kv_vllm.v4_block_bytes(model, fp4_indexer=fp4, version="0.25")
+            assert new < old
+            for ctx in (4096, 30000, 1 << 20):
+                kc = kv_vllm.kv_cache(model, ctx, cache_type="fp8", fp4_indexer=fp4)
+                assert kc.bytes % new == 0 and kc.bytes == sum(kc.layer_bytes) == sum(p.bytes for p in kc.parts)
+                assert kc.bytes < kv_vllm.kv_cache(model, ctx, cache_type="fp8", fp4_indexer=fp4, version="0.25").bytes
+        fp8 = kv_vllm.kv_cache(model, 30000, cache_type="fp8")
+        fp4 = kv_vllm.kv_cache(model, 30000, cache_type="fp8", fp4_indexer=True)
+        assert fp4.bytes < fp8.bytes
 
 
 def test_hybrid_groups_pad_layers_like_vllm():

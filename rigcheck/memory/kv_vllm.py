@@ -43,10 +43,24 @@ This module rebuilds those specs from a Model and applies the same arithmetic. S
   ``vllm/v1/core/kv_cache_planning.py _pool_bytes_per_block``). Every group's block is
   charged a whole layer tuple: that is why one V4-Flash request at 30,000 tokens needs
   6.66 GiB per GPU (vllm#44376) though its compressed entries are 0.11 GiB. Sliding pages
-  are padded up to the MLA page they share blocks with. Since vllm#48993 (2026-07-17) vLLM
-  plans V4 differently (packed group overlays, MXFP4 indexer pages sized from 68-byte rows);
-  not modelled. V4's FlashMLA path takes fp8 only ("DeepseekV4 only supports fp8 kv-cache
-  format for now" on ``auto``); bf16 here is the later FlashInfer plain-row layout.
+  are padded up to the MLA page they share blocks with. That is vLLM before 0.26.
+- Since vllm#48993 ("Compact MXFP4 indexer KV cache and packed group overlays", merged
+  2026-07-17, first released in v0.26.0; read in ``vllm/v1/core/kv_cache_planning.py``
+  ``_get_packed_kv_cache_groups`` / ``_get_kv_cache_bytes_per_block`` /
+  ``_max_memory_usage_bytes_from_groups`` @4253bd44 and ``vllm/v1/kv_cache_interface.py``
+  ``UniformTypeKVCacheSpecs``): the layers are bucketed greedily into uniform-type buckets
+  (one block size; sliding specs of one window); a bucket is *balanced* when every page size
+  in it has as many layers; the largest balanced multi-page bucket's count is the floor of
+  the repeats per group, ``_approximate_gcd`` of the balanced buckets' counts picks the
+  repeats, a balanced bucket splits into cdiv(count, repeats) groups of whole pattern
+  repeats, an unbalanced one stays one group; a block is as wide as the widest group's pages
+  laid side by side (groups overlay one slab), no sliding page is padded to an MLA page, and
+  one request costs that width x the sum over groups of its pages. The MXFP4 indexer's
+  keys take 68-byte-row pages. On V4-Pro (attention TP1, fp8_ds_mla, MXFP4 indexer) that is
+  the 1,315,008-byte block the PR printed. ``version`` picks the rules (default: the newest,
+  what the commands' image runs).
+  V4's FlashMLA path takes fp8 only ("DeepseekV4 only supports fp8 kv-cache format for
+  now" on ``auto``); bf16 here is the later FlashInfer plain-row layout.
 - Tensor parallel: KV heads per rank max(1, n_kv // tp); an MLA/V4 latent is on every rank.
 
 Recurrent (linear-attention) state is added per layer, outside vLLM's grouping (its Mamba
@@ -72,6 +86,21 @@ V4_SWA_BLOCK = 64        # DeepseekV4SWACache.block_size
 FP8_DS_MLA_ALIGN = 576   # alignment of fp8_ds_mla pages
 _BYTES = {"auto": 2, "bf16": 2, "fp16": 2, "fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1, "fp8_ds_mla": 1}
 SLIDING_PARTS = ("raw", "swa", "csa_state", "hca_state", "indexer_state")
+PACKED_SINCE = (0, 26)   # vllm#48993 (2026-07-17): first released in v0.26.0
+
+
+def packed_planner(version: str | None) -> bool:
+    """Whether vLLM ``version`` plans DeepSeek V4 with vllm#48993's packed group overlays
+    (None: the newest vLLM, as the generated commands run it)."""
+    if version is None:
+        return True
+    parts = []
+    for piece in str(version).strip().lstrip("vV").split(".")[:2]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 2:
+        parts.append(0)
+    return tuple(parts) >= PACKED_SINCE
 
 
 def mla_entry_bytes(kv_lora_rank: int, rope_dim: int, cache_type: str) -> int:
@@ -169,6 +198,32 @@ def v4_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]]:
     return tuples, sum({s.page for g in groups for s in g}), groups
 
 
+def packed_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]]:
+    """DeepSeek V4's groups since vllm#48993 (kv_cache_planning._get_packed_kv_cache_groups):
+    (1, bytes per block, groups); the bytes per block are the widest group's pages side by side."""
+    buckets: dict[tuple, list[Spec]] = {}
+    for s in specs:                   # is_uniform_type: one block size; sliding specs of one window
+        buckets.setdefault((s.block, s.window > 0, s.window), []).append(s)
+    rows = []
+    for bucket in buckets.values():
+        by_page: dict[int, list[Spec]] = {}
+        for s in bucket:
+            by_page.setdefault(s.page, []).append(s)
+        counts = {len(v) for v in by_page.values()}
+        rows.append((by_page, len(counts) == 1, max(counts)))
+    floor = max((n for by_page, balanced, n in rows if balanced and len(by_page) > 1), default=0)
+    repeats = approximate_gcd([n for _, balanced, n in rows if balanced], lower_bound=floor) if floor else None
+    groups: list[list[Spec]] = []
+    for by_page, balanced, n in rows:
+        k = cdiv(n, repeats) if balanced and repeats else 1
+        if k == 1:
+            groups.append([s for v in by_page.values() for s in v])
+            continue
+        pattern = list(zip(*by_page.values()))
+        groups += [[s for rep in pattern[i::k] for s in rep] for i in range(k)]
+    return 1, max(sum(s.page for s in g) for g in groups), groups
+
+
 def hybrid_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]] | None:
     """kv_cache_utils get_kv_cache_groups for plain models: (group_size, page, groups), or
     None when the layers form one group of one type (each layer then costs its own pages)."""
@@ -195,7 +250,8 @@ def hybrid_groups(specs: list[Spec]) -> tuple[int, int, list[list[Spec]]] | None
     return size, top, groups
 
 
-def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) -> tuple[list[Spec], list[tuple]]:
+def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool,
+                 packed: bool = False) -> tuple[list[Spec], list[tuple]]:
     """Every layer's KVCacheSpecs (get_kv_cache_spec), plus fixed recurrent states."""
     eb = _BYTES[ct]
     ds_mla = eb == 1
@@ -226,10 +282,10 @@ def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) 
             specs.append(mla(name, r, e))
             specs.append(sliding(f"{name}_state", sblk, coff * r, 2 * coff * width * 4, state_align))
             if r == 4 and l.index_head_dim:
-                # an MXFP4 key is 68 bytes, but its page is still the 132-byte FP8 row's
-                # (vllm#48993, 2026-07-17, was the first to size the page from the packed row)
-                specs.append(mla("indexer", r, indexer_bytes(l.index_head_dim, ct, fp4_indexer),
-                                 page_row=indexer_bytes(l.index_head_dim, ct)))
+                # an MXFP4 key is 68 bytes; before vllm#48993 (2026-07-17) its page was still
+                # the 132-byte FP8 row's, since then it is sized from the packed row
+                row = indexer_bytes(l.index_head_dim, ct, fp4_indexer)
+                specs.append(mla("indexer", r, row, page_row=row if packed else indexer_bytes(l.index_head_dim, ct)))
                 specs.append(sliding("indexer_state", sblk, coff * r, 2 * coff * l.index_head_dim * 4, state_align))
         elif l.kind in (AttnKind.FULL, AttnKind.SWA):
             k, v = kv_heads_widths(l, tp)
@@ -253,10 +309,12 @@ def _layer_specs(model: Model, ct: str, tp: int, block: int, fp4_indexer: bool) 
 
 def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1, tp: int = 1,
              block_size: int | None = None, max_num_batched_tokens: int = 8192,
-             fp4_indexer: bool = False, runtime: str = NAME, batches_in_flight: int = 2) -> KVCache:
+             fp4_indexer: bool = False, runtime: str = NAME, batches_in_flight: int = 2,
+             version: str | None = None) -> KVCache:
     """KV bytes per GPU rank that vLLM needs for ``n_seq`` requests of ``ctx`` tokens each
     (its start-up check for one request, times ``n_seq``). ``block_size``: ``--block-size``
-    (16; 256 for DeepSeek V4); ``batches_in_flight``: 2, or the pipeline stages when more."""
+    (16; 256 for DeepSeek V4); ``batches_in_flight``: 2, or the pipeline stages when more;
+    ``version``: the vLLM release whose planner rules apply (None: the newest)."""
     ct = check_cache_type(runtime, cache_type, CACHE_TYPES)
     n_seq = check_count(n_seq, "number of parallel sequences", 1, 1 << 16)
     tp = check_count(tp, "tensor-parallel size", 1, 1024)
@@ -267,14 +325,31 @@ def kv_cache(model: Model, ctx: int, *, cache_type: str = "auto", n_seq: int = 1
         ct = "fp8"
     block = check_count(block_size or (V4_BLOCK_SIZE if v4 else BLOCK_SIZE), "block size", 1, 1 << 16)
     in_flight = max_num_batched_tokens * check_count(batches_in_flight, "batches in flight", 1, 1024)
-    specs, fixed = _layer_specs(model, ct, tp, block, fp4_indexer)
-    return _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4)
+    packed = v4 and packed_planner(version)
+    specs, fixed = _layer_specs(model, ct, tp, block, fp4_indexer, packed)
+    return _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4, packed)
 
 
-def _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4) -> KVCache:
+def v4_block_bytes(model: Model, *, cache_type: str = "fp8", tp: int = 1, block_size: int = V4_BLOCK_SIZE,
+                   fp4_indexer: bool = False, version: str | None = None) -> int:
+    """The bytes one KV block takes per GPU for DeepSeek V4 (vLLM's block stride: the layer
+    tuples before v0.26, the widest packed group since vllm#48993)."""
+    if not is_v4(model):
+        raise ValueError(f"{model.id} is not a DeepSeek V4 model")
+    ct = "fp8" if cache_type == "auto" else cache_type
+    packed = packed_planner(version)
+    specs, _ = _layer_specs(model, ct, tp, block_size, fp4_indexer, packed)
+    size, page, _ = packed_groups(specs) if packed else v4_groups(specs)
+    return size * page
+
+
+def _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4, packed=False) -> KVCache:
     layer_bytes = [0] * len(model.layers)
     mla = any(not s.window for s in specs)
-    plan = v4_groups(specs) if v4 and mla else (hybrid_groups(specs) if specs else None)
+    if v4 and mla:
+        plan = packed_groups(specs) if packed else v4_groups(specs)
+    else:
+        plan = hybrid_groups(specs) if specs else None
     parts: dict[tuple, int] = {}
     physical = 0
     for s in (specs if plan is None else [s for g in plan[2] for s in g]):
@@ -300,9 +375,11 @@ def _size(model, specs, fixed, ctx, n_seq, in_flight, ct, runtime, v4) -> KVCach
     for i, b in fixed:
         layer_bytes[i] += b * n_seq
         out.append(KVPart("recurrent", 1, 1, n_seq, b, b * n_seq))
-    notes = (Note("kv_layout_source", runtime="vLLM", source="vllm/v1/core/kv_cache_utils.py "
-                  "_max_memory_usage_bytes_from_groups (DeepSeek V4 layer tuples): 584 B per 512-dim "
-                  "entry + 132 B per indexer key, pages aligned to 576 B"),) if v4 else ()
+    src = ("vllm/v1/core/kv_cache_planning.py _get_packed_kv_cache_groups (vllm#48993, v0.26+: the widest "
+           "packed group per block)" if packed else "vllm/v1/core/kv_cache_utils.py "
+           "_max_memory_usage_bytes_from_groups (DeepSeek V4 layer tuples, before v0.26)")
+    notes = (Note("kv_layout_source", runtime="vLLM", source=src + ": 584 B per 512-dim entry + 132 B per "
+                  "indexer key, pages aligned to 576 B"),) if v4 else ()
     return KVCache(runtime, ct, ctx, n_seq, tuple(out), tuple(layer_bytes), 0, notes)
 
 
