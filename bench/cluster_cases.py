@@ -91,14 +91,19 @@ CASES = [
                 "see the 2-GPU row below",
          note="plan only"),
     dict(name="V4-Flash on 2x RTX PRO 6000 Max-Q (vLLM TP2, the nearest published run)",
-         model="deepseek-v4-flash", rig="2x rtx-pro-6000-max-q pcie5-x16", kw=dict(ctx=8192, concurrency=10, prompt=128,
-                                                                                    runtime="vllm"),
+         model="deepseek-v4-flash", rig="2x rtx-pro-6000-max-q pcie5-x16", kw=dict(ctx=256, concurrency=10, prompt=128,
+                                                                                   runtime="vllm"),
          pick=("vllm", dict(tp=2, ep=1, dp=1)),
-         published={"tok/s per user @10": 1000 / 81.22, "aggregate @10": 93.08, "tok/s per user @1": 37.8},
+         published={"tok/s per user @10": 1000 / 81.22, "aggregate @10": 10 * 1000 / 81.22, "tok/s per user @1": 37.8},
          source="vllm-project/vllm PR #40852 (DeepSeek V4 on RTX Pro 6000 SM120, 2026-04-25, a POC branch): "
-                "concurrency 10, 128/128 tokens: TPOT 81.22 ms, output 93.08 tok/s; 'BS1 peak 37.8 tok/s'",
-         note="a first SM120 port (Triton fallbacks); rigcheck's 'new' maturity factor for V4 in vLLM is fitted on "
-              "later, faster kernels"),
+                "concurrency 10, 128/128 tokens: TPOT 81.22 ms, output 93.08 tok/s over the whole run (mean TTFT 3.44 s "
+                "included), so 10 x 1000/81.22 = 123.1 tok/s while the 10 decode; 'BS1 peak 37.8 tok/s'",
+         note="the requests hold 128 + 128 tokens (ctx 256), so all 10 decode at once; planned at 8,192 tokens a "
+              "request, vLLM's V4 window state leaves room for 4 and the plan's '@10' was 4 users' speed (x2.28 "
+              "before this case was set to the run's own lengths, 2026-12-02). The rest: a first SM120 port (Triton "
+              "fallbacks) whose batch scaling (37.8 -> 12.3 tok/s per user from 1 to 10) is steeper than the "
+              "bandwidth model's; each TPOT also carries the prefills of arriving requests (a new one every ~13 "
+              "steps at 10 x 128 output tokens), which the plan does not model"),
     dict(name="DeepSeek-R1 on 2x8 H100 (SGLang TP16 over InfiniBand)",
          model="deepseek-r1", rig="2 nodes x 8x h100 ib-400g", kw=dict(ctx=4096, concurrency=8, prompt=128,
                                                                       runtime="sglang"),
@@ -112,6 +117,16 @@ CASES = [
               "shows how far the per-layer model is off on one node). TTFT: a 128-token prompt is no compute "
               "(by term: weights read once ~18 ms, 122 all-reduces ~19 ms); the published 180 ms is ~8 decode "
               "steps, so most of it is per-request cost the plan has no figure for"),
+    dict(name="DeepSeek-R1 on 2x8 H100 (SGLang TP16 over InfiniBand), an 8,192-token prompt",
+         model="deepseek-r1", rig="2 nodes x 8x h100 ib-400g", kw=dict(ctx=8320, concurrency=1, prompt=8192,
+                                                                      runtime="sglang"),
+         pick=("sglang", dict(tp=16, ep=1, dp=1)),
+         published={"tok/s per user @1": 1000 / 24.0, "TTFT s": 0.2639},
+         source="tenstorrent/tt-inference-server issue #356 (2025-07-09), the same sweep: ISL/OSL 8192/128 at "
+                "concurrency 1: TTFT 263.9 ms, TPOT 24.0 ms (TTFT 179.7 ms at 128, 199.7 at 4096: a ~175 ms floor "
+                "whatever the prompt)",
+         note="added 2026-12-02 with the cross-node all-reduce at the node's NIC bandwidth, not tuned to; the "
+              "floor is per-request cost the plan has no figure for"),
     dict(name="Kimi K2 on 16x H200 at 128K (the deploy guide's smallest unit)",
          model="kimi-k2-instruct", rig="2 nodes x 8x h200 ib-400g", kw=dict(ctx=131072, concurrency=8, prompt=1024,
                                                                            runtime="vllm"),

@@ -577,3 +577,18 @@ def test_ttft_splits_over_tp_and_pays_the_all_reduces():
     bf16 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 4)
     fp8 = _ttft_layout("llama-3.1-70b-instruct", "8x h100-sxm", 4, build_name="fp8")
     assert fp8["ttft_terms_s"]["gemm"] < 0.7 * bf16["ttft_terms_s"]["gemm"]
+
+
+def test_a_large_all_reduce_across_nodes_runs_at_the_nodes_nic_bandwidth():
+    """A ring across two rail-optimized nodes (one 400 Gb/s NIC per GPU) moves a large
+    message at about the node's eight NICs together, close to NVLink inside one node, as
+    nccl-tests measure (#119: 85-96 of 100 GB/s for 4 HDR NICs a node; #290: 46-48 GB/s per NDR
+    NIC); a node with one 100 GbE port shares it between its GPUs."""
+    big = 1 << 30
+    one = cluster.rig_links(parse_rig("8x h100-sxm"))
+    two = cluster.rig_links(parse_rig("2 nodes x 8x h100-sxm ib-400g"))
+    inside = cluster._collective_s(one, 8, 8, big, "ar")
+    across = cluster._collective_s(two, 16, 8, big, "ar")
+    assert inside < across < 2 * inside
+    eth = cluster.rig_links(parse_rig("2 nodes x 8x h100-sxm 100gbe"))
+    assert cluster._collective_s(eth, 16, 8, big, "ar") > 3 * across

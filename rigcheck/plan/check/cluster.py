@@ -80,6 +80,11 @@ LINK_EFF = 0.75          # share of a link's rated bandwidth a collective reache
 # where the model says 9.0 us, hence NCCL_MEASURED_OVER_MODEL; with it 16 H100s on 2 nodes
 # come to about 61 us, as NVIDIA/nccl issue #1453 measured (61.6 us at 128 B, 2 x 8 H100).
 NCCL_MEASURED_OVER_MODEL = 19.9 / 9.0
+# NICS_PER_NODE_NOTE: an all-reduce across nodes reaches about the node's aggregate NIC
+# bandwidth as bus bandwidth (NCCL's rings take one channel per NIC): 3 nodes x 8 A100 with 4
+# HDR NICs each measured 84.8 GB/s average, 96 GB/s peak against the 100 GB/s of 4 x 200 Gb/s
+# (NVIDIA/nccl-tests issue #119, 2022-11); NVIDIA expects 46-48 GB/s per 400 Gb/s NDR NIC
+# (NVIDIA/nccl-tests issue #290, 2025-03, maintainer's reply)
 DECODE_USERS = (1, 8)    # plus the --concurrency value
 DEFAULT_CONCURRENCY = 32
 MAX_NODES = 64
@@ -299,7 +304,9 @@ def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, 
     intra = links.intra_bw * LINK_EFF
     net = (links.net_bw_per_gpu or links.intra_bw) * LINK_EFF
     if kind == "ar":
-        bw = min(intra, net) if spans else intra
+        # a ring across nodes runs a channel through every NIC of a node at once, so its bus
+        # bandwidth is the node's whole network share (NICS_PER_NODE_NOTE), not one NIC's
+        bw = min(intra, net * min(group, gpus_per_node)) if spans else intra
         return lat + 2 * (group - 1) / group * payload / bw
     local = min(group, gpus_per_node)
     remote_share = (group - local) / group
