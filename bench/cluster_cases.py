@@ -114,7 +114,11 @@ CASES = [
                 "sgl-project/sglang issue #3656 (2025-02): 19 tok/s SGLang, 30 tok/s vLLM on 2x8 H100",
          note="NCCL's latency for a 16-rank, 2-node all-reduce (61 us, scaled from a measured nccl-tests figure) "
               "on 122 all-reduces a token; the rest of the gap is not explained (the single-node R1 row above "
-              "shows how far the per-layer model is off on one node). TTFT: a 128-token prompt is no compute "
+              "shows how far the per-layer model is off on one node). A candidate: the same 2x8 H100 nccl-tests run "
+              "(NVIDIA/nccl #1453) took 61.6 us at 128 B and 75.4 us at 4 KB, 3.5 ns a byte where NCCL's own model "
+              "says 0.17; held to R1's 14 KB message (7,168 x 2 B) that adds ~50 us to each of the 122 all-reduces, "
+              "~6 ms a token (x1.73 -> ~x1.2), but it is two points from a cluster its reporter called slow, "
+              "stretched 3.5x past them: not modelled. TTFT: a 128-token prompt is no compute "
               "(by term: weights read once ~18 ms, 122 all-reduces ~19 ms); the published 180 ms is ~8 decode "
               "steps, so most of it is per-request cost the plan has no figure for"),
     dict(name="DeepSeek-R1 on 2x8 H100 (SGLang TP16 over InfiniBand), an 8,192-token prompt",
