@@ -78,13 +78,66 @@ def test_prefill_from_flops():
 
 
 def test_prefill_quantized_weights_run_at_the_int8_peak():
-    """MMQ kernels run quantized weights on integer matrix units: a GeForce card whose INT8
-    peak is 4x its FP16-with-FP32-accumulate figure prefills a Q4 model faster than its FP16
-    figure says, and an F16 build of the same model stays at the FP16 figure."""
-    q = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12)
-    f = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12, float_weights=True)
+    """CUDA's MMQ kernels run quantized weights on integer matrix units: a GeForce card whose
+    INT8 peak is 4x its FP16-with-FP32-accumulate figure prefills a Q4 model faster than its
+    FP16 figure says, and an F16 build of the same model stays at the FP16 figure."""
+    q = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12, backend="cuda")
+    f = PrefillCase(16e9, peak_flops=165e12, int8_ops=660e12, backend="cuda", float_weights=True)
     assert q.matrix_peak == 660e12 and f.matrix_peak == 165e12
     assert prefill_range(q).mid == pytest.approx(4 * prefill_range(f).mid)
+
+
+def test_prefill_int8_peak_only_where_the_kernels_use_integer_matrix_units():
+    """ROCm's MMQ and the CPU's int8 dot products use the INT8 figure; Vulkan and SYCL
+    dequantize to F16 tiles (FP16 figure), as does a llama.cpp run whose backend nobody named;
+    runtimes with their own kernels (vLLM) keep the INT8 convention of the fit."""
+    peaks = {}
+    for runtime, backend in (("llama.cpp", "cuda"), ("llama.cpp", "rocm"), ("llama.cpp", "cpu"),
+                             ("llama.cpp", "vulkan"), ("llama.cpp", "sycl"), ("llama.cpp", "metal"),
+                             ("llama.cpp", ""), ("vllm", "")):
+        peaks[(runtime, backend)] = PrefillCase(16e9, peak_flops=195e12, int8_ops=389e12, runtime=runtime,
+                                                backend=backend).matrix_peak
+    assert {k for k, v in peaks.items() if v == 389e12} == {("llama.cpp", "cuda"), ("llama.cpp", "rocm"),
+                                                             ("llama.cpp", "cpu"), ("vllm", "")}
+    assert all(v == 195e12 for k, v in peaks.items() if k[1] in ("vulkan", "sycl", "metal", "") and k[0] != "vllm")
+
+
+def test_prefill_attention_reads_the_cache_once_per_block_of_query_rows():
+    """Attention at depth also reads the KV cache: attention FLOPs / rows per block bytes per
+    prompt token (K+V at F16 x heads per KV head x context = the FLOPs), at the device's
+    bandwidth. Less bandwidth, or a backend serving fewer rows a pass (Vulkan's 16 against
+    64), costs exactly that traffic's time; without attention the bandwidth changes nothing."""
+    from rigcheck.plan.speed import PREFILL_READ_EFF, prefill_seconds, prior_q_rows
+    base = dict(gemm_flops=6e9, attn_flops=20e9, peak_flops=60e12, backend="cuda")
+    fast = PrefillCase(**base, bandwidth_bytes_s=960e9)
+    slow = PrefillCase(**base, bandwidth_bytes_s=256e9)
+    extra = 20e9 / prior_q_rows("cuda") / PREFILL_READ_EFF * (1 / 256e9 - 1 / 960e9)
+    # the GEMMs' own memory term (prefill_intensity) moves with bandwidth too: take it out
+    g = 6e9 / DEFAULT.prefill_intensity * (1 / 256e9 - 1 / 960e9)
+    assert prefill_seconds(slow) - prefill_seconds(fast) == pytest.approx(extra + g, rel=1e-9)
+    vk = PrefillCase(**{**base, "backend": "vulkan"}, bandwidth_bytes_s=256e9)
+    assert prior_q_rows("vulkan") < prior_q_rows("cuda")
+    assert prefill_seconds(vk) - prefill_seconds(slow) == pytest.approx(
+        20e9 / PREFILL_READ_EFF / 256e9 * (1 / prior_q_rows("vulkan") - 1 / prior_q_rows("cuda")), rel=1e-9)
+    no_attn = dict(base, attn_flops=0.0)
+    assert (prefill_seconds(PrefillCase(**no_attn, bandwidth_bytes_s=256e9))
+            - prefill_seconds(PrefillCase(**no_attn, bandwidth_bytes_s=960e9))) == pytest.approx(g, rel=1e-9)
+
+
+def test_prefill_a_larger_micro_batch_feeds_each_expert_more_tokens():
+    """-ub 2048 gives each routed expert four times the tokens of the default 512: a MoE
+    prompt of 2048 tokens runs faster in one micro-batch of 2048, a dense one barely moves."""
+    from rigcheck.plan.speed.facts import prompt_case_fields
+    moe = facts_from_params(30.5, 3.3, 4.9)
+    dense = facts_from_params(8, 8, 4.9)
+    t = {}
+    for name, f in (("moe", moe), ("dense", dense)):
+        for ub in (512, 2048):
+            c = PrefillCase(peak_flops=100e12, **prompt_case_fields(f, 2048, 0, ub))
+            assert c.batch == ub
+            t[(name, ub)] = 1 / prefill_range(c).mid
+    assert t[("moe", 2048)] < 0.8 * t[("moe", 512)]
+    assert t[("dense", 2048)] == pytest.approx(t[("dense", 512)], rel=0.1)
 
 
 def test_prefill_moe_experts_see_a_fraction_of_the_batch():

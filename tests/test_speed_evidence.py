@@ -254,3 +254,41 @@ def test_cross_validated_accuracy_under_both_splits(samples):
         inside = sa.coverage(hs, held["loso"], held["lodo"])
         # an 80% interval built from other groups' errors: well away from 50% or 100%
         assert 0.65 <= sum(inside) / len(inside) <= 0.92, name
+
+
+def test_a_rows_micro_batch_is_read_from_its_notes(rows):
+    """llama-bench's micro-batch, as the sources write it (n_ubatch=2048, 'n_ubatch 2048',
+    '-ub 2048', 'ubatch 512'), else llama.cpp's default 512; the catalogue's long-context Strix
+    Halo ROCm runs that state n_ubatch=2048 (kyuz0 toolboxes) get it, in their prefill case."""
+    from rigcheck.plan.speed.evidence import ubatch_of
+    assert ubatch_of("fa=1, n_ubatch=2048; llama-bench model") == 2048
+    assert ubatch_of("n_ubatch 1024, fa 1, mmap 0") == 1024
+    assert ubatch_of("llama-server -ub 2048 -b 4096") == 2048
+    assert ubatch_of("tg64 and pp2048 (ubatch 512)") == 512
+    assert ubatch_of("llama-bench tg128 / pp512; club-3090 sub 300") == 512
+    assert ubatch_of("") == 512
+    long = [r for r in rows if "kyuz0" in r.source and "n_ubatch=2048" in r.notes]
+    assert len(long) >= 10 and all(ubatch_of(r.notes) == 2048 for r in long)
+    s = sa.sample_of(long[0], sa.facts_for_row(long[0], catalogue_facts), parse_rig(long[0].rig))
+    assert s.prefill_case.batch == 2048
+
+
+def test_a_community_mix_gets_the_models_own_layout_at_the_rows_bytes(rows):
+    """An Unsloth dynamic build the recipes do not name (UD-Q4_K_XL) of a catalogue model: the
+    model's tensors say which weights are experts and what attention every layer does (so a
+    prompt at depth costs attention), the row's file size says the bytes; not exact."""
+    from rigcheck.plan.speed.evidence import facts_for_row, stand_in_builds
+    assert stand_in_builds("UD-Q6_K_XL")[0] == "Q6_K" and stand_in_builds("UD-Q8_K_XL")[0] == "Q8_0"
+    assert stand_in_builds("UD-Q4_K_XL")[0] == "Q4_K_M" and stand_in_builds("UD-IQ1_S")[0] == "IQ1_S"
+    r = next(r for r in rows if r.model == "glm-4.5-air" and r.build == "UD-Q4_K_XL" and r.weights_gb)
+    assert catalogue_facts(r.model, r.build) is None
+    f = facts_for_row(r, catalogue_facts)
+    ref = catalogue_facts(r.model, "Q4_K_M")
+    assert not f.exact and f.total_bytes == pytest.approx(r.weights_gb * 1e9)
+    assert f.moe and f.expert_frac == ref.expert_frac and f.kv == ref.kv
+    assert f.attn_flops(32768) > 0 and f.attn_flops(32768) == ref.attn_flops(32768)
+    assert f.expert_bytes / f.total_bytes == pytest.approx(ref.expert_bytes / ref.total_bytes)
+    # a model the catalogue does not know keeps the row's own parameter figures
+    unknown = dataclasses.replace(r, model="no-such-model")
+    g = facts_for_row(unknown, catalogue_facts)
+    assert g is not None and not g.kv and g.active_params == pytest.approx(r.active_b * 1e9)

@@ -28,10 +28,12 @@ import speed_accuracy as sa  # noqa: E402
 
 def _usable(r) -> bool:
     """A row whose prefill the estimate can be asked for as measured: a prompt from an empty
-    cache (no pp@depth), all on the accelerators, a catalogue model, the current kernels."""
+    cache (no pp@depth), all on the accelerators, a catalogue model, the current kernels, a
+    device whose compute peak the catalogue knows."""
     return bool(r.fit and r.prefill_tok_s and r.prefill_tokens and r.setup and r.offload == "none"
                 and r.date >= "2024-06" and r.context <= 2 * r.prefill_tokens and r.prefill_tokens <= 4096
-                and catalogue_facts(r.model, r.build) is not None)
+                and catalogue_facts(r.model, r.build) is not None
+                and parse_rig(r.rig).node.devices[0].fp16_flops)      # a device with no compute peak: no prefill
 
 
 @pytest.fixture(scope="module")

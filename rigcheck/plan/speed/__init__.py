@@ -170,6 +170,8 @@ class Calibration:
     prefill_attn: dict = field(default_factory=dict)
     prefill_m0: float = 32.0
     prefill_intensity: float = 300.0
+    # query rows one pass over the KV cache serves, per backend key (speed.prior_q_rows)
+    prefill_q_rows: dict = field(default_factory=dict)
     prefill_spread_anchored: tuple = ()   # 80% interval of prefill estimates anchored on the same setup
 
     def eff_of(self, family: str, kind: str, device: str = "") -> float:
@@ -397,8 +399,39 @@ PRIOR_PREFILL_M0 = 32.0
 # the term GEMM flops / (bandwidth x intensity) is what holds back a device whose compute
 # peak is high against its bandwidth (a unified-memory SoC)
 PRIOR_PREFILL_INTENSITY = 300.0
+# Flash attention reads the KV cache once per block of query rows; a prompt token brings one
+# query row per attention head, and (K + V bytes at F16) x heads-per-KV-head x context equals
+# the attention FLOPs of that token, so the cache traffic per prompt token is attention FLOPs /
+# rows a block serves (bytes). Rows per block, from the kernels of llama.cpp's tested version:
+# Vulkan's coopmat1 / scalar FA 16 (ggml-vulkan get_fa_tuning_params_*: block_rows 16 or fewer;
+# coopmat2 on NVIDIA 32-64), the CUDA/HIP mma and tile kernels 64; the rest 64. Fitted per
+# backend (Calibration.prefill_q_rows); what reaches DRAM is less where caches hold the KV.
+PRIOR_Q_ROWS = {"vulkan": 16.0}
+
+
+def prior_q_rows(backend_key: str) -> float:
+    return PRIOR_Q_ROWS.get(backend_key, 64.0)
+
+
 # Weights read per micro-batch are read at about this share of the rated bandwidth.
 PREFILL_READ_EFF = 0.7
+
+
+# The ggml backends whose prompt GEMMs on quantized weights run on integer matrix units:
+# CUDA's and ROCm's MMQ kernels (int8 MMA / MFMA / WMMA tiles) and the CPU's int8 dot
+# products (VNNI / AMX). Vulkan and SYCL dequantize the weight tiles and multiply in F16 on
+# the F16 matrix units (cooperative matrices, XMX), Metal has no integer matrix units: their
+# quantized prompts run at the FP16 peak. An unnamed backend of a llama.cpp-family run (an
+# AMD or Intel GPU: ROCm, Vulkan or SYCL) is taken at the FP16 peak too. Runtimes with their
+# own kernels keep the INT8 convention of the fit (vLLM's, SGLang's quantized GEMMs).
+INT8_MMQ = ("cuda", "rocm", "cpu")
+
+
+def int8_mmq(runtime: str, backend: str) -> bool:
+    """Whether a run's quantized prompt GEMMs reach the INT8 matrix peak (see INT8_MMQ)."""
+    if runtime in GGML_RUNTIMES:
+        return backend in INT8_MMQ
+    return True
 
 
 @dataclass(frozen=True)
@@ -435,8 +468,8 @@ class PrefillCase:
     @property
     def matrix_peak(self) -> float | None:
         """The peak the weight GEMMs run at: INT8 for quantized weights where the device has
-        integer matrix units, else FP16."""
-        if not self.float_weights and self.int8_ops:
+        integer matrix units and the kernels use them, else FP16 (see INT8_MMQ)."""
+        if not self.float_weights and self.int8_ops and int8_mmq(self.runtime, self.backend):
             return self.int8_ops
         return self.peak_flops
 
@@ -493,6 +526,9 @@ def prefill_terms(case: PrefillCase, calib: Calibration = DEFAULT) -> dict:
         out["read"] = case.weights_bytes / case.batch / (case.bandwidth_bytes_s * PREFILL_READ_EFF)
     if case.bandwidth_bytes_s:
         out["read"] += case.gemm_flops / (case.bandwidth_bytes_s * calib.prefill_intensity)
+    if case.attn_flops and case.bandwidth_bytes_s:
+        rows = calib.prefill_q_rows.get(case.backend_key) or prior_q_rows(case.backend_key)
+        out["attn"] += case.attn_flops / rows / (case.bandwidth_bytes_s * PREFILL_READ_EFF)
     if case.offloaded_bytes and case.link_bandwidth_bytes_s:
         out["link"] = case.offloaded_bytes / (case.link_bandwidth_bytes_s * calib.pcie_eff) / UBATCH
     return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
+from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, prior_q_rows, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
                PREFILL_READ_EFF, PrefillCase, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
@@ -343,7 +343,7 @@ def _prefill_ok(s: Sample) -> bool:
 # Prior widths (log scale) of the prefill hierarchy: a backend's efficiency is known to a
 # factor of ~e from kernel to kernel; a vendor, family, device or runtime moves it less.
 PREFILL_SIGMA = {"backend": 1.0, "vendor": 0.5, "family": 0.4, "device": 0.4, "runtime": 0.6, "float": 0.8,
-                 "attn": 1.0, "attn_backend": 0.7, "m0": 1.0, "pcie": 0.5, "intensity": 1.5}
+                 "q_rows": 1.0, "attn": 1.0, "attn_backend": 0.7, "m0": 1.0, "pcie": 0.5, "intensity": 1.5}
 
 
 class _PrefillDesign:
@@ -365,8 +365,15 @@ class _PrefillDesign:
             ks = sorted({keyf[g](c) for c in cases} - {""})
             self.keys[g] = ks
             self.idx[g] = np.array([ks.index(keyf[g](c)) if keyf[g](c) in ks else -1 for c in cases], dtype=int)
-        self.sizes = [len(self.keys[g]) for g in self.GROUPS] + [1, 1, 1, 1]   # + attn global, m0, pcie, intensity
+        # the query rows one pass over the KV cache serves, per backend (attention's cache traffic)
+        qk = [c.backend_key if c.attn_flops and c.bandwidth_bytes_s else "" for c in cases]
+        self.q_keys = sorted(set(qk) - {""})
+        self.q_idx = np.array([self.q_keys.index(k) if k else -1 for k in qk], dtype=int)
+        self.sizes = ([len(self.keys[g]) for g in self.GROUPS] + [1, 1, 1, 1]   # + attn global, m0, pcie, intensity
+                      + [len(self.q_keys)])
         n = len(cases)
+        self.K = np.array([c.attn_flops / (c.bandwidth_bytes_s * PREFILL_READ_EFF) if c.attn_flops and c.bandwidth_bytes_s
+                           else 0.0 for c in cases])
         self.G = np.array([c.gemm_flops / c.matrix_peak for c in cases])
         self.Es = np.array([c.expert_share for c in cases])
         self.B = np.array([float(c.batch) for c in cases])
@@ -383,15 +390,17 @@ class _PrefillDesign:
         prior = {"backend": math.log(PRIOR_PREFILL_BACKEND)}
         self.prior = np.concatenate([np.full(len(self.keys[g]), prior.get(g, 0.0)) for g in self.GROUPS]
                                     + [[math.log(PRIOR_PREFILL_ATTN), math.log(PRIOR_PREFILL_M0), math.log(0.7),
-                                        math.log(PRIOR_PREFILL_INTENSITY)]])
+                                        math.log(PRIOR_PREFILL_INTENSITY)]]
+                                    + [np.log([prior_q_rows(k) for k in self.q_keys])])
         self.sigma = np.concatenate([np.full(len(self.keys[g]), PREFILL_SIGMA[g]) for g in self.GROUPS]
                                     + [[PREFILL_SIGMA["attn"], PREFILL_SIGMA["m0"], PREFILL_SIGMA["pcie"],
-                                        PREFILL_SIGMA["intensity"]]])
+                                        PREFILL_SIGMA["intensity"]]]
+                                    + [np.full(len(self.q_keys), PREFILL_SIGMA["q_rows"])])
         self.n = n
 
     def split(self, th):
         out, i = {}, 0
-        for g, k in zip(self.GROUPS + ("attn", "m0", "pcie", "intensity"), self.sizes):
+        for g, k in zip(self.GROUPS + ("attn", "m0", "pcie", "intensity", "q_rows"), self.sizes):
             out[g] = th[i:i + k]
             i += k
         return out
@@ -412,10 +421,11 @@ class _PrefillDesign:
         at = self.A / ae
         ln = self.O / math.exp(p["pcie"][0])
         mem = self.M / math.exp(p["intensity"][0])
-        return gd, ge, at, self.R + mem, ln, m0, mem
+        kvt = np.where(self.q_idx >= 0, self.K / np.exp(np.concatenate([p["q_rows"], [0.0]])[self.q_idx]), 0.0)
+        return gd, ge, at + kvt, self.R + mem, ln, m0, mem, kvt
 
     def predict(self, th):
-        gd, ge, at, rd, ln, _, _ = self.parts(th)
+        gd, ge, at, rd, ln, _, _, _ = self.parts(th)
         return (gd + ge + at + rd + ln) / self.mat
 
     def residual(self, th):
@@ -423,8 +433,9 @@ class _PrefillDesign:
         return np.concatenate([r, (th - self.prior) / self.sigma])
 
     def jacobian(self, th):
-        gd, ge, at, rd, ln, m0, mem = self.parts(th)
+        gd, ge, at, rd, ln, m0, mem, kvt = self.parts(th)
         T = gd + ge + at + rd + ln
+        at = at - kvt                     # the compute part, which the attention groups scale
         J = np.zeros((self.n, th.size))
         rows = np.arange(self.n)
         o = 0
@@ -438,6 +449,9 @@ class _PrefillDesign:
         J[:, o + 1] = (gd * m0 / (self.B + m0) + ge * m0 / (self.Be + m0)) / T
         J[:, o + 2] = -ln / T
         J[:, o + 3] = -mem / T
+        o += 4
+        m = self.q_idx >= 0
+        J[rows[m], o + self.q_idx[m]] -= (kvt / T)[m]
         return np.vstack([J * self.w[:, None], np.diag(1.0 / self.sigma)])
 
     def to_calibration(self, th, base: Calibration) -> Calibration:
@@ -451,7 +465,8 @@ class _PrefillDesign:
                           **{k: float(math.exp(p["attn"][0] + v)) for k, v in zip(self.keys["attn_backend"],
                                                                                   p["attn_backend"])}},
             prefill_m0=float(math.exp(p["m0"][0])), pcie_eff=float(math.exp(p["pcie"][0])),
-            prefill_intensity=float(math.exp(p["intensity"][0])))
+            prefill_intensity=float(math.exp(p["intensity"][0])),
+            prefill_q_rows={k: float(math.exp(v)) for k, v in zip(self.q_keys, p["q_rows"])})
         # one summary figure per family for callers that need one share of a device's tensor
         # peak (plan/check/cluster.py's TTFT): what a dense prompt at a full micro-batch reaches
         # of the matrix peak it runs at, the geometric mean over that family's rows

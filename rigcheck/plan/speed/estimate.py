@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case, setup_key
+from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case, setup_key,
+                       ubatch_of)
 from .. import modes
 from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
@@ -69,7 +70,7 @@ def calibration_to_json(cal: Calibration) -> dict:
         "prefill_family": dict(sorted(cal.prefill_family.items())),
         "prefill_float": dict(sorted(cal.prefill_float.items())),
         "prefill_attn": dict(sorted(cal.prefill_attn.items())), "prefill_m0": cal.prefill_m0,
-        "prefill_intensity": cal.prefill_intensity,
+        "prefill_intensity": cal.prefill_intensity, "prefill_q_rows": dict(sorted(cal.prefill_q_rows.items())),
     }
 
 
@@ -90,7 +91,8 @@ def calibration_from_json(d: dict) -> Calibration:
         prefill_spread_anchored=tuple(d.get("prefill_spread_anchored", ())),
         prefill_vendor=d.get("prefill_vendor", {}), prefill_family=d.get("prefill_family", {}),
         prefill_float=d.get("prefill_float", {}), prefill_attn=d.get("prefill_attn", {}),
-        prefill_m0=float(d.get("prefill_m0", 32.0)), prefill_intensity=float(d.get("prefill_intensity", 300.0)))
+        prefill_m0=float(d.get("prefill_m0", 32.0)), prefill_intensity=float(d.get("prefill_intensity", 300.0)),
+        prefill_q_rows=d.get("prefill_q_rows", {}))
 
 
 # ---- estimates -------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
         for r in same:
             depth = r.context if r.context > 2 * r.prefill_tokens else 0
             rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version) if case.backend else "",
-                              maturity, r.prefill_tokens, depth)
+                              maturity, r.prefill_tokens, depth, ubatch_of(r.notes))
             measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))
         mid = anchored_mid(measured, t_target)
         lo_q, hi_q = calib.prefill_spread_anchored or calib.prefill_spread

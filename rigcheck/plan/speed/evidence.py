@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import (LEGACY_BEFORE, PREFILL_SINCE, PoolRead, PrefillCase, backend_of, device_family, lead_device,
+from . import (LEGACY_BEFORE, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, device_family, lead_device,
                maturity_of)
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
@@ -203,21 +203,54 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
 
 # ---- rows as calibration samples ----------------------------------------------------------
 
+def stand_in_builds(build: str) -> tuple[str, ...]:
+    """Builds of the recipes that share a community mix's tensor layout, best first: an
+    Unsloth dynamic mix (UD-Q6_K_XL, UD-Q8_K_XL, UD-IQ1_S) is built around the llama.cpp
+    ftype it names (Q6_K, Q8_0, IQ1_S; Q4_K_XL -> Q4_K_M), then any standard ftype. Only
+    the layout is taken from the stand-in (which tensors are experts, the attention of
+    every layer); the bytes come from the row (facts_for_row)."""
+    b = (build or "").strip().upper()
+    out = []
+    if b.startswith("UD-"):
+        base = b[3:]
+        if base.endswith("_XL"):
+            base = base[:-3]
+            base = {"Q8_K": "Q8_0", "Q6_K": "Q6_K", "Q2_K": "Q2_K"}.get(base, base + "_M")
+        out.append(base)
+    return tuple(dict.fromkeys(out + ["Q8_0", "Q4_K_M"]))
+
+
 def facts_for_row(row: MeasuredRow, resolve_model=None) -> ModelFacts | None:
     """Model facts for a row: exact from the catalogue when ``resolve_model`` finds the
-    model and build, else approximate from the row's own parameter figures."""
+    model and build; when it knows the model but not the build (a community mix such as
+    UD-Q6_K_XL), the model's own layout (experts, attention per layer) at the row's bytes;
+    else approximate from the row's own parameter figures (no attention layout)."""
     if resolve_model is not None:
         facts = resolve_model(row.model, row.build)
         if facts is not None:
             return facts
-    if not row.params_b:
-        return None
-    bpw = (row.weights_gb * 8 / row.params_b) if row.weights_gb else BPW.get(row.build)
-    if bpw is None:
+    bpw = ((row.weights_gb * 8 / row.params_b) if row.weights_gb and row.params_b else BPW.get(row.build))
+    if resolve_model is not None:
+        size = row.weights_gb * 1e9 if row.weights_gb else (row.params_b * 1e9 * bpw / 8
+                                                              if row.params_b and bpw else None)
+        for name in stand_in_builds(row.build):
+            facts = resolve_model(row.model, name)
+            if facts is not None:
+                return rescaled(facts, size)
+    if not row.params_b or bpw is None:
         return None
     from ...model.families.archs import of_model_id
     arch = of_model_id(row.model)
     return facts_from_params(row.params_b, row.active_b or row.params_b, bpw, arch=arch)
+
+
+def rescaled(facts: ModelFacts, weights_bytes: float | None) -> ModelFacts:
+    """``facts`` of a stand-in build with its weight bytes scaled to a row's file size
+    (unchanged when the row gives none); no longer exact."""
+    from dataclasses import replace
+    k = weights_bytes / facts.total_bytes if weights_bytes and facts.total_bytes else 1.0
+    return replace(facts, dense_bytes=facts.dense_bytes * k, expert_bytes=facts.expert_bytes * k,
+                   total_bytes=facts.total_bytes * k, exact=False)
 
 
 def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
@@ -229,11 +262,12 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # length measured a prompt from empty
     depth = row.context if row.context > 2 * prompt else 0
     flops = prompt_flops(facts, prompt, depth)
+    ubatch = ubatch_of(row.notes)
     # prefill figures are fitted only when the prompt length is known and the run is recent
     # enough (PREFILL_SINCE); older ones stay in the catalogue as evidence
     prefill_fit = row.prefill_tokens is not None and row.date >= PREFILL_SINCE
     backend = backend_of(row.runtime, lay.lead_family, row.version)
-    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth)
+    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch)
     from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
@@ -247,10 +281,21 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
 
 
+_UBATCH = re.compile(r"(?:\bn_ubatch|\bubatch|(?<![\w-])-ub)[\s=:]*(\d+)", re.I)
+
+
+def ubatch_of(notes: str, default: int = UBATCH) -> int:
+    """The micro-batch a row's prompt ran in, where its notes name one (llama-bench's
+    ``n_ubatch=2048``, ``-ub 2048``, ``ubatch 2048``), else llama.cpp's default (512)."""
+    m = _UBATCH.search(notes or "")
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else default
+
+
 def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, maturity: str, prompt: int,
-                 depth: int = 0) -> PrefillCase:
+                 depth: int = 0, ubatch: int = UBATCH) -> PrefillCase:
     """The PrefillCase of a ``prompt``-token prefill after ``depth`` cached tokens of
-    ``facts`` placed as ``lay`` says (the lead device's peaks and bandwidth)."""
+    ``facts`` placed as ``lay`` says (the lead device's peaks and bandwidth), in micro-batches
+    of ``ubatch`` tokens."""
     lead = next((p for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0),
                 next((p for p in lay.pools if p.bytes_per_token > 0), None))
     n_acc = sum(1 for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0) or 1
@@ -258,7 +303,7 @@ def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, mat
     return PrefillCase(peak_flops=lay.peak_flops, int8_ops=lay.int8_ops, family=lay.lead_family, runtime=runtime,
                        backend=backend, device=lead_device(lay.pools), maturity=maturity, bandwidth_bytes_s=bw,
                        offloaded_bytes=lay.offloaded_bytes, link_bandwidth_bytes_s=lay.link_bandwidth,
-                       **prompt_case_fields(facts, prompt, depth))
+                       **prompt_case_fields(facts, prompt, depth, ubatch))
 
 
 # ---- evidence --------------------------------------------------------------------------------
