@@ -292,3 +292,20 @@ def test_a_community_mix_gets_the_models_own_layout_at_the_rows_bytes(rows):
     unknown = dataclasses.replace(r, model="no-such-model")
     g = facts_for_row(unknown, catalogue_facts)
     assert g is not None and not g.kv and g.active_params == pytest.approx(r.active_b * 1e9)
+
+
+def test_a_prompt_measured_at_depth_says_so(rows):
+    """llama-bench runs every test of a record at its depth: a pp8192 of a d4096 record (the
+    Orion-zhen dashboard's JSON) prefilled after 4,096 cached tokens, though 4,096 < 2 x 8,192;
+    without a stated depth, a context well past the prompt is the depth; else none."""
+    from rigcheck.plan.speed.evidence import prefill_depth
+    assert prefill_depth("llama-bench JSON record: tg128 @ d4096 / pp8192 @ d4096", 4160, 8192) == 4096
+    assert prefill_depth("tg32 @ d32768 / pp2048 @ d32768", 32784, 2048) == 32768
+    assert prefill_depth("tg32 / pp2048", 32784, 2048) == 32784
+    assert prefill_depth("tg128 / pp512", 64, 512) == 0
+    deep = [r for r in rows if "Orion-zhen" in r.source and "pp8192 @ d4096" in r.notes]
+    assert deep and all(prefill_depth(r.notes, r.context, r.prefill_tokens) == 4096 for r in deep)
+    s = [sa.sample_of(r, sa.facts_for_row(r, catalogue_facts), parse_rig(r.rig)) for r in deep[:1]][0]
+    flat = dataclasses.replace(deep[0], notes="tg128 / pp8192")
+    s0 = sa.sample_of(flat, sa.facts_for_row(flat, catalogue_facts), parse_rig(flat.rig))
+    assert s.prefill_case.attn_flops > s0.prefill_case.attn_flops > 0

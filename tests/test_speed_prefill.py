@@ -18,6 +18,7 @@ from rigcheck.model.resolve import load_model
 from rigcheck.plan.check.data import catalogue_facts, measurement_rows, speed_calibration
 from rigcheck.plan.speed import backend_of, calibrate, device_family
 from rigcheck.plan.speed.estimate import estimate_offload
+from rigcheck.plan.speed.evidence import prefill_depth
 from rigcheck.quant.recipes import build as make_build
 from rigcheck.report.notes import text
 
@@ -31,7 +32,8 @@ def _usable(r) -> bool:
     cache (no pp@depth), all on the accelerators, a catalogue model, the current kernels, a
     device whose compute peak the catalogue knows."""
     return bool(r.fit and r.prefill_tok_s and r.prefill_tokens and r.setup and r.offload == "none"
-                and r.date >= "2024-06" and r.context <= 2 * r.prefill_tokens and r.prefill_tokens <= 4096
+                and r.date >= "2024-06" and prefill_depth(r.notes, r.context, r.prefill_tokens) == 0
+                and r.prefill_tokens <= 4096
                 and catalogue_facts(r.model, r.build) is not None
                 and parse_rig(r.rig).node.devices[0].fp16_flops)      # a device with no compute peak: no prefill
 

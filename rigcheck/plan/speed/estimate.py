@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case, setup_key,
-                       ubatch_of)
+from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case,
+                       prefill_depth, setup_key, ubatch_of)
 from .. import modes
 from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
@@ -207,7 +207,7 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
     if same:
         measured = []
         for r in same:
-            depth = r.context if r.context > 2 * r.prefill_tokens else 0
+            depth = prefill_depth(r.notes, r.context, r.prefill_tokens)
             rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version) if case.backend else "",
                               maturity, r.prefill_tokens, depth, ubatch_of(r.notes))
             measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))

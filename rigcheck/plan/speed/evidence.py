@@ -260,7 +260,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # llama-bench pp@d (and sweeps that prefill a block after a deep cache) measure the
     # prompt after ``context`` cached tokens; a row whose context is about its prompt
     # length measured a prompt from empty
-    depth = row.context if row.context > 2 * prompt else 0
+    depth = prefill_depth(row.notes, row.context, prompt)
     flops = prompt_flops(facts, prompt, depth)
     ubatch = ubatch_of(row.notes)
     # prefill figures are fitted only when the prompt length is known and the run is recent
@@ -282,6 +282,19 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
 
 
 _UBATCH = re.compile(r"(?:\bn_ubatch|\bubatch|(?<![\w-])-ub)[\s=:]*(\d+)", re.I)
+
+
+_PP_DEPTH = re.compile(r"\bpp\s?\d+\s?@\s?d(\d+)", re.I)
+
+
+def prefill_depth(notes: str, context: int, prompt: int) -> int:
+    """The cached tokens a row's prompt was processed after: the depth its notes give the
+    prompt test (llama-bench ``pp2048 @ d32768``), else, for a row whose context is well past
+    its prompt length (a sweep that prefills a block after a deep cache), that context; else 0."""
+    m = _PP_DEPTH.search(notes or "")
+    if m:
+        return int(m.group(1))
+    return context if context > 2 * prompt else 0
 
 
 def ubatch_of(notes: str, default: int = UBATCH) -> int:
