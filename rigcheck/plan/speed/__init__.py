@@ -25,11 +25,16 @@ Prefill is compute-bound. Per prompt token::
     time = gemm / (matrix peak x e) x (1 + m0 / batch)          dense weights
          + gemm_experts / (matrix peak x e) x (1 + m0 / (batch x k/E))   routed experts
          + attention / (FP16 peak x e_attn[backend])
+         + attention / (rows a KV pass serves[backend] x bandwidth)   (the KV cache re-read)
          + weights read per micro-batch / (batch x bandwidth)      (tiny prompts)
          + offloaded bytes / (link bandwidth x micro-batch)        (weights in RAM)
 
 * the matrix peak is the INT8 one for quantized weights where the device has integer matrix
-  units (llama.cpp's MMQ kernels), else FP16 (F16/BF16 weights, Apple GPUs);
+  units and the kernels use them (llama.cpp's CUDA and ROCm MMQ, the CPU; runtimes with their
+  own kernels), else FP16 (F16/BF16 weights, Vulkan, SYCL, Metal; see INT8_MMQ);
+* the KV term: flash attention reads the cache once per block of query rows, and the K+V
+  bytes x heads per KV head x context of a token equal its attention FLOPs (PRIOR_Q_ROWS);
+* ``batch`` is the micro-batch (-ub, 512 by default; a measurement's own where it names one);
 * ``e`` = backend efficiency (CUDA, ROCm, Vulkan, Metal, SYCL, CPU, other runtimes) x
   vendor x family x device x runtime factors, each shrunk toward 1 in the fit, so a device
   with no rows falls back to its family, a family with none to its vendor and backend
