@@ -41,8 +41,20 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--backend", default=None, type=backend_word,
                    help="llama.cpp backend the run uses (cuda, rocm, vulkan, metal, sycl, ipex, cpu); default: the "
                         "runtime's usual one on that device (CUDA on NVIDIA, Metal on Apple), else none named")
+    p.add_argument("--threads", default=None, type=threads_word,
+                   help="CPU threads of a CPU-only run (llama.cpp -t); default: llama.cpp's own, the physical "
+                        "(performance) cores")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
+
+
+def threads_word(text: str) -> int:
+    """A --threads count, checked: a whole number from 1 to 4096."""
+    word = text.strip()
+    if word.isdigit() and 1 <= int(word) <= 4096:
+        return int(word)
+    from ..text import shown
+    raise argparse.ArgumentTypeError(f"--threads takes a whole number of threads from 1 to 4096, not '{shown(text)}'")
 
 
 def backend_word(text: str) -> str:
@@ -110,10 +122,10 @@ def run(args) -> int:
     try:
         if placement is not None:
             est = estimate(placement, rig, args.runtime, args.ctx, model, b, backend=args.backend or "",
-                           **speed_data())
+                           threads=args.threads, **speed_data())
         else:
             est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, backend=args.backend or "",
-                                   **speed_data())
+                                   threads=args.threads, **speed_data())
     except ValueError as e:
         raise InputError(str(e)) from e
     try:

@@ -21,6 +21,7 @@ _OUTSIDE = {
     "other_context": "it was measured at context {measured_ctx:,}, this estimate is at {ctx:,} (the KV read per "
                      "token grows with the context)",
     "old_runtime": "it was measured with a runtime from before 2024-06 (higher per-token overheads)",
+    "other_threads": "it was measured with {measured_threads} CPU thread(s), this estimate assumes {threads}",
     "speculative": "it used speculative decoding, which the estimate does not assume",
     "disagree": "measurements of this setup disagree with each other; the estimate is their context-adjusted mean",
 }
@@ -117,9 +118,10 @@ TEMPLATES = {
     "young_kernels": lambda runtime, maturity, arch, factor: (
         f"{runtime} has {_KERNELS.get(maturity, f'{maturity} kernels')} for this architecture ({arch}): speed "
         f"x{factor:.2f} of a mature runtime, fitted on this architecture's measurements"),
-    "measured_outside": lambda tok_s, source, date, measured_ctx, ctx, reasons: (
+    "measured_outside": lambda tok_s, source, date, measured_ctx, ctx, reasons, measured_threads, threads: (
         f"the measured {tok_s:.4g} tok/s ({source}, {date}) lies outside this range: "
-        + "; ".join(_OUTSIDE[r].format(measured_ctx=measured_ctx, ctx=ctx) for r in reasons)),
+        + "; ".join(_OUTSIDE[r].format(measured_ctx=measured_ctx, ctx=ctx, measured_threads=measured_threads,
+                                       threads=threads) for r in reasons)),
     "streamed_from_disk": lambda fraction: (
         f"{fraction:.0%} of the streamed weights do not fit in RAM and are read from disk (mmap)"),
     # the check (plan/check)

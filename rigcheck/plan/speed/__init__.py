@@ -117,6 +117,9 @@ class PoolRead:
     # the device's dense FP16 peak; both 0/None where unknown
     flops_per_token: float = 0.0
     peak_flops: float | None = None
+    # the least time the CPU threads reading this pool take per token (speed.cpu.floor_seconds:
+    # too few threads to reach the bandwidth, or a dequantization they cannot keep up with); 0 = none
+    floor_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -313,8 +316,8 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
         if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
             raise ValueError(f"pool {p.kind} has no bandwidth")
         be = calib.eff_backend.get(backend, 1.0) if backend and p.kind in ("gpu", "unified") else 1.0
-        terms.append(p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device) * be)
-                     + attn_seconds(p, calib))
+        read = p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device) * be)
+        terms.append(max(read, p.floor_s) + attn_seconds(p, calib))
     accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]
     host = [t for t, p in zip(terms, pools) if p.kind in ("ram", "disk")]
     crossing = any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES for p in pools)

@@ -150,7 +150,7 @@ class _DecodeDesign:
         self.be = np.array([self.bes.index(s.backend) if s.backend else -1 for s in samples], dtype=int)
         self.links = sorted({s.link for s in samples if s.parallel == "tensor"})
         n = len(samples)
-        rows, coef, ei, di, bi = [], [], [], [], []
+        rows, coef, ei, di, bi, fl = [], [], [], [], [], []
         self.lead = np.zeros(n, dtype=int)
         self.legacy = np.array([1.0 if s.legacy else 0.0 for s in samples])
         self.hybrid = np.zeros(n)
@@ -176,12 +176,14 @@ class _DecodeDesign:
                 ei.append(self.eff_keys.index((p.family, p.kind)))
                 di.append(self.devs.index(p.device) if p.device in self.devs and p.kind != "disk" else -1)
                 bi.append(self.bes.index(s.backend) if s.backend and p.kind in ("gpu", "unified") else -1)
+                fl.append(p.floor_s)
                 if p.flops_per_token and p.peak_flops:
                     rows.append(i)
                     coef.append(p.flops_per_token / p.peak_flops)
                     ei.append(self.eff_keys.index((p.family, "attn")))
                     di.append(-1)
                     bi.append(-1)
+                    fl.append(0.0)
             self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
                                                    for p in pools)) else 0.0
             self.lead[i] = self.fams.index(_lead(pools))
@@ -196,6 +198,9 @@ class _DecodeDesign:
         self.p_e = np.array(ei, dtype=int)
         self.p_d = np.array(di, dtype=int)
         self.p_b = np.array(bi, dtype=int)
+        # the CPU threads' least time per token of a pool (speed.cpu): a read term below it
+        # does not count, and its efficiency gets no pull from that row
+        self.p_floor = np.array(fl)
         self.t_meas = np.array([1.0 / s.decode_tok_s for s in samples])
         self.w = _weights(samples) / RESID_SIGMA
         self.sizes = (len(self.eff_keys), len(self.devs), len(self.fams), len(self.frts), 1, 1, 1, len(self.links),
@@ -240,7 +245,8 @@ class _DecodeDesign:
         n = len(self.samples)
         fixed_t = (fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
                    * self._pick(be, self.be))
-        pool_t = self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d) * self._pick(bb, self.p_b))
+        pool_t = np.maximum(self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d) * self._pick(bb, self.p_b)),
+                            self.p_floor)
         body = np.bincount(self.p_row, weights=pool_t, minlength=n)
         T = fixed_t + body + self.hybrid * hyb[0] + self.hops * hop[0]
         tp_t = self.tp[:, :len(self.links)] * tp if len(self.links) else np.zeros((n, 0))
@@ -262,7 +268,7 @@ class _DecodeDesign:
         ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb, _ = self.sizes
         J = np.zeros((n, th.size))
         o = 0
-        rel = pool_t / T[self.p_row]
+        rel = np.where(pool_t > self.p_floor, pool_t, 0.0) / T[self.p_row]
         np.add.at(J, (self.p_row, o + self.p_e), -rel)
         o += ne
         m = self.p_d >= 0

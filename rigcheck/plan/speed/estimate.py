@@ -26,6 +26,7 @@ from .. import modes
 from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
                spread_of)
+from .cpu import default_threads, floor_seconds, simd_class, threads_in
 from .facts import ModelFacts, facts_from_build, prompt_flops
 from ...notes import Note
 
@@ -132,7 +133,9 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
     klass = spread_class(pools, parallel, maturity)
     if same:
-        measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context), runtime, maturity, parallel, link, calib,
+        # each row at its own context and thread count (speed.cpu: a run's notes may name one)
+        measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context, threads_in(r.notes)), runtime, maturity,
+                                                    parallel, link, calib,
                                                     legacy=r.date < LEGACY_BEFORE, arch=facts.arch,
                                                     # no backend asked or known: the runs' own,
                                                     # not moved between backends
@@ -171,7 +174,7 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
                           factor=float(calib.maturity.get(maturity, 1))))
     devs = {d.id for n in rig.nodes for d in n.devices} | ({rig.node.cpu.id} if rig.node.cpu else set())
     ev = nearest(rows, model_id, devs, runtime, offload_word, setup=setup, build=build_name)
-    notes.extend(_disagreements(ev, dec, ctx))
+    notes.extend(_disagreements(ev, dec, ctx, extra.get("threads")))
     inputs = {
         "basis": basis, "setup": setup, "same_setup_rows": len(same),
         "pools": [{"kind": p.kind, "family": p.family, "device": p.device, "bytes_per_token": int(p.bytes_per_token),
@@ -224,9 +227,10 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
     return pre, "model"
 
 
-def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[Note]:
+def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int, threads: int | None = None) -> list[Note]:
     """Why a measurement of this very setup, shown beside the estimate, lies outside its range:
-    reasons (other_context, old_runtime, speculative, disagree) and their values."""
+    reasons (other_context, other_threads, old_runtime, speculative, disagree) and their values.
+    ``threads``: the CPU threads the estimate assumed (None: not a CPU-thread estimate)."""
     out = []
     for e in evidence:
         if "same setup" not in e.match or not e.decode_tok_s or dec.contains(e.decode_tok_s):
@@ -234,35 +238,51 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int) -> list[No
         why = []
         if e.context and (e.context > 2 * ctx or ctx > 2 * e.context):
             why.append("other_context")
+        row_threads = threads_in(e.notes) if threads else None
+        if row_threads and row_threads != threads:
+            why.append("other_threads")
         if e.date and e.date < LEGACY_BEFORE:
             why.append("old_runtime")
         note = (e.notes or "").lower()
         if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):
             why.append("speculative")
         out.append(Note("measured_outside", tok_s=float(e.decode_tok_s), source=e.source, date=e.date,
-                        measured_ctx=int(e.context or 0), ctx=ctx, reasons=why or ["disagree"]))
+                        measured_ctx=int(e.context or 0), ctx=ctx, reasons=why or ["disagree"],
+                        measured_threads=int(row_threads or 0), threads=int(threads or 0)))
     return out
 
 
 def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4096, offload: str = "none", *,
-                     calib: Calibration, rows=(), backend: str = "") -> Estimate:
+                     calib: Calibration, rows=(), backend: str = "", threads: int | None = None) -> Estimate:
     """Estimate for a placement written as an offload word (none, split, tp, cpu,
     experts=ram[:A/B], layers=ram:A/B, mmap), the same words the measurement catalogue uses.
     ``backend``: the ggml backend (cuda, rocm, vulkan, metal, sycl, cpu); default: the one the
-    runtime uses on that device family, or none named (the fit's unnamed-backend efficiency)."""
+    runtime uses on that device family, or none named (the fit's unnamed-backend efficiency).
+    ``threads``: the CPU threads of a CPU-only run (default: llama.cpp's, speed.cpu)."""
     facts = facts_from_build(model, build)
-    lay = pools_for(facts, rig, offload, ctx)
-    return _finish(facts, lambda c: pools_for(facts, rig, offload, c).pools, lay.parallel, lay.link, runtime, ctx,
+    lay = pools_for(facts, rig, offload, ctx, threads=threads)
+    return _finish(facts, lambda c, t=None: pools_for(facts, rig, offload, c, threads=t or threads).pools,
+                   lay.parallel, lay.link, runtime, ctx,
                    lay.lead_family, lay.peak_flops, lay.offloaded_bytes, lay.link_bandwidth, rig, model.id,
-                   build.name, offload, calib, rows, list(lay.notes), {"offload": offload}, int8=lay.int8_ops,
+                   build.name, offload, calib, rows, list(lay.notes),
+                   {"offload": offload, "threads": _threads_used(lay.pools, rig, threads)}, int8=lay.int8_ops,
                    backend=backend)
 
 
+def _threads_used(pools: list[PoolRead], rig, threads: int | None) -> int | None:
+    """The CPU threads a CPU-only estimate assumed (None when no pool is read by CPU threads)."""
+    if not any(p.floor_s for p in pools):
+        return None
+    return threads or default_threads(rig.node)
+
+
 def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=(),
-             backend: str = "") -> Estimate:
+             backend: str = "", threads: int | None = None) -> Estimate:
     """Estimate for a Placement (rigcheck.plan.placement): each PoolUse becomes a pool that
     reads its ``active_bytes_per_token`` plus its KV at ``ctx`` (at the placement's cache
-    type), at the bandwidth of the device (or RAM, or disk) behind it."""
+    type), at the bandwidth of the device (or RAM, or disk) behind it. In a CPU-only
+    placement the pools read by the CPU threads (``threads``, default llama.cpp's) take at
+    least speed.cpu.floor_seconds."""
     facts = facts_from_build(model, build)
     mode = getattr(placement, "mode", "gpu")
     if mode == "no_fit":
@@ -281,7 +301,16 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
 
     cpu_peak = node.cpu.fp16_flops if node.cpu else None
 
-    def pools_at(c: int) -> list[PoolRead]:
+    simd = simd_class(node.cpu or next((d for d in node.devices if d.unified), None))
+
+    def floor(b: float, t: int | None) -> float:
+        """The CPU threads' least time for a pool of a CPU-only placement reading ``b`` bytes."""
+        if hybrid or not facts.active_weight_bytes:
+            return 0.0
+        weights = facts.active_params * min(b / facts.active_weight_bytes, 1.0)
+        return floor_seconds(b, weights, t or threads or default_threads(node), facts.weight_type, simd)
+
+    def pools_at(c: int, t: int | None = None) -> list[PoolRead]:
         kv_read = facts.kv_read(c) * kv_scale
         attn = facts.attn_flops(c)
         out: list[PoolRead] = []
@@ -295,13 +324,13 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
                 gi += 1
                 if mode == "cpu":
                     out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu", "cpu", dev.id,
-                                        attn * share, cpu_peak))
+                                        attn * share, cpu_peak, floor(b, t)))
                 else:
                     out.append(PoolRead(b, dev.bandwidth_bytes_s, "unified" if dev.unified else "gpu",
                                         device_family(dev.vendor, dev.kind), dev.id, attn * share, dev.fp16_flops))
             elif u.kind == "ram":
                 out.append(PoolRead(b, node.ram_bandwidth_bytes_s, "ram", host_family(node, hybrid),
-                                    cpu_id, attn * share, cpu_peak))
+                                    cpu_id, attn * share, cpu_peak, floor(b, t)))
             elif u.kind == "disk":
                 out.append(PoolRead(b, getattr(u, "bandwidth_bytes_s", None) or DEFAULT_DISK_BW, "disk", "cpu"))
         return out
@@ -326,7 +355,8 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
     word = modes.mode(mode).offload or "none"
     return _finish(facts, pools_at, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
                    rig, model.id, build.name, word, calib, rows, [],
-                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None)}, int8=int8, backend=backend)
+                   {"mode": mode, "cache_type": getattr(placement, "cache_type", None),
+                    "threads": _threads_used(pools, rig, threads)}, int8=int8, backend=backend)
 
 
 def _device_of(use, accel, index, node):

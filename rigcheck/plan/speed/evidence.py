@@ -131,9 +131,10 @@ def _accelerators(rig) -> list:
     return [d for node in rig.nodes for d in node.gpus]
 
 
-def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> Layout:
+def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0, threads: int | None = None) -> Layout:
     """The pools one decoded token reads when ``facts`` runs on ``rig`` placed as
-    ``offload`` says (see the measurement catalogue header for the words)."""
+    ``offload`` says (see the measurement catalogue header for the words). ``threads``: the
+    CPU threads of a CPU-only run (default: llama.cpp's, speed.cpu.default_threads)."""
     node = rig.node
     off = (offload or "none").strip().lower()
     accel = _accelerators(rig) if off not in ("cpu", "mmap") else []
@@ -146,11 +147,17 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
     cpu_id = node.cpu.id if node.cpu else ""
     cpu_peak = node.cpu.fp16_flops if node.cpu else None
     if off in ("cpu", "mmap") or not accel:
+        from . import cpu as cpu_physics
+        n_thr = threads or cpu_physics.default_threads(node)
         if unified:
             dev = unified[0]
-            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu", dev.id, attn, cpu_peak)]
+            floor = cpu_physics.floor_seconds(active + kv, facts.active_params, n_thr, facts.weight_type,
+                                              cpu_physics.simd_class(dev))
+            pools = [PoolRead(active + kv, dev.bandwidth_bytes_s, "unified", "cpu", dev.id, attn, cpu_peak, floor)]
         else:
-            pools = [PoolRead(active + kv, host_bw, "ram", host_family(node, False), cpu_id, attn, cpu_peak)]
+            floor = cpu_physics.floor_seconds(active + kv, facts.active_params, n_thr, facts.weight_type,
+                                              cpu_physics.simd_class(node.cpu))
+            pools = [PoolRead(active + kv, host_bw, "ram", host_family(node, False), cpu_id, attn, cpu_peak, floor)]
         if off == "mmap":
             # the always-read weights stay in the page cache; routed experts (or, for a
             # dense model, the rest of the weights) share what RAM is left
@@ -160,7 +167,9 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0) -> La
             miss = max(0.0, 1.0 - max(ram - always, 0.0) / streamed) if streamed else 0.0
             from_disk = miss * (active - always)
             p = pools[0]
-            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device, attn, cpu_peak),
+            share = (active - from_disk + kv) / (active + kv) if active + kv else 1.0
+            pools = [PoolRead(active - from_disk + kv, p.bandwidth_bytes_s, p.kind, p.family, p.device, attn, cpu_peak,
+                              p.floor_s * share),
                      PoolRead(from_disk, DEFAULT_DISK_BW, "disk", "cpu")]
             notes.append(Note("streamed_from_disk", fraction=float(miss)))
         cpu = node.cpu
@@ -254,7 +263,11 @@ def rescaled(facts: ModelFacts, weights_bytes: float | None) -> ModelFacts:
 
 
 def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
-    lay = pools_for(facts, rig, row.offload, row.context)
+    from .cpu import threads_in
+    if not facts.weight_type:
+        from dataclasses import replace
+        facts = replace(facts, weight_type=row.build)
+    lay = pools_for(facts, rig, row.offload, row.context, threads=threads_in(row.notes))
     maturity = maturity_of(facts.arch, row.runtime)
     prompt = row.prefill_tokens or 512
     # llama-bench pp@d (and sweeps that prefill a block after a deep cache) measure the

@@ -66,6 +66,7 @@ class ModelFacts:
     arch: str = ""
     exact: bool = True
     float_weights: bool = False   # most weight bytes in F16/BF16/F32 (a dense GEMM in prefill)
+    weight_type: str = ""         # the storage type holding most of the read weights ('' = unknown)
 
     @property
     def active_weight_bytes(self) -> float:
@@ -138,12 +139,15 @@ def facts_from_build(model, build) -> ModelFacts:
     from ...model.tensor import EXPERT_ROLES, Role
     dense = expert = 0.0
     floats = total = 0.0
+    by_type: dict[str, float] = {}
     for t, _ty, n in build.items():
         if t.mtp:
             continue
         total += n
         if str(_ty).upper() in FLOAT_TYPES:
             floats += n
+        if t.role != Role.EMBED:
+            by_type[str(_ty).upper()] = by_type.get(str(_ty).upper(), 0.0) + n
         if t.role in EXPERT_ROLES:
             expert += n
         elif t.role == Role.EMBED and not model.tied_embeddings:
@@ -157,7 +161,8 @@ def facts_from_build(model, build) -> ModelFacts:
         n_head=la0.n_head if la0 else 0, head_dim=la0.head_dim_k if la0 else 0,
         kv=kv_groups(model.layers), total_bytes=float(build.weights_bytes),
         moe=bool(model.moe and model.moe.n_expert), arch=model.arch, exact=True,
-        float_weights=bool(total) and floats > 0.5 * total)
+        float_weights=bool(total) and floats > 0.5 * total,
+        weight_type=max(by_type, key=by_type.get) if by_type else "")
 
 
 def facts_from_params(params_b: float, active_b: float, bpw: float, *, n_layer: int = 0,
