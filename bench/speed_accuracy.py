@@ -113,6 +113,7 @@ def predict_prefill(s, cal, train_by_setup=None) -> tuple[float | None, str]:
     t = t_prefill(s, cal)
     same = [x for x in (train_by_setup or {}).get(s.setup, ()) if calibrate._prefill_ok(x)]
     same = [x for x in same if x.backend == s.backend] or same     # as rigcheck estimate picks them
+    same = [x for x in same if x.prefill_case.batch == s.prefill_case.batch] or same
     if same:
         return anchored_mid([(x.prefill_tok_s, t_prefill(x, cal)) for x in same], t), "anchored"
     return 1.0 / t, "near" if prefill_known(s.prefill_case, cal) else "far"

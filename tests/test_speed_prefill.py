@@ -160,3 +160,20 @@ def test_the_cli_takes_the_backend_and_names_typos(rows, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "vulkan" in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_a_held_out_micro_batch_sweep_moves_as_the_expert_batch_says(samples):
+    """PR #24546's RX 7900 XTX ROCm sweep of one MoE prompt (gemma 4 26B-A4B Q6_K, pp2048 at
+    -ub 64, 512, 1024), held out of the fit: the model's speed-up from the larger micro-batch
+    (each routed expert sees k/E of it) has the measured direction and size."""
+    sweep = sorted((s for s in samples if "pull/24546" in s.source and s.meta["row"].model == "gemma-4-26b-a4b"),
+                   key=lambda s: s.prefill_case.batch)
+    assert [s.prefill_case.batch for s in sweep] == [64, 512, 1024]
+    cal = calibrate.fit([s for s in samples if s.source != sweep[0].source])
+    from rigcheck.plan.speed import prefill_seconds
+    pred = [1 / prefill_seconds(s.prefill_case, cal) for s in sweep]
+    meas = [s.prefill_tok_s for s in sweep]
+    assert pred[0] < pred[1] < pred[2]
+    up_pred, up_meas = pred[2] / pred[1], meas[2] / meas[1]
+    assert up_pred == pytest.approx(up_meas, rel=0.25)
+    assert 0.5 < (pred[1] / pred[0]) / (meas[1] / meas[0]) < 2.0

@@ -207,6 +207,8 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
     # prefill kernels differ by backend far more than decode's: runs of the asked backend,
     # when there are any, are the setup's measurements
     same = [r for r in same if backend_of(runtime, lead, r.version) == case.backend] or same
+    # ... and those at the asked micro-batch (a -ub sweep's other points are moved by the model)
+    same = [r for r in same if min(r.prefill_tokens, ubatch_of(r.notes)) == case.batch] or same
     if same:
         measured = []
         for r in same:
