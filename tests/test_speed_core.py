@@ -119,6 +119,10 @@ def test_prefill_attention_reads_the_cache_once_per_block_of_query_rows():
     assert prior_q_rows("vulkan") < prior_q_rows("cuda")
     assert prefill_seconds(vk) - prefill_seconds(slow) == pytest.approx(
         20e9 / PREFILL_READ_EFF / 256e9 * (1 / prior_q_rows("vulkan") - 1 / prior_q_rows("cuda")), rel=1e-9)
+    # MLX / vLLM / SGLang attention kernels are not llama.cpp's: no such term
+    mlx = dict(base, runtime="mlx", backend="")
+    assert (prefill_seconds(PrefillCase(**mlx, bandwidth_bytes_s=256e9))
+            - prefill_seconds(PrefillCase(**mlx, bandwidth_bytes_s=960e9))) == pytest.approx(g, rel=1e-9)
     no_attn = dict(base, attn_flops=0.0)
     assert (prefill_seconds(PrefillCase(**no_attn, bandwidth_bytes_s=256e9))
             - prefill_seconds(PrefillCase(**no_attn, bandwidth_bytes_s=960e9))) == pytest.approx(g, rel=1e-9)

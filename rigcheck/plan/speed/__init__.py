@@ -25,7 +25,7 @@ Prefill is compute-bound. Per prompt token::
     time = gemm / (matrix peak x e) x (1 + m0 / batch)          dense weights
          + gemm_experts / (matrix peak x e) x (1 + m0 / (batch x k/E))   routed experts
          + attention / (FP16 peak x e_attn[backend])
-         + attention / (rows a KV pass serves[backend] x bandwidth)   (the KV cache re-read)
+         + attention / (rows a KV pass serves[backend] x bandwidth)   (the KV cache re-read; ggml)
          + weights read per micro-batch / (batch x bandwidth)      (tiny prompts)
          + offloaded bytes / (link bandwidth x micro-batch)        (weights in RAM)
 
@@ -414,6 +414,8 @@ PRIOR_PREFILL_INTENSITY = 300.0
 # Vulkan's coopmat1 / scalar FA 16 (ggml-vulkan get_fa_tuning_params_*: block_rows 16 or fewer;
 # coopmat2 on NVIDIA 32-64), the CUDA/HIP mma and tile kernels 64; the rest 64. Fitted per
 # backend (Calibration.prefill_q_rows); what reaches DRAM is less where caches hold the KV.
+# Only for llama.cpp-family runtimes, whose kernels these are: MLX, vLLM or SGLang attention
+# (FlashAttention, FlashMLA) is taken at its fitted compute efficiency alone.
 PRIOR_Q_ROWS = {"vulkan": 16.0}
 
 
@@ -534,7 +536,7 @@ def prefill_terms(case: PrefillCase, calib: Calibration = DEFAULT) -> dict:
         out["read"] = case.weights_bytes / case.batch / (case.bandwidth_bytes_s * PREFILL_READ_EFF)
     if case.bandwidth_bytes_s:
         out["read"] += case.gemm_flops / (case.bandwidth_bytes_s * calib.prefill_intensity)
-    if case.attn_flops and case.bandwidth_bytes_s:
+    if case.attn_flops and case.bandwidth_bytes_s and case.runtime in GGML_RUNTIMES:
         rows = calib.prefill_q_rows.get(case.backend_key) or prior_q_rows(case.backend_key)
         out["attn"] += case.attn_flops / rows / (case.bandwidth_bytes_s * PREFILL_READ_EFF)
     if case.offloaded_bytes and case.link_bandwidth_bytes_s:

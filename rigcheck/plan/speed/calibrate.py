@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import (DEFAULT, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, prior_q_rows, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
+from . import (DEFAULT, GGML_RUNTIMES, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, prior_q_rows, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
                PREFILL_READ_EFF, PrefillCase, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
                     PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
@@ -372,7 +372,8 @@ class _PrefillDesign:
             self.keys[g] = ks
             self.idx[g] = np.array([ks.index(keyf[g](c)) if keyf[g](c) in ks else -1 for c in cases], dtype=int)
         # the query rows one pass over the KV cache serves, per backend (attention's cache traffic)
-        qk = [c.backend_key if c.attn_flops and c.bandwidth_bytes_s else "" for c in cases]
+        qk = [c.backend_key if c.attn_flops and c.bandwidth_bytes_s and c.runtime in GGML_RUNTIMES else ""
+              for c in cases]
         self.q_keys = sorted(set(qk) - {""})
         self.q_idx = np.array([self.q_keys.index(k) if k else -1 for k in qk], dtype=int)
         self.sizes = ([len(self.keys[g]) for g in self.GROUPS] + [1, 1, 1, 1]   # + attn global, m0, pcie, intensity
