@@ -5,7 +5,9 @@ Two splits, each the way a new user meets rigcheck:
 * leave one source out (LOSO): for each source (a site, repository or issue thread) the
   constants are fitted to every other source's rows and that source's rows are predicted;
 * leave one device out (LODO): the same with every row of one lead device held out (a
-  device nobody has measured yet, the common case for a new GPU).
+  device nobody has measured yet, the common case for a new GPU); devices that differ only
+  in memory size (strix-halo-64 / -128, m3-ultra-96 / 256 / 512) are one chip and leave
+  together (chip_of).
 
 A held-out row is predicted as ``rigcheck estimate`` would: from the training rows that
 measured the same setup (model, build, runtime, devices, placement class) when there are
@@ -32,8 +34,10 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -152,8 +156,27 @@ def loso(samples) -> list[Held]:
     return cross_validate(samples, lambda s: s.source)
 
 
+def chip_of(device_id: str) -> str:
+    """The chip a catalogue device is: devices that differ only in memory size (strix-halo-64
+    and -128, m3-ultra-96/256/512) are one chip, the same silicon at the same rated bandwidth
+    and compute; the key is the catalogue name without its memory figure ('... 128GB') and
+    those ratings, so a leave-one-device-out fold holds out every memory size of a chip."""
+    return _chips().get(device_id, device_id)
+
+
+@functools.lru_cache(maxsize=1)
+def _chips() -> dict:
+    from rigcheck.hardware.catalog import devices
+    by = defaultdict(list)
+    for d in devices():
+        base = re.sub(r"\s*\b\d+(\.\d+)?\s*(GB|GiB)\b", "", d.name).strip()
+        by[(base, d.bandwidth_bytes_s, d.gpu_cores, d.fp16_flops)].append(d.id)
+    return {i: "+".join(sorted(ids)) for ids in by.values() for i in ids}
+
+
 def lodo(samples) -> list[Held]:
-    return cross_validate(samples, lambda s: s.device or "?")
+    """Leave one chip out: every memory size of the held-out device goes with it."""
+    return cross_validate(samples, lambda s: chip_of(s.device) if s.device else "?")
 
 
 # ---- intervals ---------------------------------------------------------------------------------
