@@ -310,3 +310,45 @@ def test_a_prompt_measured_at_depth_says_so(rows):
     flat = dataclasses.replace(deep[0], notes="tg128 / pp8192")
     s0 = sa.sample_of(flat, sa.facts_for_row(flat, catalogue_facts), parse_rig(flat.rig))
     assert s.prefill_case.attn_flops > s0.prefill_case.attn_flops > 0
+
+
+def _render(row, est):
+    from rigcheck.report.estimate_text import render_estimate
+    out = {"model": row.model, "build": row.build, "rig": row.rig, "runtime": row.runtime, "ctx": row.context or 4096,
+           "offload": row.offload, "my_measurements": []}
+    return render_estimate(out, est)
+
+
+def test_a_prefill_only_measurement_is_shown_with_its_prefill_figure(rows):
+    """A row that measured only a prompt (llama-bench -p without -n) is listed beside the
+    estimate with its prefill figure and prompt length, not as an empty decode figure."""
+    from rigcheck.units import rate
+    pool = sorted((r for r in rows if r.prefill_tok_s and not r.decode_tok_s and r.prefill_tokens
+                   and catalogue_facts(r.model, r.build) is not None), key=lambda r: (r.setup, r.source, r.notes))
+    assert pool, "the catalogue has prefill-only rows"
+    for r in random.Random(13).sample(pool, min(4, len(pool))):
+        est = _estimate(r, speed_calibration(), rows, ctx=r.prefill_tokens)
+        shown = [e for e in est.evidence if e.source == r.source and e.prefill_tok_s == r.prefill_tok_s]
+        assert shown, (r.setup, [e.source for e in est.evidence])
+        txt = _render(r, est)
+        assert "decode - tok/s" not in txt
+        assert f"prefill {rate(r.prefill_tok_s)} tok/s ({r.prefill_tokens:,}-token prompt" in txt, txt
+
+
+def test_a_row_left_out_of_the_fit_says_so_when_it_lies_outside(rows):
+    """A same-setup measurement the catalogue keeps only as evidence (fit=no: a fork's
+    variant, a setup rigcheck cannot express) is not called a disagreement of fitted rows."""
+    pool = sorted((r for r in rows if not r.fit and r.decode_tok_s and r.setup and r.context
+                   and catalogue_facts(r.model, r.build) is not None), key=lambda r: (r.setup, r.context, r.source))
+    assert pool
+    seen = 0
+    for r in random.Random(21).sample(pool, min(10, len(pool))):
+        try:
+            est = _estimate(r, speed_calibration(), rows)
+        except Exception:  # noqa: BLE001 - a setup the offload words cannot express is refused
+            continue
+        for n in est.notes:
+            if n.code == "measured_outside" and n.values["tok_s"] == r.decode_tok_s and n.values["source"] == r.source:
+                seen += 1
+                assert "disagree" not in n.values["reasons"], n.values
+    assert seen, "no unfitted row of the sample lay outside its setup's range"

@@ -7,6 +7,19 @@ from ..units import rate
 from .notes import text
 
 
+def evidence_figures(e) -> str:
+    """What a measurement row measured: decode at its context, prefill at its prompt length
+    (and micro-batch where the row names one), or both."""
+    parts = []
+    if e.decode_tok_s:
+        parts.append(f"decode {rate(e.decode_tok_s)} tok/s" + (f" at context {e.context:,}" if e.context else ""))
+    if e.prefill_tok_s:
+        how = ", ".join(x for x in (f"{e.prompt:,}-token prompt" if e.prompt else "",
+                                    f"micro-batch {e.ubatch:,}" if e.ubatch else "") if x)
+        parts.append(f"prefill {rate(e.prefill_tok_s)} tok/s" + (f" ({how})" if how else ""))
+    return "; ".join(parts) or "no speed figure"
+
+
 def render_estimate(out: dict, est) -> str:
     lines = []
     d = est.decode_tok_s
@@ -30,9 +43,7 @@ def render_estimate(out: dict, est) -> str:
     if est.evidence:
         lines.append("  measured elsewhere (nearest):")
         for e in est.evidence:
-            dd = rate(e.decode_tok_s) if e.decode_tok_s else "-"
             same = " (this setup)" if "same setup" in e.match else ""
-            at = f" at context {e.context:,}" if e.context else ""
-            lines.append(f"    {e.model} {e.build} {e.runtime} on {e.rig}{same}: decode {dd} tok/s{at}  "
+            lines.append(f"    {e.model} {e.build} {e.runtime} on {e.rig}{same}: {evidence_figures(e)}  "
                          f"[{e.source}, {e.date}]")
     return "\n".join(lines)

@@ -23,6 +23,8 @@ _OUTSIDE = {
     "old_runtime": "it was measured with a runtime from before 2024-06 (higher per-token overheads)",
     "other_threads": "it was measured with {measured_threads} CPU thread(s), this estimate assumes {threads}",
     "speculative": "it used speculative decoding, which the estimate does not assume",
+    "not_fitted": "the catalogue keeps it as evidence but leaves it out of the fit (a non-stock build or an "
+                  "unusual setup: the row's notes say which)",
     "disagree": "measurements of this setup disagree with each other; the estimate is their context-adjusted mean",
 }
 

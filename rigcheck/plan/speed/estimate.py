@@ -231,7 +231,8 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
 
 def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int, threads: int | None = None) -> list[Note]:
     """Why a measurement of this very setup, shown beside the estimate, lies outside its range:
-    reasons (other_context, other_threads, old_runtime, speculative, disagree) and their values.
+    reasons (other_context, other_threads, old_runtime, speculative, not_fitted, disagree) and
+    their values.
     ``threads``: the CPU threads the estimate assumed (None: not a CPU-thread estimate)."""
     out = []
     for e in evidence:
@@ -248,6 +249,8 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int, threads: i
         note = (e.notes or "").lower()
         if any(w in note for w in ("speculative", "mtp", "nextn", "eagle", "draft")):
             why.append("speculative")
+        if not e.fit and not why:
+            why.append("not_fitted")
         out.append(Note("measured_outside", tok_s=float(e.decode_tok_s), source=e.source, date=e.date,
                         measured_ctx=int(e.context or 0), ctx=ctx, reasons=why or ["disagree"],
                         measured_threads=int(row_threads or 0), threads=int(threads or 0)))

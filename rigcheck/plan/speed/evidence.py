@@ -351,6 +351,9 @@ class EvidenceRow:
     notes: str
     match: str          # what it shares with the estimate: 'model+device', 'device', ...
     origin: str = "catalogue"
+    prompt: int = 0     # the prompt length of its prefill figure (pp512: 512), 0 if none
+    ubatch: int = 0     # the micro-batch its notes name, 0 if they name none
+    fit: bool = True    # False: kept as evidence, left out of the fit (the reason is in notes)
 
 
 def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload: str = "none",
@@ -387,7 +390,9 @@ def nearest(rows, model_id: str, device_ids: set[str], runtime: str, offload: st
     out = []
     for _score, _d, r, match in scored[:k]:
         out.append(EvidenceRow(r.model, r.build, r.runtime, r.rig, r.offload, r.context, r.decode_tok_s,
-                               r.prefill_tok_s, r.source, r.date, r.notes, match, r.origin))
+                               r.prefill_tok_s, r.source, r.date, r.notes, match, r.origin,
+                               prompt=(r.prefill_tokens or 0) if r.prefill_tok_s else 0,
+                               ubatch=ubatch_of(r.notes, default=0), fit=r.fit))
     return out
 
 
