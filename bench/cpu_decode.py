@@ -17,7 +17,8 @@ median measured/predicted, and the measured and predicted 2-over-1-thread speedu
     python bench/cpu_decode.py --json OUT   # also write the rows as JSON
 
 Decode is timed token by token after the context is filled (``llm.eval`` of one token),
-the same way rigcheck bench measures a local file; the KV depth is the context reached.
+the same way rigcheck bench measures a local file, as the fastest of 4 bursts of 4 tokens
+(other work on a shared machine only slows a burst); the KV depth is the context reached.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ FULL_SHAPES = [
      (), (512, 4096)),
 ]
 DECODE_TOKENS = 16
+# decode is timed in bursts of DECODE_TOKENS / BURSTS tokens and the fastest burst counts: on a
+# shared machine another process that takes a core for a while stalls llama.cpp's threads
+# (they wait for each other), which only ever makes a burst slower
+BURSTS = 4
 
 
 def write_model(kind: str, kw: dict, path: str) -> str:
@@ -101,7 +106,7 @@ def measure(path: str, depths: list[int], seed: int = 0) -> list[dict]:
     from llama_cpp import Llama
     out = []
     for depth in depths:
-        n_ctx = depth + 2 * DECODE_TOKENS + 8
+        n_ctx = depth + 2 * (DECODE_TOKENS + 1) + 8
         with _quiet_stderr():
             llm = Llama(model_path=path, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=2, n_threads_batch=2,
                         n_gpu_layers=0, verbose=False)
@@ -114,11 +119,13 @@ def measure(path: str, depths: list[int], seed: int = 0) -> list[dict]:
         for threads in (2, 1):
             llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
             llm.eval([rng.randrange(300, n_vocab)])          # warm-up at this thread count
-            t0 = time.perf_counter()
-            for _ in range(DECODE_TOKENS):
-                llm.eval([rng.randrange(300, n_vocab)])
-            dt = time.perf_counter() - t0
-            out.append({"depth": depth, "threads": threads, "decode_tok_s": DECODE_TOKENS / dt,
+            best = float("inf")
+            for _ in range(BURSTS):                           # other work only ever slows a burst
+                t0 = time.perf_counter()
+                for _ in range(DECODE_TOKENS // BURSTS):
+                    llm.eval([rng.randrange(300, n_vocab)])
+                best = min(best, (time.perf_counter() - t0) / (DECODE_TOKENS // BURSTS))
+            out.append({"depth": depth, "threads": threads, "decode_tok_s": 1.0 / best,
                         "prefill_tok_s": depth / prefill_s if threads == 2 else None})
         llm.close()
     return out
