@@ -109,10 +109,11 @@ def test_held_out_thread_scaling_of_the_7950x():
     from rigcheck.plan.speed import calibrate
     samples, _ = speed_accuracy.build_samples()
     src = "https://github.com/ikawrakow/ik_llama.cpp/pull/132"
-    held = [s for s in samples if s.source == src and s.meta["row"].rig == "ryzen-9-7950x"]
-    assert len(held) == 4
+    held = [s for s in samples if s.source == src and s.meta["row"].rig == "ryzen-9-7950x"
+            and s.meta["row"].build == "Q5_K_S" and s.runtime == "llama.cpp"]
     cal = calibrate.fit([s for s in samples if s.source != src], DEFAULT)
     by = {cpu.threads_in(s.meta["row"].notes): s for s in held}
+    assert {1, 2, 4, 8} <= set(by), sorted(by)
     pred = {n: 1 / speed_accuracy.t_model(s, cal) for n, s in by.items()}
     meas = {n: s.decode_tok_s for n, s in by.items()}
     assert pred[1] < pred[2] < pred[4]
