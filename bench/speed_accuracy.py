@@ -218,8 +218,8 @@ def coverage(held, near_source, far_source) -> list[bool]:
     far_source: the held-out results whose errors make the near / far intervals."""
     inside = []
     for g in sorted({h.group for h in held}):
-        near = intervals(decode_pairs([h for h in near_source if h.group != g], far=False))
-        far = intervals(decode_pairs([h for h in far_source if h.group != g], far=True)) or near
+        near = intervals(decode_pairs([h for h in near_source if not in_group(h, g)], far=False))
+        far = intervals(decode_pairs([h for h in far_source if not in_group(h, g)], far=True)) or near
         for h in held:
             if h.group != g or not h.dec:
                 continue
@@ -230,11 +230,19 @@ def coverage(held, near_source, far_source) -> list[bool]:
     return inside
 
 
+def in_group(h, g) -> bool:
+    """Whether held-out result ``h`` belongs to group ``g`` of either split: its own group, its
+    source or its chip. The intervals of one split's row are built from the other split's
+    errors too (near from LOSO, far from LODO), and a LOSO row's own LODO error must not be
+    among those its range comes from."""
+    return g is not None and (h.group == g or h.s.source == g or chip_of(h.s.device or "?") == g)
+
+
 def prefill_intervals(held, exclude=None, klass=None):
-    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude``; of one interval
-    class, or all)."""
+    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude`` of either split;
+    of one interval class, or all)."""
     v = [math.log(h.s.prefill_tok_s / h.pre) for h in calibrate.unique_prefill(held)
-         if h.pre and h.group != exclude and (klass is None or h.pre_klass == klass)]
+         if h.pre and not in_group(h, exclude) and (klass is None or h.pre_klass == klass)]
     return (_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else None
 
 
