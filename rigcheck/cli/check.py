@@ -12,6 +12,8 @@ EPILOG = """Examples:
   rigcheck check qwen3-30b-a3b                 # on this machine
   rigcheck check gpt-oss-120b --rig "2x rtx-3090+64GB" --json
   rigcheck check llama-3.1-70b-instruct --rig rtx-4090 --html report.html
+  rigcheck check qwen3-30b-a3b --rig rx-7900-xtx --backend vulkan
+  rigcheck check qwen3-8b --rig "ryzen-9-7950x+64GB" --threads 8
 
 Builds are evaluated with the runtime that loads them (GGUF: llama.cpp, MLX: mlx on Apple,
 the native checkpoint: vLLM on NVIDIA/AMD, ds4's files: ds4). Sizes are in GB (10^9 bytes)
@@ -33,6 +35,13 @@ def register(sub):
     p.add_argument("--build", action="append", help="evaluate only this build (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    from .estimate import backend_word, threads_word
+    p.add_argument("--backend", default=None, type=backend_word,
+                   help="llama.cpp backend (cuda, rocm, vulkan, metal, sycl, ipex, cpu) for the speed of the "
+                        "llama.cpp-family builds; default: the usual one on that device")
+    p.add_argument("--threads", default=None, type=threads_word,
+                   help="CPU threads llama.cpp runs with (-t N, added to its command); default: llama.cpp's "
+                        "own, the physical (performance) cores")
     p.add_argument("--help-verdicts", action="store_true", help="print how verdicts are decided and exit")
     return p
 
@@ -43,10 +52,12 @@ def load_rig(spec: str | None):
 
 
 def check_report(model, rig, *, ctx: int | None = None, runtime: str | None = None,
-                 builds: list[str] | None = None, curve: bool = False, prebuilt=None):
+                 builds: list[str] | None = None, curve: bool = False, prebuilt=None,
+                 speed: dict | None = None):
     """The CheckReport behind 'check --json' (and 'rigcheck serve's /api/check): the context
     checked, the user's verdict thresholds, the decode-against-context curve when asked; a
-    Hub repo's published files beside the recipe builds."""
+    Hub repo's published files beside the recipe builds; ``speed``: the backend and CPU
+    threads the user named."""
     from ..config import load_thresholds
     from ..errors import InputError
     from ..plan.check import check
@@ -57,7 +68,7 @@ def check_report(model, rig, *, ctx: int | None = None, runtime: str | None = No
         prebuilt = with_published(model, builds)
     mine, note = my_runs(model.id)
     return check(model, rig, ctx=ctx, runtime=runtime, builds=builds, thresholds=load_thresholds(),
-                 curve=curve, mine=mine, notes=[note] if note else [], prebuilt=prebuilt)
+                 curve=curve, mine=mine, notes=[note] if note else [], prebuilt=prebuilt, speed=speed)
 
 
 def my_runs(model_id: str):
@@ -86,7 +97,7 @@ def run(args) -> int:
     model = load_model(args.model)
     rig = load_rig(args.rig)
     rep = check_report(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
-                       curve=bool(args.html))
+                       curve=bool(args.html), speed={"backend": args.backend, "threads": args.threads})
     if args.html:
         from ..report.check_html import write_html
         write_html(rep, args.html)

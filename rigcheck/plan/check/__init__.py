@@ -19,7 +19,7 @@ from .alternatives import alternatives_for, upgrade_for
 from .cluster import best_layout
 from .evaluate import (BuildCheck, _evidence_dict, _runtime_for, describe_detected, evaluate,  # noqa: F401
                        headroom_fraction, is_expert_mix, launch_commands, make_builds, model_summary, pick_best,
-                       quality_class, rig_summary)
+                       quality_class, rig_summary, speed_options)
 
 
 @dataclass
@@ -47,11 +47,12 @@ class CheckReport:
 def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = None,
           builds: list[str] | None = None, alternatives: bool = True, thresholds=None,
           curve: bool = False, prebuilt: list[Build] | None = None, mine: list[dict] | None = None,
-          notes: list | None = None) -> CheckReport:
+          notes: list | None = None, speed: dict | None = None) -> CheckReport:
     """``curve=True`` also computes decode speed against context length (for the HTML page).
     ``prebuilt``: the model's builds, already made (the tier table checks one model on
     several rigs and builds it once). ``mine``: the user's own measurements of this model
-    (rigcheck bench), read by the caller; ``notes``: the caller's notes for the report."""
+    (rigcheck bench), read by the caller; ``notes``: the caller's notes for the report;
+    ``speed``: the llama.cpp backend and CPU threads the user named (evaluate.speed_options)."""
     from ... import runtimes
     from ...memory.kv import resolve_ctx
 
@@ -66,7 +67,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
         if rt is None:
             continue
         try:
-            rows.append(evaluate(model, b, rig, ctx, rt, thresholds=thresholds))
+            rows.append(evaluate(model, b, rig, ctx, rt, thresholds=thresholds, speed=speed))
         except InputError as e:
             notes.append(Note("build_not_evaluated", build=b.name, error=str(e)))
     if not rows:
@@ -82,7 +83,7 @@ def check(model: Model, rig, *, ctx: int | None = None, runtime: str | None = No
     if alternatives and (best is None or best.rank < 3):
         alts = alternatives_for(model, rig, ctx)
     upg = upgrade_for(rows, rig)
-    decode_vs_ctx = speed_vs_ctx(model, next(b for b in made if b.name == best.name), best.runtime, rig) \
+    decode_vs_ctx = speed_vs_ctx(model, next(b for b in made if b.name == best.name), best.runtime, rig, speed) \
         if best and curve else []
     return CheckReport(model_summary(model), rig_summary(rig), ctx, rows, best.name if best else None,
                        dict(best.commands) if best else {}, support, alts, upg, list(mine or []), notes,
@@ -94,7 +95,7 @@ def _support_dict(s) -> dict:
             "version": s.version, "note": s.note, "source": s.source, "checked": str(s.checked or "")}
 
 
-def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
+def speed_vs_ctx(model: Model, b: Build, runtime: str, rig, speed: dict | None = None) -> list[dict]:
     """Decode range of a build at a ladder of context lengths."""
     from ..speed.estimate import estimate
     from .data import speed_data
@@ -108,7 +109,7 @@ def speed_vs_ctx(model: Model, b: Build, runtime: str, rig) -> list[dict]:
             pl = plan(b, ctx=ctx, runtime=runtime, rig=rig)
             if not pl.fits:
                 break
-            r = estimate(pl, rig, runtime, ctx, model, b, **speed_data()).decode_tok_s
+            r = estimate(pl, rig, runtime, ctx, model, b, **speed_data(), **speed_options(runtime, speed)).decode_tok_s
         except (ValueError, RigcheckError):
             break
         out.append({"ctx": ctx, "low": r.low, "mid": r.mid, "high": r.high})

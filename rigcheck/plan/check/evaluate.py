@@ -150,9 +150,20 @@ def _range(r) -> dict | None:
     return {"low": r.low, "mid": r.mid, "high": r.high}
 
 
+def speed_options(runtime: str, speed: dict | None) -> dict:
+    """The estimate's ``backend`` and ``threads`` the user named, for a runtime they mean
+    something to: llama.cpp and its family (ggml backends, ``-t``); {} for the others."""
+    from ..speed import GGML_RUNTIMES
+    if not speed or runtime not in GGML_RUNTIMES:
+        return {}
+    return {k: v for k, v in speed.items() if k in ("backend", "threads") and v}
+
+
 def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, commands: bool = True,
-             thresholds=None) -> BuildCheck:
-    """Placement, speed, verdict and commands for one build on one rig."""
+             thresholds=None, speed: dict | None = None) -> BuildCheck:
+    """Placement, speed, verdict and commands for one build on one rig. ``speed``: the
+    backend and CPU thread count the user named ({"backend": "vulkan", "threads": 8});
+    they reach the estimate and (threads) llama.cpp's command for the runtimes they apply to."""
     from ... import runtimes
     from ..speed.estimate import estimate
     from .data import speed_data
@@ -171,7 +182,7 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     mid = low = 0.0
     if pl.fits and pl.mode != "no_fit":
         try:
-            est = estimate(pl, rig, runtime, ctx, model, build, **speed_data())
+            est = estimate(pl, rig, runtime, ctx, model, build, **speed_data(), **speed_options(runtime, speed))
         except (ValueError, RigcheckError) as e:
             bc.notes.append(Note("no_speed_estimate", error=str(e)))
         else:
@@ -194,7 +205,7 @@ def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, command
     bc.quality_note = quality_note(build.bits_per_weight, build.name,
                                    [n for n in build.notes if _about_recipe(n)])
     if commands and pl.fits:
-        bc.commands = launch_commands(model, build, rig, ctx, pl)
+        bc.commands = launch_commands(model, build, rig, ctx, pl, threads=(speed or {}).get("threads"))
         bc.measure_commands = {name: runtimes.get(name).measure_command(build_file=_file_name(model, build),
                                                                         published=bc.published)
                                for name in bc.commands}
@@ -291,9 +302,11 @@ def _published(build: Build) -> dict:
                           "repo_files": list(m.get("repo_files") or [f["path"] for f in m["files"]])}}
 
 
-def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, str]:
+def launch_commands(model: Model, build: Build, rig, ctx: int, pl, threads: int | None = None) -> dict[str, str]:
     """The exact command for each runtime that loads this build's format and runs this
-    architecture (mainline or fork), with the placement's flags and sized settings."""
+    architecture (mainline or fork), with the placement's flags and sized settings;
+    ``threads``: the CPU threads the user named, as ``-t N`` for the runtimes that take the
+    placement's flags (llama.cpp's family)."""
     from ... import runtimes
     cont = _container(build)
     plat = _platform(rig)
@@ -308,7 +321,7 @@ def launch_commands(model: Model, build: Build, rig, ctx: int, pl) -> dict[str, 
         sup = rt.support(model.arch).for_format(cont)
         if sup.status == "none":
             continue
-        flags = list(pl.flags) if rt.placement_flags else []
+        flags = list(pl.flags) + ([f"-t {int(threads)}"] if threads else []) if rt.placement_flags else []
         try:
             out[name] = rt.command(model.id, build.name, _file_name(model, build), ctx, flags,
                                    arch=model.arch, platform=plat, **rt.settings_for(pl), **_published(build))
