@@ -68,10 +68,15 @@ def _backend(r):
 
 def _same(rows, r):
     """The rows the estimate starts from: the setup's prefill figures, those of the row's
-    backend when there are any."""
+    backend when there are any, and of those the ones at the estimate's micro-batch (llama.cpp's
+    512, or the prompt if shorter) when there are any."""
+    from rigcheck.plan.speed import UBATCH
+    from rigcheck.plan.speed.evidence import ubatch_of
     same = [x for x in rows if x.setup == r.setup and x.fit and x.prefill_tok_s and x.prefill_tokens
             and x.date >= "2024-06"]
-    return [x for x in same if _backend(x) == _backend(r)] or same
+    same = [x for x in same if _backend(x) == _backend(r)] or same
+    asked = min(r.prefill_tokens, UBATCH)
+    return [x for x in same if min(x.prefill_tokens, ubatch_of(x.notes)) == asked] or same
 
 
 def test_a_measured_prefill_lands_on_its_measurement(rows):
