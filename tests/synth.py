@@ -66,6 +66,30 @@ class _W:
         self.w.add_add_bos_token(True)
         self.w.add_add_eos_token(False)
 
+    def attention(self, *, n_ctx: int, n_embd: int, n_layer: int, n_head: int, n_head_kv, head_dim: int,
+                  n_ff=None) -> None:
+        """The hyperparameters every converter writes first (context, width, blocks, heads,
+        K and V head sizes, the feed-forward length where given; per-layer lists allowed)."""
+        g = self.w
+        g.add_context_length(n_ctx)
+        g.add_embedding_length(n_embd)
+        g.add_block_count(n_layer)
+        if n_ff is not None:
+            g.add_feed_forward_length(n_ff)
+        g.add_head_count(n_head)
+        g.add_head_count_kv(n_head_kv)
+        g.add_key_length(head_dim)
+        g.add_value_length(head_dim)
+
+    def tensors(self, tensors, f32=lambda t: False) -> None:
+        """Every tensor of an inventory: 1-D ones, norms (at 1.0) and those ``f32`` picks as F32,
+        the rest at the file's type."""
+        for t in tensors:
+            if len(t.shape) == 1 or "norm" in t.name or f32(t):
+                self.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
+            else:
+                self.mat(t.name, *t.shape)
+
     def close(self) -> None:
         self.w.write_header_to_file()
         self.w.write_kv_data_to_file()

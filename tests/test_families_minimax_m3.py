@@ -52,14 +52,9 @@ def _write(path, model, config: dict) -> None:
     sac = t["sparse_attention_config"]
     w = synth._W(path, "minimax-m3", "F16", seed=3)
     g = w.w
-    g.add_context_length(t["max_position_embeddings"])
-    g.add_embedding_length(t["hidden_size"])
-    g.add_block_count(t["num_hidden_layers"])
-    g.add_feed_forward_length(t["dense_intermediate_size"])
-    g.add_head_count(t["num_attention_heads"])
-    g.add_head_count_kv(t["num_key_value_heads"])
-    g.add_key_length(t["head_dim"])
-    g.add_value_length(t["head_dim"])
+    w.attention(n_ctx=t["max_position_embeddings"], n_embd=t["hidden_size"], n_layer=t["num_hidden_layers"],
+                n_ff=t["dense_intermediate_size"], n_head=t["num_attention_heads"],
+                n_head_kv=t["num_key_value_heads"], head_dim=t["head_dim"])
     g.add_rope_dimension_count(t["rotary_dim"])
     g.add_layer_norm_rms_eps(t["rms_norm_eps"])
     g.add_vocab_size(t["vocab_size"])
@@ -78,11 +73,7 @@ def _write(path, model, config: dict) -> None:
     g.add_uint32("minimax-m3.attention.indexer.local_blocks", sac["sparse_local_block"])
     g.add_leading_dense_block_count(t["moe_layer_freq"].index(1))
     w.vocab(t["vocab_size"])
-    for x in model.tensors:
-        if len(x.shape) == 1 or "norm" in x.name or x.name.endswith("ffn_gate_inp.weight") or ".indexer." in x.name:
-            w.f32(x.name, *x.shape, value=1.0 if "norm" in x.name else None)
-        else:
-            w.mat(x.name, *x.shape)
+    w.tensors(model.tensors, f32=lambda x: x.name.endswith("ffn_gate_inp.weight") or ".indexer." in x.name)
     w.close()
 
 

@@ -47,14 +47,9 @@ def _write(path, model, config: dict) -> None:
     rope = c["rope_parameters"]
     w = synth._W(path, "mistral3", "F16", seed=13)
     g = w.w
-    g.add_context_length(c["max_position_embeddings"])
-    g.add_embedding_length(c["hidden_size"])
-    g.add_block_count(c["num_hidden_layers"])
-    g.add_feed_forward_length(c["intermediate_size"])
-    g.add_head_count(c["num_attention_heads"])
-    g.add_head_count_kv(c["num_key_value_heads"])
-    g.add_key_length(c["head_dim"])
-    g.add_value_length(c["head_dim"])
+    w.attention(n_ctx=c["max_position_embeddings"], n_embd=c["hidden_size"], n_layer=c["num_hidden_layers"],
+                n_ff=c["intermediate_size"], n_head=c["num_attention_heads"], n_head_kv=c["num_key_value_heads"],
+                head_dim=c["head_dim"])
     g.add_layer_norm_rms_eps(c["rms_norm_eps"])
     g.add_rope_freq_base(rope["rope_theta"])
     g.add_rope_scaling_type(gguf.RopeScalingType.YARN)
@@ -67,11 +62,7 @@ def _write(path, model, config: dict) -> None:
     g.add_vocab_size(c["vocab_size"])
     g.add_rope_dimension_count(c["head_dim"])
     w.vocab(c["vocab_size"])
-    for t in model.tensors:
-        if len(t.shape) == 1:
-            w.f32(t.name, *t.shape, value=1.0)
-        else:
-            w.mat(t.name, *t.shape)
+    w.tensors(model.tensors)
     w.close()
 
 

@@ -47,13 +47,9 @@ def _write(path, model, c: dict) -> None:
     g = w.w
     L = len(kinds)
     d_inner = c["mamba_num_heads"] * c["mamba_head_dim"]
-    g.add_context_length(c["max_position_embeddings"])
-    g.add_embedding_length(c["hidden_size"])
-    g.add_block_count(L)
-    g.add_head_count(c["num_attention_heads"])
-    g.add_head_count_kv([c["num_key_value_heads"] if k == "*" else 0 for k in kinds])
-    g.add_key_length(c["head_dim"])
-    g.add_value_length(c["head_dim"])
+    w.attention(n_ctx=c["max_position_embeddings"], n_embd=c["hidden_size"], n_layer=L,
+                n_head=c["num_attention_heads"], n_head_kv=[c["num_key_value_heads"] if k == "*" else 0 for k in kinds],
+                head_dim=c["head_dim"])
     ffn_kind = "E" if moe else "-"
     ff = c["moe_intermediate_size"] if moe else c["intermediate_size"]
     g.add_feed_forward_length([ff if k == ffn_kind else 0 for k in kinds])
@@ -75,12 +71,8 @@ def _write(path, model, c: dict) -> None:
         g.add_expert_weights_scale(c["routed_scaling_factor"])
         g.add_expert_group_count(c["n_group"])
     w.vocab(c["vocab_size"])
-    for t in model.tensors:
-        if len(t.shape) == 1 or "norm" in t.name or t.name.split(".")[-1] in ("ssm_a", "ssm_d") \
-                or "ssm_conv1d" in t.name or t.name.endswith(("ffn_gate_inp.weight", "ssm_a", "ssm_d")):
-            w.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
-        else:
-            w.mat(t.name, *t.shape)
+    w.tensors(model.tensors, f32=lambda t: t.name.split(".")[-1] in ("ssm_a", "ssm_d") or "ssm_conv1d" in t.name
+              or t.name.endswith(("ffn_gate_inp.weight", "ssm_a", "ssm_d")))
     w.close()
 
 

@@ -104,11 +104,7 @@ def _write_glm_dsa(path, model, c: dict) -> None:
 
 
 def _tensors(w, model) -> None:
-    for t in model.tensors:
-        if len(t.shape) == 1 or "norm" in t.name or "ssm_conv1d" in t.name or t.name.endswith("ffn_gate_inp.weight"):
-            w.f32(t.name, *t.shape, value=1.0 if "norm" in t.name else None)
-        else:
-            w.mat(t.name, *t.shape)
+    w.tensors(model.tensors, f32=lambda t: "ssm_conv1d" in t.name or t.name.endswith("ffn_gate_inp.weight"))
 
 
 def _write(path, model, config: dict) -> None:
