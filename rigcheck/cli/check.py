@@ -35,13 +35,8 @@ def register(sub):
     p.add_argument("--build", action="append", help="evaluate only this build (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
-    from .estimate import backend_word, threads_word
-    p.add_argument("--backend", default=None, type=backend_word,
-                   help="llama.cpp backend (cuda, rocm, vulkan, metal, sycl, ipex, cpu) for the speed of the "
-                        "llama.cpp-family builds; default: the usual one on that device")
-    p.add_argument("--threads", default=None, type=threads_word,
-                   help="CPU threads llama.cpp runs with (-t N, added to its command); default: llama.cpp's "
-                        "own, the physical (performance) cores")
+    from .estimate import add_speed_options
+    add_speed_options(p, command=True)
     p.add_argument("--help-verdicts", action="store_true", help="print how verdicts are decided and exit")
     return p
 

@@ -38,14 +38,20 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="context in tokens at which to decode (default 32768, or the model's maximum)")
     p.add_argument("--offload", default="auto", type=offload_word,
                    help="placement word (default auto): " + ", ".join(OFFLOAD_WORDS))
+    add_speed_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def add_speed_options(p, command: bool = False) -> None:
+    """--backend and --threads, for estimate and check (``command``: check also puts -t N in
+    llama.cpp's command)."""
     p.add_argument("--backend", default=None, type=backend_word,
                    help="llama.cpp backend the run uses (cuda, rocm, vulkan, metal, sycl, ipex, cpu); default: the "
                         "runtime's usual one on that device (CUDA on NVIDIA, Metal on Apple), else none named")
     p.add_argument("--threads", default=None, type=threads_word,
-                   help="CPU threads of a CPU-only run (llama.cpp -t); default: llama.cpp's own, the physical "
-                        "(performance) cores")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    return p
+                   help="CPU threads llama.cpp runs with (-t N" + (", added to its command" if command else "")
+                        + "); default: llama.cpp's own, the physical (performance) cores")
 
 
 def threads_word(text: str) -> int:
