@@ -15,7 +15,10 @@ any, else by the fitted model. Printed per split: median |pred/meas - 1|, the sh
 2x (symmetric: 0.5x counts as outside), and the share inside the 80% range, overall and by
 runtime, device family and placement class; then the same for prefill. The range a row is
 judged against is the one rigcheck would print for it, with its percentiles computed from
-the other groups' held-out errors only (nested, so coverage is not in-sample).
+the other groups' held-out errors only (nested, so coverage is not in-sample), at the level of
+the fit's hierarchy the estimate stood on (speed.fallback_level): the device's own rows, its
+family's (other chips measured), or none (nobody measured the family: that interval comes
+from a third split, leave one device family out, whose accuracy is not reported).
 
     python bench/speed_accuracy.py                      # the report (about a minute)
     python bench/speed_accuracy.py --rows               # ... and every held-out prediction
@@ -45,7 +48,7 @@ from collections import defaultdict  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from rigcheck.plan.check.data import catalogue_facts, measurement_rows  # noqa: E402
-from rigcheck.plan.speed import (DEFAULT, anchored_mid, decode_seconds, prefill_known,  # noqa: E402
+from rigcheck.plan.speed import (DEFAULT, anchored_mid, decode_seconds, fallback_level, prefill_known,  # noqa: E402
                                  prefill_seconds, calibrate)
 from rigcheck.plan.speed.evidence import facts_for_row, sample_of  # noqa: E402
 from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
@@ -132,6 +135,13 @@ class Held:
     known: bool           # the lead device had rows of its own in the training fold
     pre: float | None
     pre_klass: str = ""   # prefill interval class: anchored, near (device has prefill rows), far
+    level: str = ""       # decode fallback level in the fold's fit (speed.fallback_level): device, family, none
+
+    @property
+    def range_level(self) -> str:
+        """The level whose interval rigcheck prints for this row: 'device' for an anchored
+        estimate or a device the fold measured, else the fold's fallback level."""
+        return "device" if self.known or self.klass == "anchored" else self.level
 
 
 def cross_validate(samples, group_of) -> list[Held]:
@@ -148,7 +158,8 @@ def cross_validate(samples, group_of) -> list[Held]:
         for s in groups[g]:
             d, k = predict_decode(s, cal, by_setup) if s.decode_tok_s else (None, s.klass)
             p, pk = predict_prefill(s, cal, by_setup)
-            out.append(Held(s, g, d, k, cal.knows_device(s.device), p, pk))
+            out.append(Held(s, g, d, k, cal.knows_device(s.device), p, pk,
+                            level=fallback_level(cal, s.device, family_of(s))))
     return out
 
 
@@ -179,6 +190,14 @@ def lodo(samples) -> list[Held]:
     return cross_validate(samples, lambda s: chip_of(s.device) if s.device else "?")
 
 
+def lofo(samples) -> list[Held]:
+    """Leave one device family out (every row led by an NVIDIA GPU, then every AMD SoC row, ...):
+    the errors of estimates for a family nobody measured, which is where a held-out chip that is
+    the only one of its family (Strix Halo, DGX Spark) falls; its rows give the 'none' level's
+    interval, not its reported accuracy."""
+    return cross_validate(samples, lambda s: "family:" + family_of(s))
+
+
 # ---- intervals ---------------------------------------------------------------------------------
 
 def _q(v, f):
@@ -199,34 +218,54 @@ def intervals(pairs) -> dict:
     return {k: ((_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else allq) for k, v in by.items()}
 
 
-def decode_pairs(held, far: bool | None = None):
+def decode_pairs(held, far: bool | None = None, level: str | None = None):
     """(class, log ratio) of held-out decode predictions: the near ones (device known or
-    anchored), the far ones (device unknown, not anchored), or all (far=None)."""
+    anchored), the far ones (device unknown, not anchored), or all (far=None); ``level``: only
+    those at that range level (Held.range_level: device, family, none)."""
     out = []
     for h in held:
         if not h.dec:
             continue
         is_far = not h.known and h.klass != "anchored"
-        if far is None or far == is_far:
+        if (far is None or far == is_far) and (level is None or h.range_level == level):
             out.append((h.klass, math.log(h.s.decode_tok_s / h.dec)))
     return out
 
 
-def coverage(held, near_source, far_source) -> list[bool]:
+def level_tables(near_source, far_source, none_source=None, exclude=None) -> dict:
+    """{level: {class: (q10, q90)}}: the intervals rigcheck prints at each fallback level, each
+    from held-out errors at that level (leaving out group ``exclude`` of any split):
+    'device' from LOSO errors of measured devices and anchored setups; 'family' from the
+    family-level errors of both splits (a device nobody measured, from LODO; one only its own
+    source measured, from LOSO); 'none' from leave-one-family-out errors (no family given: the
+    family table)."""
+    keep = (lambda hs: [h for h in hs if not in_group(h, exclude)])
+    near = intervals(decode_pairs(keep(near_source), far=False))
+    fam = intervals(decode_pairs(keep(far_source), level="family") + decode_pairs(keep(near_source), level="family"))
+    fam = fam or near
+    none = intervals(decode_pairs(keep(none_source), level="none")) if none_source is not None else {}
+    return {"device": near, "family": fam, "none": none or fam}
+
+
+def coverage(held, near_source, far_source, none_source=None) -> list[bool]:
     """Whether each held-out row lies inside the interval rigcheck would print for it, the
-    interval's percentiles taken from the other groups' errors only. near_source /
-    far_source: the held-out results whose errors make the near / far intervals."""
+    interval's percentiles taken from the other groups' errors only (level_tables). near_source /
+    far_source / none_source: the LOSO / LODO / leave-one-family-out results."""
+    return [i for _, i in coverage_rows(held, near_source, far_source, none_source)]
+
+
+def coverage_rows(held, near_source, far_source, none_source=None) -> list[tuple]:
+    """(held row, inside its range) for each held-out decode, in coverage()'s order."""
     inside = []
     for g in sorted({h.group for h in held}):
-        near = intervals(decode_pairs([h for h in near_source if not in_group(h, g)], far=False))
-        far = intervals(decode_pairs([h for h in far_source if not in_group(h, g)], far=True)) or near
+        tables = level_tables(near_source, far_source, none_source, exclude=g)
         for h in held:
             if h.group != g or not h.dec:
                 continue
-            table = near if (h.known or h.klass == "anchored") else far
+            table = tables[h.range_level]
             lo, hi = table.get(h.klass) or table.get("all", (-0.35, 0.35))
             lo, hi = min(lo, -0.10), max(hi, 0.10)
-            inside.append(h.dec * math.exp(lo) <= h.s.decode_tok_s <= h.dec * math.exp(hi))
+            inside.append((h, h.dec * math.exp(lo) <= h.s.decode_tok_s <= h.dec * math.exp(hi)))
     return inside
 
 
@@ -278,16 +317,16 @@ def family_of(s) -> str:
     return calibrate._lead(s.pools)
 
 
-def report_split(name, held, near_source, far_source) -> dict:
-    inside_list = coverage(held, near_source, far_source)
-    # coverage() walks groups in order; map back to rows in the same order
-    order = [h for g in sorted({h.group for h in held}) for h in held if h.group == g and h.dec]
-    cov = dict(zip(map(id, order), inside_list))
+def report_split(name, held, near_source, far_source, none_source=None) -> dict:
+    judged = coverage_rows(held, near_source, far_source, none_source)
+    inside_list = [i for _, i in judged]
+    cov = {id(h): i for h, i in judged}
     rows = [h for h in held if h.dec]
     print(f"\nDecode, {name} ({len({h.group for h in held})} groups)")
     print(f"  overall                 {stats([(h.dec, h.s.decode_tok_s) for h in rows], inside_list)}")
     for label, keyf in (("runtime", lambda h: h.s.runtime), ("family", lambda h: family_of(h.s)),
-                        ("class", lambda h: h.klass), ("kind", lambda h: h.s.kind)):
+                        ("class", lambda h: h.klass), ("kind", lambda h: h.s.kind),
+                        ("level", lambda h: h.range_level)):
         groups = defaultdict(list)
         for h in rows:
             groups[keyf(h)].append(h)
@@ -308,7 +347,11 @@ def report_split(name, held, near_source, far_source) -> dict:
             print(f"  {label:<7} {k:<15} {stats([(h.pre, h.s.prefill_tok_s) for h, _ in groups[k]], [i for _, i in groups[k]])}")
     dec_pairs = [(h.dec, h.s.decode_tok_s) for h in rows]
     errs = sorted(abs(p / m - 1) for p, m in dec_pairs)
-    return {"n": len(rows), "median_err": round(statistics.median(errs), 4) if errs else None,
+    by_level = {}
+    for lv in sorted({h.range_level for h in rows}):
+        ins = [cov[id(h)] for h in rows if h.range_level == lv]
+        by_level[lv] = {"n": len(ins), "coverage_80": round(sum(ins) / len(ins), 4)}
+    return {"n": len(rows), "coverage_by_level": by_level, "median_err": round(statistics.median(errs), 4) if errs else None,
             "within_2x": round(sum(max(p / m, m / p) <= 2 for p, m in dec_pairs) / len(dec_pairs), 4) if dec_pairs else None,
             "coverage_80": round(sum(inside_list) / len(inside_list), 4) if inside_list else None,
             "prefill_n": len(pre),
@@ -318,16 +361,19 @@ def report_split(name, held, near_source, far_source) -> dict:
             "prefill_coverage_80": round(sum(pin) / len(pin), 4) if pin else None}
 
 
-def calibration_from(samples, held_loso, held_lodo):
-    """The constants fitted to every row, with the intervals of the cross-validated errors:
-    near ones from LOSO (device known or anchored), far ones from LODO."""
+def calibration_from(samples, held_loso, held_lodo, held_lofo=None):
+    """The constants fitted to every row, with the intervals of the cross-validated errors per
+    fallback level (level_tables): near ones from LOSO (device known or anchored), far ones
+    (family measured) from the family-level errors of LODO and LOSO, those of a family nobody
+    measured from leave-one-family-out."""
     cal = fit_all(samples)
-    near = intervals(decode_pairs(held_loso, far=False))
-    far = intervals(decode_pairs(held_lodo, far=True))
+    tables = level_tables(held_loso, held_lodo, held_lofo)
+    near, far = tables["device"], tables["family"] if (held_loso or held_lodo) else {}
+    none = tables["none"] if held_lofo else {}
     pre_near = prefill_intervals(held_loso, klass="near") or prefill_intervals(held_loso) or cal.prefill_spread
     pre_far = prefill_intervals(held_lodo, klass="far") or prefill_intervals(held_lodo) or pre_near
     pre_anch = prefill_intervals(held_loso, klass="anchored") or pre_near
-    return dataclasses.replace(cal, spread=near, spread_far=far, prefill_spread=tuple(pre_near),
+    return dataclasses.replace(cal, spread=near, spread_far=far, spread_none=none, prefill_spread=tuple(pre_near),
                                prefill_spread_far=tuple(pre_far), prefill_spread_anchored=tuple(pre_anch))
 
 
@@ -345,8 +391,9 @@ def main(argv=None) -> int:
         print(f"  skipped: {row.model} {row.build} on {row.rig}: {why}")
     held_loso = loso(samples)
     held_lodo = lodo(samples)
-    res = {"loso": report_split("leave one source out", held_loso, held_loso, held_lodo),
-           "lodo": report_split("leave one device out", held_lodo, held_loso, held_lodo)}
+    held_lofo = lofo(samples)
+    res = {"loso": report_split("leave one source out", held_loso, held_loso, held_lodo, held_lofo),
+           "lodo": report_split("leave one device out", held_lodo, held_loso, held_lodo, held_lofo)}
     if args.rows:
         print("\nLOSO held-out decode predictions, worst first:")
         for h in sorted((h for h in held_loso if h.dec), key=lambda h: -abs(math.log(h.s.decode_tok_s / h.dec))):
@@ -354,12 +401,13 @@ def main(argv=None) -> int:
             print(f"  {h.dec / h.s.decode_tok_s:5.2f}x  pred {h.dec:7.1f} meas {h.s.decode_tok_s:7.1f}  [{h.klass}] "
                   f"{r.model} {r.build} {r.runtime} {r.rig} {r.offload} ctx={r.context}")
     if args.write_calibration:
-        cal = calibration_from(samples, held_loso, held_lodo)
+        cal = calibration_from(samples, held_loso, held_lodo, held_lofo)
         cal = dataclasses.replace(cal, meta={
             **cal.meta, "fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
             "exact_rows": exact, "written_by": "bench/speed_accuracy.py --write-calibration",
             "fit": "rigcheck.plan.speed.calibrate.fit (hierarchical log least squares with priors)",
-            "interval": "80% (10th-90th percentile of cross-validated log errors per placement class)",
+            "interval": "80% (10th-90th percentile of cross-validated log errors per placement class and "
+                        "fallback level: device measured / family measured / family unmeasured)",
             "loso_decode": stats([(h.dec, h.s.decode_tok_s) for h in held_loso if h.dec]),
             "loso_prefill": stats([(h.pre, h.s.prefill_tok_s) for h in calibrate.unique_prefill(held_loso) if h.pre]),
             "accuracy": res})

@@ -101,9 +101,11 @@ TEMPLATES = {
         f"measured at context {', '.join(f'{c:,}' for c in contexts)}, moved to {ctx:,} by the model's ratio"
         + (f"; {legacy_rows} made with a runtime from before 2024-06, moved to today's by the fitted fixed-cost "
            f"factor x{legacy_factor:.2f}" if legacy_rows else "") + ")"),
-    "generalised": lambda family_rows, family, device, device_rows, runtime_rows, runtime: (
+    "generalised": lambda family_rows, family, device, device_rows, runtime_rows, runtime, level="family": (
         f"no measurement of this setup: generalised from {family_rows} measurements on {family} devices ("
         + (f"{device}'s own efficiency from {device_rows} of its measurements" if device_rows else
+           f"{device or 'this device'} and its family have no measurement: the physical priors of {family} "
+           f"devices, with the range of estimates for families nobody measured" if level == "none" else
            f"{device or 'this device'} has no measurement of its own: its family's efficiency, range widened")
         + f") and {runtime_rows} with {runtime}"),
     "unknown_cpu_widened": lambda factor: (

@@ -160,6 +160,9 @@ class Calibration:
     fixed_rt: dict = field(default_factory=dict)
     legacy_fixed: float = 1.0
     spread_far: dict = field(default_factory=dict)
+    # the ranges of a lead device whose family has no measurement either (the efficiency and
+    # fixed cost are the physical priors of speed.PRIOR_*): from leave-one-family-out errors
+    spread_none: dict = field(default_factory=dict)
     prefill_device: dict = field(default_factory=dict)
     prefill_spread_far: tuple = ()
     # per llama.cpp backend (cuda, rocm, vulkan, metal, sycl, cpu): multipliers on the
@@ -355,13 +358,40 @@ def lead_device(pools: list[PoolRead]) -> str:
     return ""
 
 
-def spread_of(calib: Calibration, klass: str, device: str) -> tuple[float, float]:
-    """The 80% interval (log ratios) of a class: the near one when the lead device has
-    measurements of its own in the fit, else the far one (leave-one-device-out)."""
+# How far a decode estimate falls back in the hierarchy of the fit (device -> family ->
+# physical prior): the device's own efficiency, its family's (other chips of the family were
+# measured), or the priors alone (nobody measured the family). Each level has its own range.
+DECODE_LEVELS = ("device", "family", "none")
+
+
+def fallback_level(calib: Calibration, device: str, family: str = "") -> str:
+    """The level of the decode hierarchy an estimate of ``device`` (of speed family ``family``)
+    stands on: 'device' when the fit had rows of that device, 'family' when it had rows of
+    other devices of its family (or the family is not known), else 'none'. Which families had
+    rows is read from the fit's own counts (meta['rows_by']['family'])."""
+    if calib.knows_device(device):
+        return "device"
+    fams = calib.meta.get("rows_by", {}).get("family")
+    if not family or fams is None or fams.get(family, 0) > 0:
+        return "family"
+    return "none"
+
+
+def spread_of(calib: Calibration, klass: str, device: str, family: str = "") -> tuple[float, float]:
+    """The 80% interval (log ratios) of a class at the estimate's fallback level: the near one
+    when the lead device has measurements of its own in the fit, the far one (devices nobody
+    measured, from leave-one-device-out and leave-one-source-out errors) when its family has,
+    else the one of unmeasured families (leave-one-family-out errors)."""
     near = calib.spread.get(klass) or calib.spread.get("all") or (-0.35, 0.35)
-    if klass == "anchored" or calib.knows_device(device) or not calib.spread_far:
+    if klass == "anchored" or not calib.spread_far:
         return tuple(near)
-    return tuple(calib.spread_far.get(klass) or calib.spread_far.get("all") or near)
+    level = fallback_level(calib, device, family)
+    if level == "device":
+        return tuple(near)
+    far = calib.spread_far.get(klass) or calib.spread_far.get("all") or near
+    if level == "none" and calib.spread_none:
+        return tuple(calib.spread_none.get(klass) or calib.spread_none.get("all") or far)
+    return tuple(far)
 
 
 def decode_range(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
@@ -369,9 +399,9 @@ def decode_range(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: st
                  arch: str = "", backend: str = "") -> Range:
     """Decode tokens/s for a placement given as pools; the range is the 80% interval of
     cross-validated errors for this class of placement (wider when the lead device has no
-    measurement of its own), at least +-10%."""
+    measurement of its own, wider still when its family has none), at least +-10%."""
     mid = 1.0 / decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=arch, backend=backend)
-    lo_q, hi_q = spread_of(calib, spread_class(pools, parallel, maturity), lead_device(pools))
+    lo_q, hi_q = spread_of(calib, spread_class(pools, parallel, maturity), lead_device(pools), _lead_family(pools))
     return range_around(mid, lo_q, hi_q)
 
 

@@ -24,7 +24,7 @@ from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, neares
                        prefill_depth, setup_key, ubatch_of)
 from .. import modes
 from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
-               decode_seconds, device_family, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
+               decode_seconds, device_family, fallback_level, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
                spread_of)
 from .cpu import default_threads, floor_seconds, simd_class, threads_in
 from .facts import ModelFacts, facts_from_build, prompt_flops
@@ -64,6 +64,7 @@ def calibration_to_json(cal: Calibration) -> dict:
         "device_eff": dict(sorted(cal.device_eff.items())), "arch_eff": dict(sorted(cal.arch_eff.items())),
         "fixed_rt": dict(sorted(cal.fixed_rt.items())), "legacy_fixed": cal.legacy_fixed,
         "spread_far": {k: list(v) for k, v in cal.spread_far.items()},
+        "spread_none": {k: list(v) for k, v in cal.spread_none.items()},
         "prefill_device": dict(sorted(cal.prefill_device.items())),
         "prefill_spread_far": list(cal.prefill_spread_far),
         "prefill_spread_anchored": list(cal.prefill_spread_anchored),
@@ -86,6 +87,7 @@ def calibration_from_json(d: dict) -> Calibration:
         meta=d.get("meta", {}), device_eff=d.get("device_eff", {}), arch_eff=d.get("arch_eff", {}),
         fixed_rt=d.get("fixed_rt", {}), legacy_fixed=d.get("legacy_fixed", 1.0),
         spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
+        spread_none={k: tuple(v) for k, v in d.get("spread_none", {}).items()},
         prefill_device=d.get("prefill_device", {}), fixed_backend=d.get("fixed_backend", {}),
         eff_backend=d.get("eff_backend", {}),
         prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())),
@@ -118,7 +120,7 @@ def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -
     n_dev = by.get("device", {}).get(dev, 0)
     return Note("generalised", family_rows=by.get("family", {}).get(fam, 0), family=fam_word, device=dev or "",
                 device_rows=n_dev if calib.knows_device(dev) else 0, runtime_rows=by.get("runtime", {}).get(runtime, 0),
-                runtime=runtime)
+                runtime=runtime, level=fallback_level(calib, dev, fam))
 
 
 def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
@@ -132,6 +134,7 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     setup = setup_key(model_id, build_name, runtime, rig, offload_word)
     same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
     klass = spread_class(pools, parallel, maturity)
+    lead_fam = next((p.family for p in pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0), "cpu")
     if same:
         # each row at its own context and thread count (speed.cpu: a run's notes may name one)
         measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context, threads_in(r.notes)), runtime, maturity,
@@ -150,7 +153,7 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
                           legacy_factor=float(calib.legacy_fixed)))
     else:
         mid = 1.0 / t_mid
-        dec = range_around(mid, *spread_of(calib, klass, lead_device(pools)))
+        dec = range_around(mid, *spread_of(calib, klass, lead_device(pools), lead_fam))
         basis = "model"
         notes.append(_generalised_note(calib, pools, runtime))
     cpu = rig.node.cpu
@@ -183,6 +186,8 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         "parallel": parallel, "link": link, "runtime": runtime, "backend": backend, "maturity": maturity,
         "context": ctx,
         "spread_class": "anchored" if same else klass, "model_tok_s": 1.0 / t_mid,
+        # the level of the fit's hierarchy the decode range stands on: device / family / none
+        "range_level": "anchored" if same else fallback_level(calib, lead_device(pools), lead_fam),
         "active_weight_bytes": int(facts.active_weight_bytes), "kv_read_bytes": int(sum(
             p.bytes_per_token for p in pools) - facts.active_weight_bytes),
         "active_params": int(facts.active_params), "prefill_flops_per_token": flops, "peak_flops": peak,
