@@ -55,10 +55,18 @@ def test_nvidia_table_new_kmd_header_two_5090s():
     assert {to_device(g).id for g in gpus} == {"rtx-5090"}
 
 
-def test_nvidia_table_unknown_card_is_kept_not_mismatched():
+def test_nvidia_table_two_v100s_match_the_catalogue():
     gpus = nvidia.parse_table(load("nvidia_smi_table_2xv100.txt"))
     assert [g.name for g in gpus] == ["Tesla V100-SXM2-16GB"] * 2
     dev = to_device(gpus[0])
+    assert dev.id == "v100-16gb" and dev.memory_bytes == 16384 * MiB
+    assert dev.bandwidth_bytes_s == get_device("v100-32gb").bandwidth_bytes_s  # one chip, two memory sizes
+
+
+def test_nvidia_table_unknown_card_is_kept_not_mismatched():
+    import dataclasses
+    g = dataclasses.replace(nvidia.parse_table(load("nvidia_smi_table_2xv100.txt"))[0], name="Tesla K80")
+    dev = to_device(g)
     assert dev.verified == "detected" and dev.memory_bytes == 16384 * MiB
     assert dev.bandwidth_bytes_s is None
 
@@ -84,6 +92,21 @@ def test_nvidia_query_csv_in_rigchecks_own_order():
     ("NVIDIA GeForce RTX 3090", 24576, "rtx-3090"),
     ("NVIDIA GeForce RTX 3090 Ti", 24564, "rtx-3090-ti"),
     ("NVIDIA GeForce RTX 3060", 12288, "rtx-3060-12gb"),
+    ("NVIDIA GeForce RTX 3060", 8192, "rtx-3060-8gb"),           # the name is the 12 GB card's alias
+    ("NVIDIA GeForce RTX 4060 Ti", 8188, "rtx-4060-ti-8gb"),
+    ("NVIDIA GeForce RTX 4060 Ti", 16380, "rtx-4060-ti-16gb"),
+    ("NVIDIA GeForce RTX 5060 Ti", 8151, "rtx-5060-ti-8gb"),
+    ("NVIDIA GeForce RTX 4060", 8188, "rtx-4060"),
+    ("NVIDIA GeForce RTX 4070 SUPER", 12282, "rtx-4070-super"),
+    ("NVIDIA GeForce RTX 2070 SUPER", 8192, "rtx-2070-super"),
+    ("NVIDIA GeForce GTX 1080 Ti", 11264, "gtx-1080-ti"),
+    ("Tesla T4", 15360, "t4"),
+    ("NVIDIA L4", 23034, "l4"),
+    ("NVIDIA A10", 23028, "a10"),
+    ("Tesla P40", 24576, "tesla-p40"),
+    ("Tesla V100-SXM2-32GB", 32768, "v100-32gb"),
+    ("AMD Radeon RX 7600", 8176, "rx-7600"),
+    ("AMD Radeon RX 9060 XT", 8176, "rx-9060-xt-8gb"),
     ("NVIDIA H100 80GB HBM3", 81559, "h100-sxm"),          # totals per modal-labs/modal-client#2797
     ("NVIDIA H100 PCIe", 81559, "h100-pcie"),
     ("NVIDIA A100-SXM4-80GB", 81920, "a100-80gb"),

@@ -179,11 +179,15 @@ def match_device(name: str, memory_bytes: int | None = None, kinds=("gpu", "soc"
     ``'NVIDIA GeForce RTX 3090 Ti'`` -> rtx-3090-ti: first an exact id/alias/name match,
     then the longest catalogue id whose words all appear in the name; ties (and the
     3060 8 GB / 12 GB kind of split) are settled by the memory size closest to
-    ``memory_bytes``.
+    ``memory_bytes``. An exact hit whose memory is far from ``memory_bytes`` goes through
+    the word match too: 'NVIDIA GeForce RTX 4060 Ti' is the 16 GB card's alias, and a tool
+    that saw 8 GB means rtx-4060-ti-8gb.
     """
     dev = find_device(name)
-    if dev is not None and dev.kind in kinds:
-        return dev
+    exact = dev if dev is not None and dev.kind in kinds else None
+    if exact is not None and not (memory_bytes and exact.memory_bytes
+                                  and abs(exact.memory_bytes - memory_bytes) > 0.2 * exact.memory_bytes):
+        return exact
     words = set(t for t in norm(name).split("-") if t not in _VENDOR_WORDS)
     best: list[tuple[int, float, Device]] = []
     for d in devices():
@@ -199,6 +203,6 @@ def match_device(name: str, memory_bytes: int | None = None, kinds=("gpu", "soc"
                 best.append((len(need), -mem_gap, d))
                 break
     if not best:
-        return None
+        return exact
     best.sort(key=lambda t: (t[0], t[1]), reverse=True)
     return best[0][2]
