@@ -36,6 +36,7 @@ class Schema:
 SCHEMAS: dict[str, Schema] = {
     "devices.csv": Schema(("id", "name", "kind", "vendor", "memory_gib", "bandwidth_gb_s", "price_usd", "price_date",
                            "verified"), filled=("id", "name", "kind")),
+    "device_cache.csv": Schema(("id", "llc_mib", "kind", "verified", "notes"), filled=("id", "llc_mib", "kind")),
     "ram_prices.csv": Schema(("item", "capacity_gib", "memory_type", "price_low", "price_high", "price_date"),
                              filled=("item", "capacity_gib", "price_low", "price_high", "price_date")),
     "measurements.csv": Schema(("model", "build", "runtime", "rig", "offload", "context", "decode_tok_s",
@@ -90,6 +91,10 @@ def document(name: str):
 # the bundled files by what they hold: callers never name a file
 def devices() -> tuple[dict, ...]:
     return rows("devices.csv")
+
+
+def device_caches() -> tuple[dict, ...]:
+    return rows("device_cache.csv")
 
 
 def ram_prices() -> tuple[dict, ...]:

@@ -58,7 +58,7 @@ def _price_for(row: dict, mem_gib: float | None) -> float | None:
     return _num(row["price_usd"])
 
 
-def _device(row: dict, mem_gib: float | None) -> Device:
+def _device(row: dict, mem_gib: float | None, llc_mib: float | None = None) -> Device:
     mem = row["memory_gib"].strip()
     dev_id = row["id"].strip()
     name = row["name"].strip()
@@ -91,7 +91,15 @@ def _device(row: dict, mem_gib: float | None) -> Device:
         release_year=_int(row["release_year"]), aliases=aliases,
         source=row["source"].strip(), checked=row["checked"].strip(),
         verified=row["verified"].strip(), notes=row["notes"].strip(),
+        llc_bytes=int(llc_mib * 2**20) if llc_mib else None,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _llc() -> dict[str, float]:
+    """Last-level cache in MiB (2^20 bytes) by devices.csv row id (rigcheck/data/device_cache.csv)."""
+    from .. import catalogue
+    return {r["id"].strip(): float(r["llc_mib"]) for r in catalogue.device_caches()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,12 +117,13 @@ def _catalogue() -> tuple[dict[str, Device], dict[str, Link], dict[str, str]]:
             links[ln.id] = ln
             link_aliases[ln.id] = [a.strip() for a in row["aliases"].split(";") if a.strip()]
             continue
+        llc = _llc().get(row["id"].strip())
         if "{mem}" in row["id"]:
             for opt in row["memory_gib"].split("/"):
-                d = _device(row, float(opt))
+                d = _device(row, float(opt), llc)
                 devs[d.id] = d
         else:
-            d = _device(row, None)
+            d = _device(row, None, llc)
             devs[d.id] = d
     index: dict[str, str] = {}
     for d in devs.values():

@@ -26,7 +26,9 @@ class Device:
     ``bandwidth_bytes_s`` is the rated memory bandwidth (for a CPU: its memory system at
     the catalogue's default speed). ``fp16_flops`` is the dense FP16/BF16 tensor peak.
     ``verified`` is S (seen in a source), D (derived from sourced facts) or M (from
-    memory, still to check).
+    memory, still to check). ``llc_bytes``: the last-level cache (NVIDIA / Intel L2, AMD
+    Infinity Cache or MALL; rigcheck/data/device_cache.csv, where its sources are), None
+    when not known.
     """
 
     id: str
@@ -54,6 +56,7 @@ class Device:
     checked: str = ""
     verified: str = "M"
     notes: str = ""
+    llc_bytes: int | None = None         # last-level cache (NVIDIA/Intel L2, AMD Infinity Cache / MALL), bytes
 
 
 @dataclass(frozen=True)
