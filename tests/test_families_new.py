@@ -371,3 +371,29 @@ def test_phi2_quant_plans_match_llama_quantize(ftype, tmp_path):
     src = str(tmp_path / "phi2-f16.gguf")
     _write_phi2(src, build_model(config, "synthetic"), config)
     _check(src, str(tmp_path / f"phi2-{ftype}.gguf"), ftype, False)
+
+
+def test_per_layer_input_embeddings_are_lookups_in_a_tied_model():
+    """Gemma 4 E-models tie the output head to token_embd, but their per-layer input
+    embedding table (per_layer_token_embd: one 8,960-wide row per token for E2B) is looked
+    up, not read in full: active parameters (2.28B, 'E2B' = effective 2B) and the bytes
+    decode reads per token leave it out; the tied table still counts once, as the head."""
+    from rigcheck.model.resolve import load_model
+    from rigcheck.plan.placement import _weights
+    from rigcheck.plan.speed.facts import facts_from_build
+    from rigcheck.quant.recipes import build as make_build
+    m = load_model("gemma-4-e2b-it")
+    assert m.tied_embeddings
+    per = next(t for t in m.tensors if t.name == "per_layer_token_embd.weight")
+    tok = next(t for t in m.tensors if t.name == "token_embd.weight")
+    assert m.is_lookup(per) and not m.is_lookup(tok)
+    assert m.active_params(count_embedding=True) - m.active_params() == per.n_elements
+    b = make_build(m, "Q8_0")
+    sizes = {t.name: n for t, _, n in b.items()}
+    f = facts_from_build(m, b)
+    assert f.dense_bytes == pytest.approx(sum(n for t, _, n in b.items() if not t.mtp and t.name != per.name))
+    w = _weights(b)
+    assert w.tied_head == sizes[tok.name] and w.embed == sizes[tok.name] + sizes[per.name]
+    # an untied model: the input embedding is a lookup, the output head its own tensor
+    u = load_model("llama-3.1-8b-instruct")
+    assert not u.tied_embeddings and all(u.is_lookup(t) for t in u.tensors if t.name == "token_embd.weight")

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from .tensor import EXPERT_ROLES, Role, Tensor
 
+# The input embedding that a model with tied embeddings reuses as its output head (llama.cpp
+# names it so in every architecture; the output then has no tensor of its own).
+TIED_HEAD = "token_embd.weight"
+
 
 class AttnKind:
     """Per-layer attention kinds (plain strings, so JSON stays readable)."""
@@ -119,17 +123,24 @@ class Model:
             return 1.0
         return self.moe.n_expert_used / self.moe.n_expert
 
+    def is_lookup(self, t: Tensor) -> bool:
+        """Whether a tensor is read one row per token (an embedding table) rather than in
+        full: every embedding but the input embedding a tied model reuses as its output head
+        (TIED_HEAD). Per-layer input embeddings (Gemma 3n / Gemma 4 E-models'
+        per_layer_token_embd) stay lookups with tied embeddings too."""
+        return t.role == Role.EMBED and not (self.tied_embeddings and t.name == TIED_HEAD)
+
     def active_params(self, count_embedding: bool = False) -> int:
         """Parameters read per token: routed experts at n_used/n_expert, everything else
-        in full. By default the input embedding table is not counted (a lookup, not a
-        matmul); ``count_embedding=True`` gives the other convention. Tied embeddings
-        are counted once, as the output head."""
+        in full. By default the embedding tables are not counted (lookups, not matmuls);
+        ``count_embedding=True`` gives the other convention. Tied embeddings are counted
+        once, as the output head."""
         frac = self.expert_fraction()
         total = 0.0
         for t in self.tensors:
             if t.mtp:
                 continue
-            if t.role == Role.EMBED and not count_embedding and not self.tied_embeddings:
+            if not count_embedding and self.is_lookup(t):
                 continue
             total += t.n_elements * (frac if t.role in EXPERT_ROLES else 1.0)
         return int(round(total))

@@ -157,6 +157,7 @@ class _Weights:
     exps: list = field(default_factory=list)        # per layer: routed-expert bytes
     frac: float = 1.0
     tied: bool = False
+    tied_bytes: int = 0     # of ``embed``, the table a tied model reuses as its output head
     largest_exp: int = 0
 
     @property
@@ -165,9 +166,10 @@ class _Weights:
 
     @property
     def tied_head(self) -> int:
-        """With tied embeddings the embedding table is also the output head, read in full
-        for every token; 0 otherwise (the head is then in ``output``)."""
-        return self.embed if self.tied else 0
+        """With tied embeddings the input embedding table is also the output head, read in
+        full for every token; 0 otherwise (the head is then in ``output``). Other embedding
+        tables (per-layer input embeddings) stay lookups (Model.is_lookup)."""
+        return self.tied_bytes if self.tied else 0
 
 
 def _weights(build: Build) -> _Weights:
@@ -186,6 +188,8 @@ def _weights(build: Build) -> _Weights:
         elif t.role == Role.EMBED:
             w.embed += n
             w.embed_active += n / max(1, m.n_vocab)
+            if not m.is_lookup(t):
+                w.tied_bytes += n
         else:
             w.output += n
     return w

@@ -150,7 +150,7 @@ def facts_from_build(model, build) -> ModelFacts:
             by_type[str(_ty).upper()] = by_type.get(str(_ty).upper(), 0.0) + n
         if t.role in EXPERT_ROLES:
             expert += n
-        elif t.role == Role.EMBED and not model.tied_embeddings:
+        elif model.is_lookup(t):
             continue  # a row lookup per token, not a full read
         else:
             dense += n
