@@ -16,7 +16,7 @@ max(mid/meas, meas/mid) <= 2), the share inside the range, overall and by device
 placement, runtime, source and basis (measured setup / generalised). Rows that `estimate` refuses
 (unknown model or rig, a build it cannot make...) are counted with the reason it printed.
 
-    python bench/blind_estimates.py /tmp/h/fresh_rows.csv              # table + summary
+    python bench/blind_estimates.py bench/data/blind_rows.csv          # table + summary (the kept blind set)
     python bench/blind_estimates.py ROWS.csv --auto-offload            # let rigcheck place
     python bench/blind_estimates.py ROWS.csv --json out.json           # also write the results
     PYTHONPATH=/path/to/other/checkout python bench/blind_estimates.py ROWS.csv   # another version

@@ -120,3 +120,19 @@ def test_a_real_run_scores_one_row_and_reports_the_refusal(tmp_path):
     assert bad["refused"] and "no-such-model-xyz" in bad["refused"]
     assert good["refused"] is None and good["decode"]["low"] <= good["decode"]["mid"] <= good["decode"]["high"]
     assert data["summary"]["decode"]["all"]["n"] == 1
+
+
+def test_the_kept_blind_set_stays_out_of_the_catalogue():
+    """bench/data/blind_rows.csv judges estimates on sources the fit has never seen: none of
+    its sources may also be a source of rigcheck/data/measurements.csv."""
+    import csv
+    from pathlib import Path
+
+    from rigcheck import catalogue
+    path = Path(__file__).resolve().parents[1] / "bench" / "data" / "blind_rows.csv"
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    blind = list(csv.DictReader(lines))
+    assert len(blind) >= 40
+    fitted = {r["source"].split()[0] for r in catalogue.measurements()}
+    shared = sorted({r["source"].split()[0] for r in blind} & fitted)
+    assert not shared, f"blind-set sources also in the catalogue: {shared}"
