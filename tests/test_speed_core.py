@@ -262,3 +262,28 @@ def test_nearest_evidence_ties_newest_first():
     rows = [row("2025-03-01", 100.0), row("2026-09-01", 120.0), row("2025-11-15", 110.0)]
     got = nearest(rows, "qwen3-8b", {"rtx-4090"}, "llama.cpp")
     assert [r.date for r in got] == ["2026-09-01", "2025-11-15", "2025-03-01"]
+
+
+def test_an_input_embedding_lookup_in_ram_is_not_an_offload():
+    """llama.cpp keeps token_embd on the CPU: one row a token (a few KiB) read from RAM. The
+    range class stays 'gpu' (and the auto placement's range equals the all-on-GPU one); a
+    real host share (experts in RAM) is 'hybrid'."""
+    from rigcheck.cli import main
+    import json
+    import io
+    from contextlib import redirect_stdout
+    from rigcheck.plan.speed import PoolRead, spread_class
+    gpu = PoolRead(5e9, 1.8e12, "gpu", "nvidia", "rtx-5090")
+    assert spread_class([gpu, PoolRead(1152, 9e10, "ram", "host", "")]) == "gpu"
+    assert spread_class([gpu, PoolRead(2e9, 9e10, "ram", "host", "")]) == "hybrid"
+    assert spread_class([PoolRead(4e9, 9e10, "ram", "cpu", "")]) == "cpu"
+
+    def est(*extra):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            assert main(["estimate", "qwen3-30b-a3b", "--build", "Q4_K_M", "--rig", "rtx-5090+128GB", "--json", *extra]) == 0
+        return json.loads(buf.getvalue())
+    auto, none = est(), est("--offload", "none")
+    assert auto["offload"] == "gpu" and auto["inputs"]["spread_class"] == "gpu"
+    ra, rn = auto["decode_tok_s"], none["decode_tok_s"]
+    assert ra["high"] / ra["low"] == pytest.approx(rn["high"] / rn["low"], rel=0.02)

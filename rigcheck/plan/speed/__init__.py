@@ -253,8 +253,11 @@ def _lead_family(pools: list[PoolRead]) -> str:
 
 
 def spread_class(pools: list[PoolRead], parallel: str = "single", maturity: str = "mature") -> str:
-    """Which residual spread applies: offload, multi-GPU, new architecture, CPU, plain."""
-    kinds = {p.kind for p in pools if p.bytes_per_token > 0}
+    """Which residual spread applies: offload, multi-GPU, new architecture, CPU, plain. A host
+    pool that only looks up the input embedding (under HYBRID_MIN_BYTES a token) is no
+    offload: the decode model's hybrid term ignores it too."""
+    kinds = {p.kind for p in pools if p.bytes_per_token > 0
+             and (p.kind not in ("ram", "disk") or p.bytes_per_token >= HYBRID_MIN_BYTES or len(pools) == 1)}
     if "disk" in kinds:
         return "disk"
     if maturity != "mature":
