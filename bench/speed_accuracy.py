@@ -361,6 +361,53 @@ def report_split(name, held, near_source, far_source, none_source=None) -> dict:
             "prefill_coverage_80": round(sum(pin) / len(pin), 4) if pin else None}
 
 
+def source_agreement(samples, cal) -> dict:
+    """How well two sources agree on one setup (model, build, runtime, devices, placement and
+    backend): for every pair of figures of one setup, |log| of the ratio of their values, each
+    moved to the same context / prompt by the model (value x the model's seconds per token),
+    apart for pairs from two sources and pairs from one source. The cross-source disagreement is
+    a floor under leave-one-source-out error: a held-out source can be predicted no closer than
+    other sources measured that same setup."""
+    out = {}
+    for what, ok, value, t in (
+            ("decode", lambda s: bool(s.decode_tok_s), lambda s: s.decode_tok_s, lambda s: t_model(s, cal)),
+            ("prefill", calibrate._prefill_ok, lambda s: s.prefill_tok_s, lambda s: t_prefill(s, cal))):
+        pool = [s for s in samples if ok(s)]
+        if what == "prefill":
+            pool = calibrate.unique_prefill(pool)
+        by = defaultdict(list)
+        for s in pool:
+            by[(s.setup, s.backend)].append(s)
+        pairs = {"two sources": [], "one source": []}
+        setups = {"two sources": defaultdict(list), "one source": defaultdict(list)}
+        for key, v in by.items():
+            for i, a in enumerate(v):
+                for b in v[i + 1:]:
+                    k = "two sources" if a.source != b.source else "one source"
+                    d = abs(math.log(value(a) * t(a) / (value(b) * t(b))))
+                    pairs[k].append(d)
+                    setups[k][key].append(d)
+        out[what] = {k: {"pairs": len(v), "setups": len(setups[k]),
+                         "median_disagreement": round(math.exp(statistics.median(v)) - 1, 4) if v else None,
+                         # each setup counted once (the median of its pairs), so one setup measured
+                         # many times does not decide the figure
+                         "median_by_setup": round(math.exp(statistics.median(
+                             statistics.median(x) for x in setups[k].values())) - 1, 4) if v else None,
+                         "within_2x": round(sum(x <= math.log(2) for x in v) / len(v), 4) if v else None}
+                     for k, v in pairs.items()}
+    return out
+
+
+def print_agreement(agree: dict) -> None:
+    print("\nSame setup measured twice (the floor under leave-one-source-out error): median |ratio - 1| "
+          "between two figures of one setup, moved to one context by the model")
+    for what, by in agree.items():
+        for k, d in by.items():
+            if d["pairs"]:
+                print(f"  {what:<8} {k:<12} pairs={d['pairs']:5d} setups={d['setups']:4d}  median disagreement "
+                      f"{d['median_disagreement']:5.1%} (by setup {d['median_by_setup']:5.1%})  within 2x {d['within_2x']:5.1%}")
+
+
 def calibration_from(samples, held_loso, held_lodo, held_lofo=None):
     """The constants fitted to every row, with the intervals of the cross-validated errors per
     fallback level (level_tables): near ones from LOSO (device known or anchored), far ones
@@ -394,6 +441,8 @@ def main(argv=None) -> int:
     held_lofo = lofo(samples)
     res = {"loso": report_split("leave one source out", held_loso, held_loso, held_lodo, held_lofo),
            "lodo": report_split("leave one device out", held_lodo, held_loso, held_lodo, held_lofo)}
+    res["agreement"] = source_agreement(samples, fit_all(samples))
+    print_agreement(res["agreement"])
     if args.rows:
         print("\nLOSO held-out decode predictions, worst first:")
         for h in sorted((h for h in held_loso if h.dec), key=lambda h: -abs(math.log(h.s.decode_tok_s / h.dec))):

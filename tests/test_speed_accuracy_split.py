@@ -50,3 +50,24 @@ def test_no_fold_keeps_a_twin_of_the_held_out_chip():
     strix = {h.group for h in held if (h.s.device or "").startswith("strix-halo")}
     assert len(strix) == 1 and {h.s.device for h in held if h.group in strix} >= {"strix-halo-64", "strix-halo-128"}
     assert get_device("strix-halo-64").memory_bytes != get_device("strix-halo-128").memory_bytes
+
+
+def test_source_agreement_measures_two_figures_of_one_setup():
+    """Two figures of one real setup, the second from another source at twice the speed (decode
+    and prefill), disagree by exactly 100% and are within 2x; a third at 2.5x is not."""
+    import dataclasses
+    samples, _ = sa.build_samples()
+    s = next(x for x in samples if x.decode_tok_s and sa.calibrate._prefill_ok(x))
+    cal = sa.fit_all(samples)
+    twice = dataclasses.replace(s, source=s.source + "#other", decode_tok_s=2 * s.decode_tok_s,
+                                prefill_tok_s=2 * s.prefill_tok_s)
+    got = sa.source_agreement([s, twice], cal)
+    for what in ("decode", "prefill"):
+        d = got[what]["two sources"]
+        assert d["pairs"] == 1 and d["setups"] == 1
+        assert abs(d["median_disagreement"] - 1.0) < 1e-3 and d["within_2x"] == 1.0
+        assert got[what]["one source"]["pairs"] == 0
+    far = dataclasses.replace(twice, source=s.source, decode_tok_s=2.5 * s.decode_tok_s,
+                              prefill_tok_s=2.5 * s.prefill_tok_s)
+    got = sa.source_agreement([s, far], cal)
+    assert got["decode"]["one source"]["within_2x"] == 0.0 and got["decode"]["two sources"]["pairs"] == 0
