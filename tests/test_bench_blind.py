@@ -1,10 +1,13 @@
 """bench/blind_estimates.py: reading rows, the arguments it passes, the summary arithmetic,
 and one run of the real `rigcheck estimate` on two rows (one it refuses)."""
 
+import csv
 import importlib.util
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -122,17 +125,47 @@ def test_a_real_run_scores_one_row_and_reports_the_refusal(tmp_path):
     assert data["summary"]["decode"]["all"]["n"] == 1
 
 
-def test_the_kept_blind_set_stays_out_of_the_catalogue():
-    """bench/data/blind_rows.csv judges estimates on sources the fit has never seen: none of
-    its sources may also be a source of rigcheck/data/measurements.csv."""
-    import csv
-    from pathlib import Path
+BLIND_FILES = sorted((Path(ROOT) / "bench" / "data").glob("blind_rows*.csv"))
 
-    from rigcheck import catalogue
-    path = Path(__file__).resolve().parents[1] / "bench" / "data" / "blind_rows.csv"
+
+def _source_key(url):
+    """One source per page: scheme, 'www.', a '#fragment' and a trailing slash do not make a new
+    source, nor does a comment or a tab of the same GitHub issue / pull request / discussion."""
+    u = re.sub(r"^https?://(www\.)?", "", url.split()[0].strip()).split("#")[0].rstrip("/").lower()
+    m = re.match(r"(github\.com/[^/]+/[^/]+/(?:issues|pull|discussions)/\d+)", u)
+    return m.group(1) if m else u
+
+
+def _blind_sources(path):
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    blind = list(csv.DictReader(lines))
-    assert len(blind) >= 40
-    fitted = {r["source"].split()[0] for r in catalogue.measurements()}
-    shared = sorted({r["source"].split()[0] for r in blind} & fitted)
-    assert not shared, f"blind-set sources also in the catalogue: {shared}"
+    return {_source_key(r["source"]) for r in csv.DictReader(lines)}, len(lines) - 1
+
+
+def test_source_keys_merge_one_page_and_keep_others_apart():
+    same = ["https://github.com/o/r/issues/7", "http://www.github.com/o/r/issues/7#issuecomment-1 (comment by x)",
+            "https://github.com/O/R/issues/7/"]
+    assert len({_source_key(u) for u in same}) == 1
+    assert _source_key("https://github.com/o/r/issues/7") != _source_key("https://github.com/o/r/issues/8")
+    assert _source_key("https://example.org/post/") == _source_key("https://www.example.org/post")
+
+
+@pytest.mark.parametrize("path", BLIND_FILES, ids=lambda p: p.name)
+def test_the_kept_blind_sets_stay_out_of_the_catalogue(path):
+    """Every bench/data/blind_rows*.csv judges estimates on sources the fit has never seen: none
+    of its sources may also be a source of rigcheck/data/measurements.csv."""
+    from rigcheck import catalogue
+    sources, n_rows = _blind_sources(path)
+    assert n_rows >= 40
+    fitted = {_source_key(r["source"]) for r in catalogue.measurements()}
+    shared = sorted(sources & fitted)
+    assert not shared, f"{path.name}: blind-set sources also in the catalogue: {shared}"
+
+
+def test_the_blind_sets_share_no_source():
+    """Each blind set is a separate held-out sample: a source in one file is not reused in another."""
+    assert len(BLIND_FILES) >= 2
+    seen = {}
+    for path in BLIND_FILES:
+        for key in _blind_sources(path)[0]:
+            assert key not in seen, f"{key} is a source of both {seen[key]} and {path.name}"
+            seen[key] = path.name
