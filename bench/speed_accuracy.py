@@ -14,8 +14,9 @@ measured the same setup (model, build, runtime, devices, placement class) when t
 any, else by the fitted model. Printed per split: median |pred/meas - 1|, the share within
 2x (symmetric: 0.5x counts as outside), and the share inside the 80% range, overall and by
 runtime, device family and placement class; then the same for prefill. The range a row is
-judged against is the one rigcheck would print for it, with its percentiles computed from
-the other groups' held-out errors only (nested, so coverage is not in-sample), at the level of
+judged against is the one rigcheck would print for it, its bounds computed from the other
+groups' held-out errors only (nested, so coverage is not in-sample: split-conformal bounds of
+errors weighted by how correlated one group's errors are, see intervals), at the level of
 the fit's hierarchy the estimate stood on (speed.fallback_level): the device's own rows, its
 family's (other chips measured), or none (nobody measured the family: that interval comes
 from a third split, leave one device family out, whose accuracy is not reported).
@@ -54,7 +55,7 @@ from rigcheck.plan.speed.evidence import facts_for_row, sample_of  # noqa: E402
 from rigcheck.plan.speed.estimate import calibration_to_json  # noqa: E402
 
 LO_Q, HI_Q = 0.10, 0.90        # the 80% interval
-MIN_CLASS = 8                  # fewer held-out errors than this: the split's overall interval
+MIN_CLASS = 8                  # a class's interval is shrunk toward the overall one as if that were this many errors
 
 
 def build_samples(rows=None):
@@ -200,51 +201,130 @@ def lofo(samples) -> list[Held]:
 
 # ---- intervals ---------------------------------------------------------------------------------
 
-def _q(v, f):
-    v = sorted(v)
-    return v[min(len(v) - 1, max(0, int(round(f * (len(v) - 1)))))]
-
-
-def intervals(pairs) -> dict:
-    """{class: (q10, q90)} of log(measured / predicted) from (class, log ratio) pairs; a
-    class with fewer than MIN_CLASS errors takes the overall interval."""
+def icc(pairs) -> float:
+    """Intra-class correlation of (group, value) pairs (one-way ANOVA, ICC(1)): the share of
+    the values' variance that is shared within a group. Held-out errors of one group (a source,
+    a chip) share one fold's miss, so they are not independent draws; 0 when fewer than two
+    groups or no spread within them."""
     by = defaultdict(list)
-    for k, r in pairs:
-        by[k].append(r)
-        by["all"].append(r)
+    for g, v in pairs:
+        by[g].append(v)
+    n, k = sum(len(v) for v in by.values()), len(by)
+    if k < 2 or n <= k:
+        return 0.0
+    grand = sum(sum(v) for v in by.values()) / n
+    means = {g: sum(v) / len(v) for g, v in by.items()}
+    msb = sum(len(v) * (means[g] - grand) ** 2 for g, v in by.items()) / (k - 1)
+    msw = sum((x - means[g]) ** 2 for g, v in by.items() for x in v) / (n - k)
+    n0 = (n - sum(len(v) ** 2 for v in by.values()) / n) / (k - 1)
+    between = max(0.0, (msb - msw) / n0)
+    return between / (between + msw) if between + msw > 0 else 0.0
+
+
+def _upper(vw, f) -> float:
+    """Split-conformal upper bound at level ``f`` of (value, weight) pairs: the smallest value
+    whose cumulative weight reaches f x (1 + 1/n_eff) of the total (the ceil((n+1)f)-th of n
+    equal weights: an empirical quantile of n held-out errors covers less than f of the next
+    one), n_eff the Kish effective count; the largest value when that exceeds the total."""
+    vw = sorted(vw)
+    total = sum(w for _, w in vw)
+    n_eff = total * total / sum(w * w for _, w in vw)
+    target, acc = min(1.0, f * (1 + 1 / n_eff)) * total, 0.0
+    for v, w in vw:
+        acc += w
+        if acc >= target * (1 - 1e-12):
+            return v
+    return vw[-1][0]
+
+
+def _weighted(items) -> tuple[list, float]:
+    """((log ratio, weight) pairs, Kish effective count) of ``items`` (log ratio, group, rho):
+    each error weighted by 1 / (1 + (n_g - 1) rho), n_g its group's errors among ``items`` and
+    rho the intra-class correlation of its split (icc): the design effect of correlated
+    errors, so a group counts as many independent errors as its correlation allows (rho 0:
+    every row; rho 1: every group once) and one chip or source with many rows does not set the
+    tails alone."""
+    n = defaultdict(int)
+    for _, g, _ in items:
+        n[g] += 1
+    vw = [(r, 1.0 / (1.0 + (n[g] - 1) * rho)) for r, g, rho in items]
+    total = sum(w for _, w in vw)
+    return vw, (total * total / sum(w * w for _, w in vw) if vw else 0.0)
+
+
+def _interval(items) -> tuple[float, float]:
+    """(lo, hi) of the 80% interval of ``items`` (log ratio, group, rho): split-conformal bounds
+    (_upper, the lower one mirrored) of the errors weighted as _weighted does."""
+    vw, _ = _weighted(items)
+    return -_upper([(-v, w) for v, w in vw], 1 - LO_Q), _upper(vw, HI_Q)
+
+
+def intervals(items) -> dict:
+    """{class: (lo, hi)} of log(measured / predicted) from (class, log ratio, group, rho)
+    items: the overall interval (_interval) and each class's, shrunk toward the overall one by
+    its effective count of errors (_weighted): weight n_eff / (n_eff + MIN_CLASS), so a class
+    of a few errors, or of many rows from one or two sources, stays near the overall interval
+    and one measured often enough takes its own."""
+    by = defaultdict(list)
+    for k, r, g, rho in items:
+        by[k].append((r, g, rho))
+        by["all"].append((r, g, rho))
     if not by:
         return {}
-    allq = (_q(by["all"], LO_Q), _q(by["all"], HI_Q))
-    return {k: ((_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else allq) for k, v in by.items()}
+    allq = _interval(by["all"])
+    out = {"all": allq}
+    for k, v in by.items():
+        if k == "all":
+            continue
+        own = _interval(v) if len(v) >= 2 else allq
+        n_eff = _weighted(v)[1]
+        a = n_eff / (n_eff + MIN_CLASS)
+        out[k] = (a * own[0] + (1 - a) * allq[0], a * own[1] + (1 - a) * allq[1])
+    return out
 
 
-def decode_pairs(held, far: bool | None = None, level: str | None = None):
-    """(class, log ratio) of held-out decode predictions: the near ones (device known or
-    anchored), the far ones (device unknown, not anchored), or all (far=None); ``level``: only
-    those at that range level (Held.range_level: device, family, none)."""
+def decode_pairs(held, far: bool | None = None, level: str | None = None, rho: float = 0.0, split: str = ""):
+    """(class, log ratio, group, rho) of held-out decode predictions: the near ones (device
+    known or anchored), the far ones (device unknown, not anchored), or all (far=None);
+    ``level``: only those at that range level (Held.range_level: device, family, none); the
+    group is (split, the row's fold), rho the split's intra-class correlation (decode_icc)."""
     out = []
     for h in held:
         if not h.dec:
             continue
         is_far = not h.known and h.klass != "anchored"
         if (far is None or far == is_far) and (level is None or h.range_level == level):
-            out.append((h.klass, math.log(h.s.decode_tok_s / h.dec)))
+            out.append((h.klass, math.log(h.s.decode_tok_s / h.dec), (split, h.group), rho))
     return out
 
 
+def decode_icc(held) -> float:
+    """icc of a split's held-out decode log errors by fold."""
+    return icc([(h.group, math.log(h.s.decode_tok_s / h.dec)) for h in held if h.dec])
+
+
 def level_tables(near_source, far_source, none_source=None, exclude=None) -> dict:
-    """{level: {class: (q10, q90)}}: the intervals rigcheck prints at each fallback level, each
-    from held-out errors at that level (leaving out group ``exclude`` of any split):
-    'device' from LOSO errors of measured devices and anchored setups; 'family' from the
-    family-level errors of both splits (a device nobody measured, from LODO; one only its own
-    source measured, from LOSO); 'none' from leave-one-family-out errors (no family given: the
-    family table)."""
-    keep = (lambda hs: [h for h in hs if not in_group(h, exclude)])
-    near = intervals(decode_pairs(keep(near_source), far=False))
-    fam = intervals(decode_pairs(keep(far_source), level="family") + decode_pairs(keep(near_source), level="family"))
+    """{level: {class: (lo, hi)}}: the intervals rigcheck prints at each fallback level, each
+    from held-out errors at that level (leaving out group ``exclude`` of any split, from the
+    errors and from each split's intra-class correlation): 'device' from LOSO errors of
+    measured devices and anchored setups; 'family' from the family-level errors of both splits
+    (a device nobody measured, from LODO; one only its own source measured, from LOSO); 'none'
+    from leave-one-family-out errors (no family given: the family table)."""
+    near_k, far_k = _keep(near_source, exclude), _keep(far_source, exclude)
+    rho_n, rho_f = decode_icc(near_k), decode_icc(far_k)
+    near = intervals(decode_pairs(near_k, far=False, rho=rho_n, split="near"))
+    fam = intervals(decode_pairs(far_k, level="family", rho=rho_f, split="far")
+                    + decode_pairs(near_k, level="family", rho=rho_n, split="near"))
     fam = fam or near
-    none = intervals(decode_pairs(keep(none_source), level="none")) if none_source is not None else {}
+    none = {}
+    if none_source is not None:
+        none_k = _keep(none_source, exclude)
+        none = intervals(decode_pairs(none_k, level="none", rho=decode_icc(none_k), split="none"))
     return {"device": near, "family": fam, "none": none or fam}
+
+
+def _keep(held, exclude):
+    return [h for h in held if not in_group(h, exclude)]
 
 
 def coverage(held, near_source, far_source, none_source=None) -> list[bool]:
@@ -254,8 +334,9 @@ def coverage(held, near_source, far_source, none_source=None) -> list[bool]:
     return [i for _, i in coverage_rows(held, near_source, far_source, none_source)]
 
 
-def coverage_rows(held, near_source, far_source, none_source=None) -> list[tuple]:
-    """(held row, inside its range) for each held-out decode, in coverage()'s order."""
+def coverage_rows(held, near_source, far_source, none_source=None, widths=None) -> list[tuple]:
+    """(held row, inside its range) for each held-out decode, in coverage()'s order; each
+    range's high / low is appended to ``widths`` when one is given."""
     inside = []
     for g in sorted({h.group for h in held}):
         tables = level_tables(near_source, far_source, none_source, exclude=g)
@@ -266,6 +347,8 @@ def coverage_rows(held, near_source, far_source, none_source=None) -> list[tuple
             lo, hi = table.get(h.klass) or table.get("all", (-0.35, 0.35))
             lo, hi = min(lo, -0.10), max(hi, 0.10)
             inside.append((h, h.dec * math.exp(lo) <= h.s.decode_tok_s <= h.dec * math.exp(hi)))
+            if widths is not None:
+                widths.append(math.exp(hi - lo))
     return inside
 
 
@@ -278,24 +361,47 @@ def in_group(h, g) -> bool:
 
 
 def prefill_intervals(held, exclude=None, klass=None):
-    """(q10, q90) of held-out prefill log errors (leaving out group ``exclude`` of either split;
-    of one interval class, or all)."""
-    v = [math.log(h.s.prefill_tok_s / h.pre) for h in calibrate.unique_prefill(held)
-         if h.pre and not in_group(h, exclude) and (klass is None or h.pre_klass == klass)]
-    return (_q(v, LO_Q), _q(v, HI_Q)) if len(v) >= MIN_CLASS else None
+    """(lo, hi) of the 80% interval (_interval) of held-out prefill log errors (leaving out
+    group ``exclude`` of either split; of one interval class, or all), each weighted by the
+    split's intra-class correlation of prefill errors by fold."""
+    pre = [h for h in calibrate.unique_prefill(held) if h.pre and not in_group(h, exclude)]
+    rho = icc([(h.group, math.log(h.s.prefill_tok_s / h.pre)) for h in pre])
+    items = [(math.log(h.s.prefill_tok_s / h.pre), h.group, rho) for h in pre if klass is None or h.pre_klass == klass]
+    return _interval(items) if len(items) >= MIN_CLASS else None
 
 
-def prefill_coverage(pre, near_source, far_source) -> list[bool]:
-    """Whether each held-out prefill lies inside the interval rigcheck would print for it: the
-    anchored and near intervals from LOSO errors, the far one from LODO errors, each from the
-    other groups only."""
+def prefill_interval(klass, near_source, far_source, exclude=None):
+    """(lo, hi) of the prefill interval of interval class ``klass`` (prefill_intervals, leaving
+    out group ``exclude``): 'near' from LOSO errors of devices with prefill rows, 'anchored'
+    from LOSO errors of anchored estimates (else near), 'far' from LODO errors, widened on
+    either side to at least the near one: a held-out chip keeps its sources' other rows in the
+    fit, so LODO errors miss the source-to-source spread the near interval measures, and a new
+    user of a device nobody measured is a new source too (decode's family level pools both
+    splits' errors instead; for prefill that pool is no wider, the LOSO far errors being few
+    and small). None when there are no errors."""
+    near = prefill_intervals(near_source, exclude, "near") or prefill_intervals(near_source, exclude)
+    if klass == "anchored":
+        return prefill_intervals(near_source, exclude, "anchored") or near
+    if klass != "far":
+        return near
+    far = prefill_intervals(far_source, exclude, "far") or prefill_intervals(far_source, exclude)
+    if far and near:
+        return (min(far[0], near[0]), max(far[1], near[1]))
+    return far or near
+
+
+def prefill_coverage(pre, near_source, far_source, widths=None) -> list[bool]:
+    """Whether each held-out prefill lies inside the interval rigcheck would print for it
+    (prefill_interval), each from the other groups' errors only (each range's high / low
+    appended to ``widths`` when one is given)."""
     out = []
     for h in pre:
-        src = far_source if h.pre_klass == "far" else near_source
-        iv = (prefill_intervals(src, exclude=h.group, klass=h.pre_klass)
-              or prefill_intervals(src, exclude=h.group) or (-0.5, 0.5))
+        iv = prefill_interval(h.pre_klass, near_source, far_source, exclude=h.group) or (-0.5, 0.5)
         floor = 0.10 if h.pre_klass == "anchored" else 0.15
-        out.append(h.pre * math.exp(min(iv[0], -floor)) <= h.s.prefill_tok_s <= h.pre * math.exp(max(iv[1], floor)))
+        lo, hi = min(iv[0], -floor), max(iv[1], floor)
+        out.append(h.pre * math.exp(lo) <= h.s.prefill_tok_s <= h.pre * math.exp(hi))
+        if widths is not None:
+            widths.append(math.exp(hi - lo))
     return out
 
 
@@ -318,12 +424,14 @@ def family_of(s) -> str:
 
 
 def report_split(name, held, near_source, far_source, none_source=None) -> dict:
-    judged = coverage_rows(held, near_source, far_source, none_source)
+    widths, pre_widths = [], []
+    judged = coverage_rows(held, near_source, far_source, none_source, widths)
     inside_list = [i for _, i in judged]
     cov = {id(h): i for h, i in judged}
     rows = [h for h in held if h.dec]
     print(f"\nDecode, {name} ({len({h.group for h in held})} groups)")
-    print(f"  overall                 {stats([(h.dec, h.s.decode_tok_s) for h in rows], inside_list)}")
+    print(f"  overall                 {stats([(h.dec, h.s.decode_tok_s) for h in rows], inside_list)}"
+          f"  (median range high/low x{statistics.median(widths):.2f})")
     for label, keyf in (("runtime", lambda h: h.s.runtime), ("family", lambda h: family_of(h.s)),
                         ("class", lambda h: h.klass), ("kind", lambda h: h.s.kind),
                         ("level", lambda h: h.range_level)):
@@ -334,9 +442,10 @@ def report_split(name, held, near_source, far_source, none_source=None) -> dict:
             hs = groups[k]
             print(f"  {label:<7} {k:<15} {stats([(h.dec, h.s.decode_tok_s) for h in hs], [cov[id(h)] for h in hs])}")
     pre = calibrate.unique_prefill([h for h in held if h.pre])
-    pin = prefill_coverage(pre, near_source, far_source)
+    pin = prefill_coverage(pre, near_source, far_source, pre_widths)
     print(f"Prefill, {name} (unique prefill figures with a known prompt length, dated 2024-06 or later)")
-    print(f"  overall                 {stats([(h.pre, h.s.prefill_tok_s) for h in pre], pin)}")
+    print(f"  overall                 {stats([(h.pre, h.s.prefill_tok_s) for h in pre], pin)}"
+          f"  (median range high/low x{statistics.median(pre_widths):.2f})")
     for label, keyf in (("runtime", lambda h: h.s.runtime), ("backend", lambda h: h.s.prefill_case.backend_key),
                         ("family", lambda h: family_of(h.s)), ("class", lambda h: h.pre_klass),
                         ("kind", lambda h: h.s.kind)):
@@ -354,11 +463,13 @@ def report_split(name, held, near_source, far_source, none_source=None) -> dict:
     return {"n": len(rows), "coverage_by_level": by_level, "median_err": round(statistics.median(errs), 4) if errs else None,
             "within_2x": round(sum(max(p / m, m / p) <= 2 for p, m in dec_pairs) / len(dec_pairs), 4) if dec_pairs else None,
             "coverage_80": round(sum(inside_list) / len(inside_list), 4) if inside_list else None,
+            "range_ratio_median": round(statistics.median(widths), 3) if widths else None,
             "prefill_n": len(pre),
             "prefill_median_err": round(statistics.median(abs(h.pre / h.s.prefill_tok_s - 1) for h in pre), 4) if pre else None,
             "prefill_within_2x": round(sum(max(h.pre / h.s.prefill_tok_s, h.s.prefill_tok_s / h.pre) <= 2 for h in pre)
                                        / len(pre), 4) if pre else None,
-            "prefill_coverage_80": round(sum(pin) / len(pin), 4) if pin else None}
+            "prefill_coverage_80": round(sum(pin) / len(pin), 4) if pin else None,
+            "prefill_range_ratio_median": round(statistics.median(pre_widths), 3) if pre_widths else None}
 
 
 def source_agreement(samples, cal) -> dict:
@@ -417,9 +528,9 @@ def calibration_from(samples, held_loso, held_lodo, held_lofo=None):
     tables = level_tables(held_loso, held_lodo, held_lofo)
     near, far = tables["device"], tables["family"] if (held_loso or held_lodo) else {}
     none = tables["none"] if held_lofo else {}
-    pre_near = prefill_intervals(held_loso, klass="near") or prefill_intervals(held_loso) or cal.prefill_spread
-    pre_far = prefill_intervals(held_lodo, klass="far") or prefill_intervals(held_lodo) or pre_near
-    pre_anch = prefill_intervals(held_loso, klass="anchored") or pre_near
+    pre_near = prefill_interval("near", held_loso, held_lodo) or cal.prefill_spread
+    pre_far = prefill_interval("far", held_loso, held_lodo) or pre_near
+    pre_anch = prefill_interval("anchored", held_loso, held_lodo) or pre_near
     return dataclasses.replace(cal, spread=near, spread_far=far, spread_none=none, prefill_spread=tuple(pre_near),
                                prefill_spread_far=tuple(pre_far), prefill_spread_anchored=tuple(pre_anch))
 
@@ -455,8 +566,11 @@ def main(argv=None) -> int:
             **cal.meta, "fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
             "exact_rows": exact, "written_by": "bench/speed_accuracy.py --write-calibration",
             "fit": "rigcheck.plan.speed.calibrate.fit (hierarchical log least squares with priors)",
-            "interval": "80% (10th-90th percentile of cross-validated log errors per placement class and "
-                        "fallback level: device measured / family measured / family unmeasured)",
+            "interval": "80% (split-conformal 10th-90th percentile bounds of cross-validated log errors, each "
+                        "weighted by its split's intra-class correlation of errors by fold, per placement class "
+                        "(shrunk toward the overall interval by its effective count) and fallback level: device "
+                        "measured / family measured / family unmeasured; prefill: near / anchored / far, the far "
+                        "one at least as wide as the near one)",
             "loso_decode": stats([(h.dec, h.s.decode_tok_s) for h in held_loso if h.dec]),
             "loso_prefill": stats([(h.pre, h.s.prefill_tok_s) for h in calibrate.unique_prefill(held_loso) if h.pre]),
             "accuracy": res})
