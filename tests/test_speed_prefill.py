@@ -91,7 +91,13 @@ def test_a_measured_prefill_lands_on_its_measurement(rows):
         note = next(n for n in est.notes if n.code == "prefill_from_setup")
         assert note.values["rows"] == len(same) and text(note).startswith("prefill from "), est.notes
         figures = {x.prefill_tok_s for x in same}
-        if len(figures) == 1:
+        if len(figures) == 1 and note.values["before_fp4"]:
+            # measured before MXFP4 ran on Blackwell's FP4 tensor cores: moved to today's kernels,
+            # faster (by less than the GEMMs' gain), and the note says so
+            from rigcheck.plan.speed import NATIVE_FP4_GAIN
+            assert r.prefill_tok_s < est.prefill_tok_s.mid <= NATIVE_FP4_GAIN * 1.10 * r.prefill_tok_s, r
+            assert "FP4 tensor cores (PR #17906)" in text(note), text(note)
+        elif len(figures) == 1:
             assert est.prefill_tok_s.mid == pytest.approx(r.prefill_tok_s, rel=0.10), r
             checked += 1
         else:
@@ -182,3 +188,39 @@ def test_a_held_out_micro_batch_sweep_moves_as_the_expert_batch_says(samples):
     up_pred, up_meas = pred[2] / pred[1], meas[2] / meas[1]
     assert up_pred == pytest.approx(up_meas, rel=0.25)
     assert 0.5 < (pred[1] / pred[0]) / (meas[1] / meas[0]) < 2.0
+
+
+def test_mxfp4_on_blackwell_fp4_tensor_cores_is_the_native_path():
+    """MXFP4 weights on a compute-capability-12 Blackwell part (FP4 tensor cores, no HBM) run
+    llama.cpp's native FP4 MMA (speed.NATIVE_FP4_GAIN): an estimate of gpt-oss-20b on an
+    RTX 5090 or a DGX Spark takes it, the same model on an RTX 4090 (no FP4), a B200 (HBM,
+    CC 10.x), through Vulkan or in a Q4_K_M build does not, nor does a run dated before the PR."""
+    from rigcheck.hardware.catalog import get_device
+    from rigcheck.plan.speed import NATIVE_FP4_GAIN, native_fp4, prefill_seconds
+    from rigcheck.plan.speed.evidence import device_fp4, pools_for, prefill_case
+    from rigcheck.plan.speed.facts import facts_from_build
+    assert device_fp4(get_device("rtx-5090")) and device_fp4(get_device("dgx-spark"))
+    assert not device_fp4(get_device("rtx-4090")) and not device_fp4(get_device("b200"))
+    assert native_fp4("llama.cpp", "cuda", "MXFP4_MOE", True)
+    assert not native_fp4("llama.cpp", "vulkan", "MXFP4_MOE", True)
+    assert not native_fp4("llama.cpp", "cuda", "Q4_K_M", True)
+    assert not native_fp4("vllm", "cuda", "MXFP4_MOE", True)
+    assert not native_fp4("llama.cpp", "cuda", "MXFP4_MOE", True, date="2025-08")
+    assert native_fp4("llama.cpp", "cuda", "MXFP4_MOE", True, date="2025-12-19", version="b7486 + native MXFP4 PR")
+    cal = speed_calibration()
+    model = load_model("gpt-oss-20b")
+    b = make_build(model, "MXFP4_MOE")
+    facts = facts_from_build(model, b)
+    for rig, native in (("rtx-5090", True), ("dgx-spark", True), ("rtx-4090", False), ("b200", False)):
+        est = estimate_offload(model, b, parse_rig(rig), "llama.cpp", 4096, "none", calib=cal, rows=())
+        lay = pools_for(facts, parse_rig(rig), "none", 4096)
+        case = prefill_case(facts, lay, "llama.cpp", "cuda", "mature", 4096)
+        assert case.fp4_mma is native, rig
+        plain = dataclasses.replace(case, fp4_mma=False)
+        ratio = prefill_seconds(plain, cal) / prefill_seconds(case, cal)
+        if not native:
+            assert ratio == pytest.approx(1.0), rig
+        else:
+            # only the GEMMs speed up: the whole prompt by less than the gain, by more than 1
+            assert 1.0 < ratio <= NATIVE_FP4_GAIN + 1e-9, (rig, ratio)
+        assert est.prefill_tok_s.mid == pytest.approx(1.0 / prefill_seconds(case, cal), rel=1e-6), rig

@@ -111,9 +111,11 @@ TEMPLATES = {
     "unknown_cpu_widened": lambda factor: (
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",
-    "prefill_from_setup": lambda rows, prompts, prompt: (
+    "prefill_from_setup": lambda rows, prompts, prompt, before_fp4=0, fp4_gain=1.0: (
         f"prefill from {rows} measurement{'s' if rows > 1 else ''} of this setup (its backend's where measured; prompts of "
-        f"{', '.join(f'{p:,}' for p in prompts)} tokens, moved to {prompt:,} by the model's ratio)"),
+        f"{', '.join(f'{p:,}' for p in prompts)} tokens, moved to {prompt:,} by the model's ratio"
+        + (f"; {before_fp4} made before llama.cpp multiplied MXFP4 on Blackwell's FP4 tensor cores (PR #17906), "
+           f"moved to today's kernels: their GEMMs x{fp4_gain:.2f}" if before_fp4 else "") + ")"),
     "prefill_generalised": lambda device, backend, device_rows, family, family_rows, backend_rows: (
         "no prefill measurement of this setup: "
         + (f"{device}'s own prefill efficiency from {device_rows} of its measurements" if device_rows else

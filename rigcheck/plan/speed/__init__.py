@@ -470,6 +470,37 @@ PREFILL_READ_EFF = 0.7
 INT8_MMQ = ("cuda", "rocm", "cpu")
 
 
+# Blackwell's FP4 tensor cores in llama.cpp's CUDA MMQ: MXFP4 (and NVFP4) weights multiply on
+# them natively (PR #17906, merged by 2026-01: PR #18736 of 2026-01-10 fixes its tests; in the
+# tested version's ggml-cuda, BLACKWELL_MMA_AVAILABLE for compute capability 12.x: GeForce /
+# RTX PRO Blackwell and GB10; the HBM parts, B200 / B300 at 10.x, are not among them). The PR
+# measured gpt-oss-20b MXFP4 prompts 1.26-1.27x faster (pp512-pp8192, RTX PRO 6000 Blackwell)
+# than the INT8 path the fit's rows ran: that factor on the efficiency, for runs since then and
+# for estimates (no date).
+NATIVE_FP4_GAIN = 1.26
+NATIVE_FP4_SINCE = "2026-01"
+NATIVE_FP4_TYPES = ("MXFP4", "NVFP4")
+
+
+def blackwell_fp4(vendor: str, fp4_flops: float | None, memory_type: str | None) -> bool:
+    """Whether a device has the FP4 MMA llama.cpp's CUDA kernels use (compute capability 12.x:
+    an NVIDIA part with FP4 tensor cores and no HBM; see NATIVE_FP4_GAIN)."""
+    return ((vendor or "").strip().lower() == "nvidia" and bool(fp4_flops)
+            and not (memory_type or "").strip().upper().startswith("HBM"))
+
+
+def native_fp4(runtime: str, backend: str, weight_type: str, device_fp4: bool, date: str = "",
+               version: str = "") -> bool:
+    """Whether a prompt's GEMMs ran on Blackwell's native FP4 path (NATIVE_FP4_GAIN): a
+    llama.cpp-family CUDA run of MXFP4/NVFP4 weights on such a device, dated since the PR
+    merged (or naming it in its version), or an estimate (no date)."""
+    if runtime not in GGML_RUNTIMES or backend != "cuda" or not device_fp4:
+        return False
+    if not any(t in (weight_type or "").upper() for t in NATIVE_FP4_TYPES):
+        return False
+    return not date or date >= NATIVE_FP4_SINCE or "native mxfp4" in (version or "").lower()
+
+
 def int8_mmq(runtime: str, backend: str) -> bool:
     """Whether a run's quantized prompt GEMMs reach the INT8 matrix peak (see INT8_MMQ)."""
     if runtime in GGML_RUNTIMES:
@@ -507,6 +538,7 @@ class PrefillCase:
     bandwidth_bytes_s: float | None = None
     offloaded_bytes: float = 0.0
     link_bandwidth_bytes_s: float | None = None
+    fp4_mma: bool = False                     # MXFP4/NVFP4 on Blackwell's FP4 MMA (native_fp4)
 
     @property
     def matrix_peak(self) -> float | None:
@@ -549,6 +581,8 @@ def prefill_efficiency(case: PrefillCase, calib: Calibration) -> float:
     e *= calib.prefill_runtime.get(case.runtime, 1.0)
     if case.float_weights:
         e *= calib.prefill_float.get(case.backend_key, 1.0)
+    if case.fp4_mma:
+        e *= NATIVE_FP4_GAIN
     return e
 
 

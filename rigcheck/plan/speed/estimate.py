@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case,
+from .evidence import (DEFAULT_DISK_BW, device_fp4, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case,
                        prefill_depth, setup_key, ubatch_of)
 from .. import modes
-from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
+from . import (LEGACY_BEFORE, NATIVE_FP4_GAIN, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, fallback_level, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
                spread_of)
 from .cpu import default_threads, floor_seconds, simd_class, threads_in
@@ -165,7 +165,9 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         notes.append(Note("unknown_cpu_widened", factor=UNKNOWN_CPU_WIDEN))
     prompt = min(ctx, 4096) or 512
     flops = prompt_flops(facts, prompt)
-    lay = Layout(pools, parallel, link, lead, peak, offloaded, link_bw, int8_ops=int8)
+    gpus = rig.node.gpus if lead != "cpu" else ()
+    lay = Layout(pools, parallel, link, lead, peak, offloaded, link_bw, int8_ops=int8,
+                 fp4_mma=bool(gpus) and device_fp4(gpus[0]))
     case = prefill_case(facts, lay, runtime, backend, maturity, prompt)
     pre, pre_basis = _prefill(facts, lay, case, runtime, maturity, lead, same_pre := [
         r for r in rows if r.setup == setup and r.prefill_tok_s and r.prefill_tokens and r.fit
@@ -215,16 +217,17 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
     # ... and those at the asked micro-batch (a -ub sweep's other points are moved by the model)
     same = [r for r in same if min(r.prefill_tokens, ubatch_of(r.notes)) == case.batch] or same
     if same:
-        measured = []
+        measured, before_fp4 = [], 0
         for r in same:
             depth = prefill_depth(r.notes, r.context, r.prefill_tokens)
             rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version) if case.backend else "",
-                              maturity, r.prefill_tokens, depth, ubatch_of(r.notes))
+                              maturity, r.prefill_tokens, depth, ubatch_of(r.notes), r.date, r.version)
             measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))
+            before_fp4 += case.fp4_mma and not rc.fp4_mma
         mid = anchored_mid(measured, t_target)
         lo_q, hi_q = calib.prefill_spread_anchored or calib.prefill_spread
         notes.append(Note("prefill_from_setup", rows=len(same), prompts=sorted({r.prefill_tokens for r in same}),
-                          prompt=prompt))
+                          prompt=prompt, before_fp4=int(before_fp4), fp4_gain=NATIVE_FP4_GAIN))
         return range_around(mid, lo_q, hi_q, floor=0.10), "measured"
     by = calib.meta.get("prefill_rows_by", {})
     notes.append(Note("prefill_generalised", device=case.device or "", backend=case.backend_key,

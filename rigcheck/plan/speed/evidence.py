@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import (LEGACY_BEFORE, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, device_family, lead_device,
+from . import (LEGACY_BEFORE, blackwell_fp4, native_fp4, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, device_family, lead_device,
                maturity_of)
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
@@ -110,6 +110,7 @@ class Layout:
     link_bandwidth: float | None = None
     notes: list[str] = field(default_factory=list)
     int8_ops: float | None = None       # the lead device's INT8 peak (summed in tensor parallel)
+    fp4_mma: bool = False               # the lead device has the FP4 MMA of speed.blackwell_fp4
 
 
 def _share(spec: str) -> float:
@@ -207,7 +208,12 @@ def pools_for(facts: ModelFacts, rig, offload: str = "none", ctx: int = 0, threa
         int8 = getattr(accel[0], "int8_ops", None)
     link_bw = node.link.bandwidth_bytes_s if node.link and node.link.kind == "pcie" else DEFAULT_PCIE_BW
     return Layout(pools, parallel, link, fam, peak, resident_host, link_bw if resident_host else None, notes,
-                  int8_ops=int8)
+                  int8_ops=int8, fp4_mma=device_fp4(accel[0]))
+
+
+def device_fp4(device) -> bool:
+    """speed.blackwell_fp4 of a catalogue device."""
+    return blackwell_fp4(device.vendor, getattr(device, "fp4_flops", None), getattr(device, "memory_type", None))
 
 
 # ---- rows as calibration samples ----------------------------------------------------------
@@ -280,7 +286,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # enough (PREFILL_SINCE); older ones stay in the catalogue as evidence
     prefill_fit = row.prefill_tokens is not None and row.date >= PREFILL_SINCE
     backend = backend_of(row.runtime, lay.lead_family, row.version)
-    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch)
+    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch, row.date, row.version)
     from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
@@ -318,10 +324,11 @@ def ubatch_of(notes: str, default: int = UBATCH) -> int:
 
 
 def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, maturity: str, prompt: int,
-                 depth: int = 0, ubatch: int = UBATCH) -> PrefillCase:
+                 depth: int = 0, ubatch: int = UBATCH, date: str = "", version: str = "") -> PrefillCase:
     """The PrefillCase of a ``prompt``-token prefill after ``depth`` cached tokens of
     ``facts`` placed as ``lay`` says (the lead device's peaks and bandwidth), in micro-batches
-    of ``ubatch`` tokens."""
+    of ``ubatch`` tokens; ``date`` / ``version``: a measured run's (none for an estimate), which
+    say whether its MXFP4 GEMMs ran on Blackwell's FP4 MMA (speed.native_fp4)."""
     lead = next((p for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0),
                 next((p for p in lay.pools if p.bytes_per_token > 0), None))
     n_acc = sum(1 for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0) or 1
@@ -329,6 +336,7 @@ def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, mat
     return PrefillCase(peak_flops=lay.peak_flops, int8_ops=lay.int8_ops, family=lay.lead_family, runtime=runtime,
                        backend=backend, device=lead_device(lay.pools), maturity=maturity, bandwidth_bytes_s=bw,
                        offloaded_bytes=lay.offloaded_bytes, link_bandwidth_bytes_s=lay.link_bandwidth,
+                       fp4_mma=native_fp4(runtime, backend, facts.weight_type, lay.fp4_mma, date, version),
                        **prompt_case_fields(facts, prompt, depth, ubatch))
 
 
