@@ -25,7 +25,7 @@ from .evidence import (DEFAULT_DISK_BW, EvidenceRow, Layout, host_family, neares
 from .. import modes
 from . import (LEGACY_BEFORE, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, fallback_level, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
-               spread_of)
+               spread_of, vulkan_driver)
 from .cpu import default_threads, floor_seconds, simd_class, threads_in
 from .facts import ModelFacts, facts_from_build, prompt_flops
 from ...notes import Note
@@ -144,7 +144,11 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
                                                     # no backend asked or known: the runs' own,
                                                     # not moved between backends
                                                     backend=backend_of(runtime, lead, r.version) if backend
-                                                    else "")) for r in same]
+                                                    else "",
+                                                    # ... and the Vulkan driver it ran on, where it says
+                                                    driver=vulkan_driver(backend_of(runtime, lead, r.version),
+                                                                         lead, f"{r.version} {r.notes}")
+                                                    if backend else "")) for r in same]
         mid = anchored_mid(measured, t_mid)
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})
