@@ -21,7 +21,7 @@ from rigcheck.plan.speed import DEFAULT  # noqa: E402
 FITTED = ("eff", "fixed_s", "hybrid_s", "hop_s", "tp_s", "runtime", "maturity", "prefill_eff", "prefill_runtime",
           "pcie_eff", "device_eff", "arch_eff", "fixed_rt", "legacy_fixed", "prefill_device",
           "fixed_backend", "prefill_backend", "prefill_vendor", "prefill_family", "prefill_float", "prefill_attn",
-          "prefill_m0", "prefill_intensity")
+          "prefill_m0", "prefill_intensity", "eff_backend", "eff_driver")
 
 
 def _close(a, b, path=""):

@@ -52,6 +52,7 @@ fit, its priors and the accuracy it reaches are described there and printed by
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 POOL_KINDS = ("gpu", "unified", "ram", "disk")
@@ -172,6 +173,9 @@ class Calibration:
     # per backend: multiplier on the bandwidth efficiency of the accelerators' pools (SYCL's
     # decode kernels reach about half the bandwidth Vulkan's do on the same Arc card)
     eff_backend: dict = field(default_factory=dict)
+    # per Vulkan driver of a family (speed.vulkan_driver: 'intel:mesa', 'intel:vendor', ...): a further
+    # multiplier on the accelerators' bandwidth efficiency, shrunk toward 1 (the backend's average)
+    eff_driver: dict = field(default_factory=dict)
     # the prefill hierarchy (see prefill_efficiency): vendor and family factors, the factor
     # of F16/BF16 weights per backend, attention efficiency per backend ('' = all backends)
     # and the half-efficiency batch of a weight GEMM
@@ -298,6 +302,45 @@ def backend_of(runtime: str, family: str, version: str = "") -> str:
     return {"nvidia": "cuda", "nvidia-soc": "cuda", "apple": "metal", "cpu": "cpu"}.get(family, "")
 
 
+# The Vulkan driver under a GPU, as a run's text names it or its OS implies: Mesa's (ANV for Intel,
+# RADV for AMD, NVK for NVIDIA) or the vendor's own (Intel's and AMD's Windows drivers, AMDVLK,
+# NVIDIA's). The two compile the same SPIR-V shaders differently and llama.cpp picks its
+# mat-vec kernels per driver (ggml-vulkan's ggml_vk_should_use_mmvq: MMVQ off on Intel's Windows
+# driver since PR #20672, tuned for Mesa on Xe2 in PR #23056), so decode reaches a different share
+# of the bandwidth: the same Arc A770 and build decode Llama-3-8B Q4_K_M at 32 vs 52 tok/s,
+# gpt-oss-20b at 36 vs 62 and Llama-2-7B Q4_0 at 44 vs 56 on Linux (ANV) vs Windows (llama.cpp
+# PR #19988, savvadesogle, b8191). Intel has no other Vulkan driver on Linux, so Linux = Mesa
+# there; an AMD Linux run is Mesa unless it names AMDVLK; NVIDIA is its own driver unless NVK.
+# Words are matched whole, in the row's version and notes.
+VULKAN_DRIVER_WORDS = {
+    "mesa": ("mesa", "anv", "radv", "nvk"),
+    "vendor": ("amdvlk", "amd proprietary", "windows", "win11", "win-vulkan"),
+    "linux": ("linux", "ubuntu", "fedora", "debian", "arch linux", "cachyos", "xe driver"),
+}
+
+
+VULKAN_DRIVER_FAMILIES = ("intel",)
+
+
+def vulkan_driver(backend: str, family: str, text: str) -> str:
+    """The Vulkan driver of a run, '{family}:mesa' or '{family}:vendor' (VULKAN_DRIVER_WORDS), '' when
+    the run is not Vulkan or its text does not tell."""
+    if backend != "vulkan" or family not in VULKAN_DRIVER_FAMILIES:
+        return ""
+    t = (text or "").lower()
+
+    def said(kind):
+        return any(re.search(r"(?<![a-z0-9])" + re.escape(w) + r"(?![a-z0-9])", t) for w in VULKAN_DRIVER_WORDS[kind])
+    mesa, vendor, linux = said("mesa"), said("vendor"), said("linux")
+    if mesa and not vendor:
+        return f"{family}:mesa"
+    if vendor and not mesa:
+        return f"{family}:vendor"
+    if linux and not mesa and not vendor and family in ("intel", "amd", "amd-soc"):
+        return f"{family}:mesa"
+    return ""
+
+
 def arch_key(arch: str, runtime: str) -> str:
     """The key of an architecture's own speed factor in a runtime (Calibration.arch_eff)."""
     return f"{arch}@{runtime}"
@@ -305,10 +348,11 @@ def arch_key(arch: str, runtime: str) -> str:
 
 def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
                    parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
-                   legacy: bool = False, arch: str = "", backend: str = "") -> float:
+                   legacy: bool = False, arch: str = "", backend: str = "", driver: str = "") -> float:
     """Mid estimate of the seconds one decoded token takes (see the module docstring).
     ``legacy``: a run before 2024-06 (older per-token overheads). ``arch``: the
-    architecture, for its fitted factor in this runtime (1 when it has none)."""
+    architecture, for its fitted factor in this runtime (1 when it has none). ``driver``: the
+    Vulkan driver (vulkan_driver; '' = not known, the backend's average)."""
     pools = [p for p in pools if p.bytes_per_token > 0]
     if not pools:
         return float("nan")
@@ -322,6 +366,7 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
         if p.bandwidth_bytes_s is None or p.bandwidth_bytes_s <= 0:
             raise ValueError(f"pool {p.kind} has no bandwidth")
         be = calib.eff_backend.get(backend, 1.0) if backend and p.kind in ("gpu", "unified") else 1.0
+        be *= calib.eff_driver.get(driver, 1.0) if driver and p.kind in ("gpu", "unified") else 1.0
         read = p.bytes_per_token / (p.bandwidth_bytes_s * calib.eff_of(p.family, p.kind, p.device) * be)
         terms.append(max(read, p.floor_s) + attn_seconds(p, calib))
     accel = [t for t, p in zip(terms, pools) if p.kind in ("gpu", "unified")]

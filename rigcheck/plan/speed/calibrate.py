@@ -32,7 +32,7 @@ SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtim
          "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
          # log-scale widths of the partial-pooling effects (a device's efficiency within
          # its family; a runtime's fixed cost; an architecture's factor within a runtime)
-         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "eff_backend": 0.3, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0,
+         "device": 0.3, "fixed_rt": 0.7, "fixed_backend": 0.7, "eff_backend": 0.3, "eff_driver": 0.3, "prefill_backend": 0.5, "arch": 0.3, "prefill_device": 0.4, "attn": 1.0,
          # disk streaming: one or two rows in the data, and the page-cache hit rate of hot
          # experts (not modelled) is what they mostly measure; keep it near its prior
          "disk": 0.3}
@@ -73,6 +73,7 @@ class Sample:
     device: str = ""              # the lead device (evidence.lead_device)
     arch: str = ""
     backend: str = ""             # speed.backend_of: cuda, rocm, vulkan, metal, sycl, cpu or ''
+    driver: str = ""              # speed.vulkan_driver: 'intel:mesa', 'amd:vendor', ... or ''
     prefill_case: PrefillCase | None = None
 
 
@@ -148,9 +149,10 @@ class _DecodeDesign:
         self.archs = sorted({arch_key(s.arch, s.runtime) for s in samples if s.arch})
         self.bes = sorted({s.backend for s in samples if s.backend})
         self.be = np.array([self.bes.index(s.backend) if s.backend else -1 for s in samples], dtype=int)
+        self.drvs = sorted({s.driver for s in samples if s.driver})
         self.links = sorted({s.link for s in samples if s.parallel == "tensor"})
         n = len(samples)
-        rows, coef, ei, di, bi, fl = [], [], [], [], [], []
+        rows, coef, ei, di, bi, fl, vi = [], [], [], [], [], [], []
         self.lead = np.zeros(n, dtype=int)
         self.legacy = np.array([1.0 if s.legacy else 0.0 for s in samples])
         self.hybrid = np.zeros(n)
@@ -176,6 +178,7 @@ class _DecodeDesign:
                 ei.append(self.eff_keys.index((p.family, p.kind)))
                 di.append(self.devs.index(p.device) if p.device in self.devs and p.kind != "disk" else -1)
                 bi.append(self.bes.index(s.backend) if s.backend and p.kind in ("gpu", "unified") else -1)
+                vi.append(self.drvs.index(s.driver) if s.driver and p.kind in ("gpu", "unified") else -1)
                 fl.append(p.floor_s)
                 if p.flops_per_token and p.peak_flops:
                     rows.append(i)
@@ -183,6 +186,7 @@ class _DecodeDesign:
                     ei.append(self.eff_keys.index((p.family, "attn")))
                     di.append(-1)
                     bi.append(-1)
+                    vi.append(-1)
                     fl.append(0.0)
             self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
                                                    for p in pools)) else 0.0
@@ -198,13 +202,14 @@ class _DecodeDesign:
         self.p_e = np.array(ei, dtype=int)
         self.p_d = np.array(di, dtype=int)
         self.p_b = np.array(bi, dtype=int)
+        self.p_v = np.array(vi, dtype=int)
         # the CPU threads' least time per token of a pool (speed.cpu): a read term below it
         # does not count, and its efficiency gets no pull from that row
         self.p_floor = np.array(fl)
         self.t_meas = np.array([1.0 / s.decode_tok_s for s in samples])
         self.w = _weights(samples) / RESID_SIGMA
         self.sizes = (len(self.eff_keys), len(self.devs), len(self.fams), len(self.frts), 1, 1, 1, len(self.links),
-                      len(self.rts), len(self.mats), len(self.archs), len(self.bes), len(self.bes))
+                      len(self.rts), len(self.mats), len(self.archs), len(self.bes), len(self.bes), len(self.drvs))
         self.prior = np.concatenate([
             np.log([PRIOR_ATTN_EFF if k[1] == "attn" else PRIOR_EFF.get(k, 0.7) for k in self.eff_keys]),
             np.zeros(len(self.devs)),
@@ -217,6 +222,7 @@ class _DecodeDesign:
             np.zeros(len(self.archs)),
             np.zeros(len(self.bes)),
             np.zeros(len(self.bes)),
+            np.zeros(len(self.drvs)),
         ])
         self.sigma = np.concatenate([
             [SIGMA["attn"] if k[1] == "attn" else SIGMA["disk"] if k[1] == "disk" else SIGMA["eff"]
@@ -226,7 +232,7 @@ class _DecodeDesign:
             [SIGMA["hybrid"], SIGMA["hop"], SIGMA["legacy"]], np.full(len(self.links), SIGMA["tp"]),
             np.full(len(self.rts), SIGMA["runtime"]), np.full(len(self.mats), SIGMA["maturity"]),
             np.full(len(self.archs), SIGMA["arch"]), np.full(len(self.bes), SIGMA["fixed_backend"]),
-            np.full(len(self.bes), SIGMA["eff_backend"])])
+            np.full(len(self.bes), SIGMA["eff_backend"]), np.full(len(self.drvs), SIGMA["eff_driver"])])
 
     def split(self, th: np.ndarray):
         i = 0
@@ -241,11 +247,12 @@ class _DecodeDesign:
         return np.where(index >= 0, np.concatenate([values, [1.0]])[index], 1.0)
 
     def _parts(self, th: np.ndarray):
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb, dv = self.split(th)
         n = len(self.samples)
         fixed_t = (fixed[self.lead] * self._pick(frt, self.rt) * (1.0 + self.legacy * (leg[0] - 1.0))
                    * self._pick(be, self.be))
-        pool_t = np.maximum(self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d) * self._pick(bb, self.p_b)),
+        pool_t = np.maximum(self.p_c / (eff[self.p_e] * self._pick(dev, self.p_d) * self._pick(bb, self.p_b)
+                                        * self._pick(dv, self.p_v)),
                             self.p_floor)
         body = np.bincount(self.p_row, weights=pool_t, minlength=n)
         T = fixed_t + body + self.hybrid * hyb[0] + self.hops * hop[0]
@@ -265,7 +272,7 @@ class _DecodeDesign:
     def jacobian(self, th: np.ndarray) -> np.ndarray:
         T, _scale, fixed_t, pool_t, hyb, hop, tp_t = self._parts(th)
         n = len(self.samples)
-        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb, _ = self.sizes
+        ne, nd, nf, nfr, _, _, _, nl, nr, nm, na, nb, _, _ = self.sizes
         J = np.zeros((n, th.size))
         o = 0
         rel = np.where(pool_t > self.p_floor, pool_t, 0.0) / T[self.p_row]
@@ -301,11 +308,14 @@ class _DecodeDesign:
         o += nb
         mb = self.p_b >= 0
         np.add.at(J, (self.p_row[mb], o + self.p_b[mb]), -rel[mb])
+        o += nb
+        mv = self.p_v >= 0
+        np.add.at(J, (self.p_row[mv], o + self.p_v[mv]), -rel[mv])
         J *= self.w[:, None]
         return np.vstack([J, np.diag(1.0 / self.sigma)])
 
     def to_calibration(self, th: np.ndarray, base: Calibration) -> Calibration:
-        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb = self.split(th)
+        eff, dev, fixed, frt, hyb, hop, leg, tp, rt, mat, arch, be, bb, dv = self.split(th)
         meta = dict(base.meta)
         counts: dict[str, dict[str, int]] = {"device": {}, "family": {}, "runtime": {}}
         for s in self.samples:
@@ -320,6 +330,7 @@ class _DecodeDesign:
             arch_eff={k: float(v) for k, v in zip(self.archs, arch)},
             fixed_backend={k: float(v) for k, v in zip(self.bes, be)},
             eff_backend={k: float(v) for k, v in zip(self.bes, bb)},
+            eff_driver={k: float(v) for k, v in zip(self.drvs, dv)},
             fixed_s={**base.fixed_s, **{k: float(v) for k, v in zip(self.fams, fixed)}},
             fixed_rt={k: float(v) for k, v in zip(self.frts, frt)},
             hybrid_s=float(hyb[0]), hop_s=float(hop[0]), legacy_fixed=float(leg[0]),

@@ -25,7 +25,7 @@ from .evidence import (DEFAULT_DISK_BW, device_fp4, EvidenceRow, Layout, host_fa
 from .. import modes
 from . import (LEGACY_BEFORE, NATIVE_FP4_GAIN, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
                decode_seconds, device_family, fallback_level, lead_device, maturity_of, prefill_known, prefill_range, prefill_seconds, range_around, spread_class,
-               spread_of)
+               spread_of, vulkan_driver)
 from .cpu import default_threads, floor_seconds, simd_class, threads_in
 from .facts import ModelFacts, facts_from_build, prompt_flops
 from ...notes import Note
@@ -60,6 +60,7 @@ def calibration_to_json(cal: Calibration) -> dict:
         "prefill_spread": list(cal.prefill_spread), "pcie_eff": cal.pcie_eff, "meta": cal.meta,
         "fixed_backend": dict(sorted(cal.fixed_backend.items())),
         "eff_backend": dict(sorted(cal.eff_backend.items())),
+        "eff_driver": dict(sorted(cal.eff_driver.items())),
         "prefill_backend": dict(sorted(cal.prefill_backend.items())),
         "device_eff": dict(sorted(cal.device_eff.items())), "arch_eff": dict(sorted(cal.arch_eff.items())),
         "fixed_rt": dict(sorted(cal.fixed_rt.items())), "legacy_fixed": cal.legacy_fixed,
@@ -89,7 +90,7 @@ def calibration_from_json(d: dict) -> Calibration:
         spread_far={k: tuple(v) for k, v in d.get("spread_far", {}).items()},
         spread_none={k: tuple(v) for k, v in d.get("spread_none", {}).items()},
         prefill_device=d.get("prefill_device", {}), fixed_backend=d.get("fixed_backend", {}),
-        eff_backend=d.get("eff_backend", {}),
+        eff_backend=d.get("eff_backend", {}), eff_driver=d.get("eff_driver", {}),
         prefill_backend=d.get("prefill_backend", {}), prefill_spread_far=tuple(d.get("prefill_spread_far", ())),
         prefill_spread_anchored=tuple(d.get("prefill_spread_anchored", ())),
         prefill_vendor=d.get("prefill_vendor", {}), prefill_family=d.get("prefill_family", {}),
@@ -143,7 +144,11 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
                                                     # no backend asked or known: the runs' own,
                                                     # not moved between backends
                                                     backend=backend_of(runtime, lead, r.version) if backend
-                                                    else "")) for r in same]
+                                                    else "",
+                                                    # ... and the Vulkan driver it ran on, where it says
+                                                    driver=vulkan_driver(backend_of(runtime, lead, r.version),
+                                                                         lead, f"{r.version} {r.notes}")
+                                                    if backend else "")) for r in same]
         mid = anchored_mid(measured, t_mid)
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})

@@ -14,8 +14,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from . import (LEGACY_BEFORE, blackwell_fp4, native_fp4, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, device_family, lead_device,
-               maturity_of)
+from . import (LEGACY_BEFORE, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, blackwell_fp4, device_family,
+               lead_device, maturity_of, native_fp4, vulkan_driver)
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
 
@@ -295,7 +295,8 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
-                  backend=backend, prefill_case=case,
+                  backend=backend, driver=vulkan_driver(backend, lay.lead_family, f"{row.version} {row.notes}"),
+                  prefill_case=case,
                   kind="moe" if facts.moe else "dense", legacy=row.date < LEGACY_BEFORE,
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
 

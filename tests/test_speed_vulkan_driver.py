@@ -1,0 +1,55 @@
+"""The Vulkan driver of a run (speed.vulkan_driver) and its decode factor (Calibration.eff_driver)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rigcheck.plan.speed import Calibration, PoolRead, calibrate, decode_seconds, vulkan_driver
+
+GB = 1e9
+
+
+@pytest.mark.parametrize("backend, family, text, want", [
+    ("vulkan", "intel", "b9739 Vulkan; Ubuntu 26.04 LTS, Mesa 26.0.3 ANV", "intel:mesa"),
+    ("vulkan", "intel", "Linux 6.17, xe driver", "intel:mesa"),          # Linux: ANV is Intel's only Vulkan driver
+    ("vulkan", "intel", "Windows, Intel driver 8250", "intel:vendor"),
+    ("vulkan", "intel", "b7189 Vulkan", ""),                             # the run does not say
+    ("vulkan", "intel", "Mesa on Linux vs Windows", ""),                 # both named: not told
+    ("sycl", "intel", "Ubuntu 24.04", ""),                               # not a Vulkan run
+    ("vulkan", "nvidia", "Linux, Mesa", ""),                             # a family without the factor
+    ("vulkan", "intel", "anvil-llm wrapper; windowsill", ""),            # words, not substrings
+])
+def test_vulkan_driver_of_a_run(backend, family, text, want):
+    assert vulkan_driver(backend, family, text) == want
+
+
+def test_driver_factor_scales_only_the_accelerators_read():
+    pools = [PoolRead(10 * GB, 500 * GB, "gpu", "intel", "arc-pro-b70"), PoolRead(2 * GB, 80 * GB, "ram", "host")]
+    cal = Calibration(eff={("intel", "gpu"): 0.5, ("host", "ram"): 0.4}, fixed_s={"intel": 0.004},
+                      eff_driver={"intel:mesa": 0.5}, hybrid_s=0.0)
+    base = decode_seconds(pools, "llama.cpp", calib=cal, backend="vulkan")
+    slow = decode_seconds(pools, "llama.cpp", calib=cal, backend="vulkan", driver="intel:mesa")
+    gpu_read = 10 * GB / (500 * GB * 0.5)
+    assert slow - base == pytest.approx(gpu_read)            # the GPU read takes twice as long, RAM unchanged
+    assert decode_seconds(pools, "llama.cpp", calib=cal, backend="vulkan", driver="intel:vendor") == base
+
+
+def test_fit_finds_a_driver_factor_the_data_hold():
+    """Samples made by the model with a Mesa factor of 0.6 on one family's Vulkan runs: the fit
+    moves the factor from 1 toward 0.6 and leaves the runs that name no driver alone."""
+    truth = Calibration(eff={("intel", "gpu"): 0.7}, fixed_s={"intel": 0.004}, eff_driver={"intel:mesa": 0.6})
+    rng = random.Random(3)
+    samples = []
+    for i in range(120):
+        b = rng.uniform(2, 25) * GB
+        drv = ("intel:mesa", "intel:vendor", "")[i % 3]
+        pools = [PoolRead(b, rng.choice([456, 560, 608]) * GB, "gpu", "intel", f"dev{i % 4}")]
+        t = decode_seconds(pools, "llama.cpp", calib=truth, backend="vulkan", driver=drv)
+        samples.append(calibrate.Sample(pools, "llama.cpp", "mature", "single", "pcie", 1 / t, source=f"s{i % 12}",
+                                        device=f"dev{i % 4}", backend="vulkan", driver=drv))
+    got = calibrate.fit_decode(samples)
+    ratio = got.eff_driver["intel:mesa"] / got.eff_driver["intel:vendor"]
+    assert ratio == pytest.approx(0.6, rel=0.15)
+    assert ratio < 0.8
