@@ -53,3 +53,40 @@ def test_fit_finds_a_driver_factor_the_data_hold():
     ratio = got.eff_driver["intel:mesa"] / got.eff_driver["intel:vendor"]
     assert ratio == pytest.approx(0.6, rel=0.15)
     assert ratio < 0.8
+
+
+def _mid(argv, capsys):
+    import json
+    from rigcheck.cli import main
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_os_names_the_intel_vulkan_driver_for_estimate_and_check(capsys):
+    """`--os linux` on an Intel GPU through Vulkan is Mesa's ANV: the estimate takes the fitted
+    Mesa factor (slower, a note says so); `--os windows` Intel's own; no OS, the unknown-driver
+    average; a CUDA card is not moved by it. check passes it too."""
+    from rigcheck.plan.check.data import speed_calibration
+    cal = speed_calibration()
+    mesa, vendor = cal.eff_driver["intel:mesa"], cal.eff_driver.get("intel:vendor", 1.0)
+    assert mesa < vendor
+    base = ["estimate", "qwen3-8b", "--build", "Q4_K_M", "--rig", "arc-b580", "--backend", "vulkan"]
+    lin, win, none = (_mid(base + o, capsys) for o in (["--os", "linux"], ["--os", "windows"], []))
+    assert lin["decode_tok_s"]["mid"] < none["decode_tok_s"]["mid"] and lin["decode_tok_s"]["mid"] < win["decode_tok_s"]["mid"]
+    assert any(n["code"] == "vulkan_driver" and "Mesa's driver" in n["text"] for n in lin["notes"])
+    assert not any(n["code"] == "vulkan_driver" for n in none["notes"])
+    cuda = ["estimate", "qwen3-8b", "--build", "Q4_K_M", "--rig", "rtx-4090"]
+    assert _mid(cuda + ["--os", "linux"], capsys)["decode_tok_s"] == _mid(cuda, capsys)["decode_tok_s"]
+    chk = ["check", "qwen3-8b", "--rig", "arc-b580", "--backend", "vulkan", "--build", "Q4_K_M"]
+    c_lin, c_win = (_mid(chk + ["--os", o], capsys) for o in ("linux", "windows"))
+    speed = lambda d: d["builds"][0]["decode_tok_s"]["mid"]  # noqa: E731
+    assert speed(c_lin) < speed(c_win)
+
+
+def test_a_typo_in_os_is_one_line_and_exit_2(capsys):
+    from rigcheck.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "qwen3-8b", "--build", "Q4_K_M", "--rig", "arc-b580", "--os", "linx"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("rigcheck estimate: error: argument --os: unknown OS 'linx'; did you mean linux?")

@@ -14,6 +14,7 @@ EPILOG = """Examples:
   rigcheck check llama-3.1-70b-instruct --rig rtx-4090 --html report.html
   rigcheck check qwen3-30b-a3b --rig rx-7900-xtx --backend vulkan
   rigcheck check qwen3-8b --rig "ryzen-9-7950x+64GB" --threads 8
+  rigcheck check qwen3-8b --rig arc-b580 --backend vulkan --os windows
 
 Builds are evaluated with the runtime that loads them (GGUF: llama.cpp, MLX: mlx on Apple,
 the native checkpoint: vLLM on NVIDIA/AMD, ds4's files: ds4). Sizes are in GB (10^9 bytes)
@@ -90,9 +91,12 @@ def run(args) -> int:
         return run_home(args)
     from ..model.resolve import load_model
     model = load_model(args.model)
+    from .estimate import this_os
     rig = load_rig(args.rig)
+    os_name = args.os_name or ("" if args.rig else this_os())      # this machine's OS when it is this machine
     rep = check_report(model, rig, ctx=args.ctx, runtime=args.runtime, builds=args.build,
-                       curve=bool(args.html), speed={"backend": args.backend, "threads": args.threads})
+                       curve=bool(args.html), speed={"backend": args.backend, "threads": args.threads,
+                                                     "os_name": os_name})
     if args.html:
         from ..report.check_html import write_html
         write_html(rep, args.html)

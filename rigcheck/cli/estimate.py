@@ -14,6 +14,7 @@ EPILOG = """Examples:
   rigcheck estimate gpt-oss-120b --build MXFP4_MOE --rig rtx-4090+64GB --offload experts=ram
   rigcheck estimate deepseek-v4-flash --build ds4-q2 --rig m3-ultra-256 --runtime ds4 --json
   rigcheck estimate gpt-oss-20b --build MXFP4_MOE --rig strix-halo-128 --backend rocm
+  rigcheck estimate llama-3.1-8b-instruct --build Q4_K_M --rig arc-a770 --backend vulkan --os linux
   rigcheck estimate model.gguf --build file                # this machine, a local file
   rigcheck estimate unsloth/gpt-oss-20b-GGUF:Q4_K_M --rig rtx-4090   # a published file, as published
 
@@ -49,9 +50,35 @@ def add_speed_options(p, command: bool = False) -> None:
     p.add_argument("--backend", default=None, type=backend_word,
                    help="llama.cpp backend the run uses (cuda, rocm, vulkan, metal, sycl, ipex, cpu); default: the "
                         "runtime's usual one on that device (CUDA on NVIDIA, Metal on Apple), else none named")
+    p.add_argument("--os", default=None, type=os_word, dest="os_name",
+                   help="the machine's OS, linux or windows: on an Intel GPU through Vulkan it names the driver "
+                        "(Mesa's ANV on Linux, Intel's own on Windows), which decode depends on" +
+                        ("; default: this machine's OS when no --rig is given" if command else "; default: unknown"))
     p.add_argument("--threads", default=None, type=threads_word,
                    help="CPU threads llama.cpp runs with (-t N" + (", added to its command" if command else "")
                         + "); default: llama.cpp's own, the physical (performance) cores")
+
+
+OS_NAMES = ("linux", "windows")
+
+
+def this_os() -> str:
+    """This machine's OS as --os names it ('' for any other)."""
+    import platform
+    name = platform.system().lower()
+    return name if name in OS_NAMES else ""
+
+
+def os_word(text: str) -> str:
+    """An --os name, checked: linux or windows (closest suggested)."""
+    import difflib
+    word = text.strip().lower()
+    if word in OS_NAMES:
+        return word
+    from ..text import shown
+    near = difflib.get_close_matches(word, OS_NAMES, n=1)
+    raise argparse.ArgumentTypeError(f"unknown OS '{shown(text)}'" + (f"; did you mean {near[0]}?" if near else "")
+                                     + " (choose linux or windows)")
 
 
 def threads_word(text: str) -> int:
@@ -128,10 +155,10 @@ def run(args) -> int:
     try:
         if placement is not None:
             est = estimate(placement, rig, args.runtime, args.ctx, model, b, backend=args.backend or "",
-                           threads=args.threads, **speed_data())
+                           threads=args.threads, os_name=args.os_name or "", **speed_data())
         else:
             est = estimate_offload(model, b, rig, args.runtime, args.ctx, offload, backend=args.backend or "",
-                                   threads=args.threads, **speed_data())
+                                   threads=args.threads, os_name=args.os_name or "", **speed_data())
     except ValueError as e:
         raise InputError(str(e)) from e
     try:

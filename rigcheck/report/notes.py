@@ -108,6 +108,9 @@ TEMPLATES = {
            f"devices, with the range of estimates for families nobody measured" if level == "none" else
            f"{device or 'this device'} has no measurement of its own: its family's efficiency, range widened")
         + f") and {runtime_rows} with {runtime}"),
+    "vulkan_driver": lambda driver, os, factor: (
+        f"Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, decode efficiency "
+        f"x{factor:.2f} of a run whose driver is not known (fitted; --os names the OS)"),
     "unknown_cpu_widened": lambda factor: (
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",

@@ -151,12 +151,13 @@ def _range(r) -> dict | None:
 
 
 def speed_options(runtime: str, speed: dict | None) -> dict:
-    """The estimate's ``backend`` and ``threads`` the user named, for a runtime they mean
-    something to: llama.cpp and its family (ggml backends, ``-t``); {} for the others."""
+    """The estimate's ``backend``, ``threads`` and ``os_name`` the user named (or check took from
+    this machine), for a runtime they mean something to: llama.cpp and its family (ggml
+    backends, ``-t``, the Vulkan driver the OS implies); {} for the others."""
     from ..speed import GGML_RUNTIMES
     if not speed or runtime not in GGML_RUNTIMES:
         return {}
-    return {k: v for k, v in speed.items() if k in ("backend", "threads") and v}
+    return {k: v for k, v in speed.items() if k in ("backend", "threads", "os_name") and v}
 
 
 def evaluate(model: Model, build: Build, rig, ctx: int, runtime: str, *, commands: bool = True,

@@ -127,11 +127,18 @@ def _generalised_note(calib: Calibration, pools: list[PoolRead], runtime: str) -
 def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str, ctx: int,
             lead: str, peak: float | None, offloaded: float, link_bw: float | None, rig, model_id: str,
             build_name: str, offload_word: str, calib: Calibration, rows, notes: list, extra: dict,
-            int8: float | None = None, backend: str = "") -> Estimate:
+            int8: float | None = None, backend: str = "", os_name: str = "") -> Estimate:
     maturity = maturity_of(facts.arch, runtime)
     pools = pools_at(ctx)
     backend = backend or backend_of(runtime, lead)
-    t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch, backend=backend)
+    # the machine's OS names the Vulkan driver where that matters (speed.vulkan_driver: Linux is
+    # Mesa's ANV on Intel, Windows Intel's own); unknown: the fitted average of both
+    driver = vulkan_driver(backend, lead, os_name) if os_name else ""
+    t_mid = decode_seconds(pools, runtime, maturity, parallel, link, calib, arch=facts.arch, backend=backend,
+                           driver=driver)
+    if driver:
+        notes.append(Note("vulkan_driver", driver=driver.split(":", 1)[1], os=os_name,
+                          factor=float(calib.eff_driver.get(driver, 1.0))))
     setup = setup_key(model_id, build_name, runtime, rig, offload_word)
     same = [r for r in rows if r.setup == setup and r.decode_tok_s and r.fit]
     klass = spread_class(pools, parallel, maturity)
@@ -271,12 +278,15 @@ def _disagreements(evidence: list[EvidenceRow], dec: Range, ctx: int, threads: i
 
 
 def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4096, offload: str = "none", *,
-                     calib: Calibration, rows=(), backend: str = "", threads: int | None = None) -> Estimate:
+                     calib: Calibration, rows=(), backend: str = "", threads: int | None = None,
+                     os_name: str = "") -> Estimate:
     """Estimate for a placement written as an offload word (none, split, tp, cpu,
     experts=ram[:A/B], layers=ram:A/B, mmap), the same words the measurement catalogue uses.
     ``backend``: the ggml backend (cuda, rocm, vulkan, metal, sycl, cpu); default: the one the
     runtime uses on that device family, or none named (the fit's unnamed-backend efficiency).
-    ``threads``: the CPU threads of a CPU-only run (default: llama.cpp's, speed.cpu)."""
+    ``threads``: the CPU threads of a CPU-only run (default: llama.cpp's, speed.cpu).
+    ``os_name``: the machine's OS (linux, windows), which names the Vulkan driver where the fit
+    has a factor for it (speed.vulkan_driver); '' = not known (the average driver)."""
     facts = facts_from_build(model, build)
     lay = pools_for(facts, rig, offload, ctx, threads=threads)
     return _finish(facts, lambda c, t=None: pools_for(facts, rig, offload, c, threads=t or threads).pools,
@@ -284,7 +294,7 @@ def estimate_offload(model, build, rig, runtime: str = "llama.cpp", ctx: int = 4
                    lay.lead_family, lay.peak_flops, lay.offloaded_bytes, lay.link_bandwidth, rig, model.id,
                    build.name, offload, calib, rows, list(lay.notes),
                    {"offload": offload, "threads": _threads_used(lay.pools, rig, threads)}, int8=lay.int8_ops,
-                   backend=backend)
+                   backend=backend, os_name=os_name)
 
 
 def _threads_used(pools: list[PoolRead], rig, threads: int | None) -> int | None:
@@ -295,12 +305,12 @@ def _threads_used(pools: list[PoolRead], rig, threads: int | None) -> int | None
 
 
 def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Calibration, rows=(),
-             backend: str = "", threads: int | None = None) -> Estimate:
+             backend: str = "", threads: int | None = None, os_name: str = "") -> Estimate:
     """Estimate for a Placement (rigcheck.plan.placement): each PoolUse becomes a pool that
     reads its ``active_bytes_per_token`` plus its KV at ``ctx`` (at the placement's cache
     type), at the bandwidth of the device (or RAM, or disk) behind it. In a CPU-only
     placement the pools read by the CPU threads (``threads``, default llama.cpp's) take at
-    least speed.cpu.floor_seconds."""
+    least speed.cpu.floor_seconds. ``os_name``: as for estimate_offload."""
     facts = facts_from_build(model, build)
     mode = getattr(placement, "mode", "gpu")
     if mode == "no_fit":
@@ -374,7 +384,7 @@ def estimate(placement, rig, runtime: str, ctx: int, model, build, *, calib: Cal
     return _finish(facts, pools_at, parallel, link, runtime, ctx, lead, peak, offloaded, link_bw if offloaded else None,
                    rig, model.id, build.name, word, calib, rows, [],
                    {"mode": mode, "cache_type": getattr(placement, "cache_type", None),
-                    "threads": _threads_used(pools, rig, threads)}, int8=int8, backend=backend)
+                    "threads": _threads_used(pools, rig, threads)}, int8=int8, backend=backend, os_name=os_name)
 
 
 def _device_of(use, accel, index, node):
