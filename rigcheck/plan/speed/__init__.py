@@ -492,9 +492,11 @@ PRIOR_PREFILL_INTENSITY = 300.0
 # rows one read of the cache from DRAM serves (bytes). From the kernels of llama.cpp's tested
 # version (ggml/src/ggml-vulkan/ggml-vulkan.cpp, ggml/src/ggml-cuda/fattn*.cu*):
 # * Vulkan: a prompt's rows are not folded over GQA (ggml_vk_flash_attn: only N <= 8), and a
-#   workgroup takes block_rows query rows of one head: coopmat1 16 (get_fa_tuning_params_coopmat1),
-#   scalar 16, or 8 where the cache has under 1,024 entries, D & 8 or on Intel
-#   (get_fa_tuning_params_scalar), coopmat2 (NVIDIA) 32-64: 16.
+#   workgroup takes block_rows query rows of one head: coopmat1 16 (get_fa_tuning_params_coopmat1;
+#   the path where the driver exposes KHR cooperative matrices with full subgroups:
+#   coopmat1_fa_support), scalar 8 at head sizes up to 64 (128 on a discrete RDNA GPU; row_split 1)
+#   and 16 above (row_split 4), halved where the cache has under 1,024
+#   entries, D & 8 or on Intel (get_fa_tuning_params_scalar), coopmat2 (NVIDIA) 32-64: 16.
 # * CUDA: the mma kernel serves 64 rows per block for a prompt (fattn.cu
 #   ggml_cuda_flash_attn_ext_mma_f16_switch_ncols1: ncols1 x ncols2 = 64 once the micro-batch has
 #   over 32/ncols2 tokens; ncols2 = the GQA ratio up to 8), at 2 blocks per SM
