@@ -32,8 +32,9 @@ Prefill is compute-bound. Per prompt token::
 * the matrix peak is the INT8 one for quantized weights where the device has integer matrix
   units and the kernels use them (llama.cpp's CUDA and ROCm MMQ, the CPU; runtimes with their
   own kernels), else FP16 (F16/BF16 weights, Vulkan, SYCL, Metal; see INT8_MMQ);
-* the KV term: flash attention reads the cache once per block of query rows, and the K+V
-  bytes x heads per KV head x context of a token equal its attention FLOPs (PRIOR_Q_ROWS);
+* the KV term: flash attention reads the cache once per block of query rows (CUDA: once per
+  group of blocks sweeping it in step, through L2), and the K+V bytes x heads per KV head x
+  context of a token equal its attention FLOPs (PRIOR_Q_ROWS);
 * ``batch`` is the micro-batch (-ub, 512 by default; a measurement's own where it names one);
 * ``e`` = backend efficiency (CUDA, ROCm, Vulkan, Metal, SYCL, CPU, other runtimes) x
   vendor x family x device x runtime factors, each shrunk toward 1 in the fit, so a device
@@ -488,13 +489,30 @@ PRIOR_PREFILL_INTENSITY = 300.0
 # Flash attention reads the KV cache once per block of query rows; a prompt token brings one
 # query row per attention head, and (K + V bytes at F16) x heads-per-KV-head x context equals
 # the attention FLOPs of that token, so the cache traffic per prompt token is attention FLOPs /
-# rows a block serves (bytes). Rows per block, from the kernels of llama.cpp's tested version:
-# Vulkan's coopmat1 / scalar FA 16 (ggml-vulkan get_fa_tuning_params_*: block_rows 16 or fewer;
-# coopmat2 on NVIDIA 32-64), the CUDA/HIP mma and tile kernels 64; the rest 64. Fitted per
-# backend (Calibration.prefill_q_rows); what reaches DRAM is less where caches hold the KV.
+# rows one read of the cache from DRAM serves (bytes). From the kernels of llama.cpp's tested
+# version (ggml/src/ggml-vulkan/ggml-vulkan.cpp, ggml/src/ggml-cuda/fattn*.cu*):
+# * Vulkan: a prompt's rows are not folded over GQA (ggml_vk_flash_attn: only N <= 8), and a
+#   workgroup takes block_rows query rows of one head: coopmat1 16 (get_fa_tuning_params_coopmat1;
+#   the path where the driver exposes KHR cooperative matrices with full subgroups:
+#   coopmat1_fa_support), scalar 8 at head sizes up to 64 (128 on a discrete RDNA GPU; row_split 1)
+#   and 16 above (row_split 4), halved where the cache has under 1,024
+#   entries, D & 8 or on Intel (get_fa_tuning_params_scalar), coopmat2 (NVIDIA) 32-64: 16.
+# * CUDA: the mma kernel serves 64 rows per block for a prompt (fattn.cu
+#   ggml_cuda_flash_attn_ext_mma_f16_switch_ncols1: ncols1 x ncols2 = 64 once the micro-batch has
+#   over 32/ncols2 tokens; ncols2 = the GQA ratio up to 8), at 2 blocks per SM
+#   (fattn-mma-f16.cuh, config ncols 64: nthreads 128, occupancy 2). On compute capability 8.9 and
+#   newer it always runs stream-k (fattn-common.cuh launch_fattn: should_use_stream_k): a grid of
+#   2 x SMs blocks, each a contiguous run of the work ordered KV block fastest, then query tile,
+#   GQA group, KV head (fattn-mma-f16.cuh flash_attn_ext_f16: kbc). The blocks on one KV head that
+#   start at the same point of the sweep over its cache read the same K/V tiles together and
+#   DRAM serves them once (L2). On a 48-SM GB10 with a 512- or 2,048-token micro-batch of a GQA-8
+#   model: 96 blocks, 12 or 24 per KV head (8 or 4 KV heads) in 3 phases, so 4-8 blocks per read:
+#   64 x 4 = 256 rows (the lower end; more SMs put more blocks in step). The rest (HIP's mma and
+#   tile kernels, SYCL, Metal, CPU) 64 rows per block, no sharing assumed.
+# Fitted per backend (Calibration.prefill_q_rows), shrunk toward these priors.
 # Only for llama.cpp-family runtimes, whose kernels these are: MLX, vLLM or SGLang attention
 # (FlashAttention, FlashMLA) is taken at its fitted compute efficiency alone.
-PRIOR_Q_ROWS = {"vulkan": 16.0}
+PRIOR_Q_ROWS = {"vulkan": 16.0, "cuda": 256.0}
 
 
 def prior_q_rows(backend_key: str) -> float:
