@@ -90,3 +90,53 @@ def test_a_typo_in_os_is_one_line_and_exit_2(capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("rigcheck estimate: error: argument --os: unknown OS 'linx'; did you mean linux?")
+
+
+@pytest.mark.parametrize("backend, family, text, want", [
+    ("vulkan", "amd-soc", "b9187 Vulkan; toolbox/flags vulkan_amdvlk__fa1", "amd:vendor"),
+    ("vulkan", "amd", "Vulkan RADV", "amd:mesa"),                 # a Radeon card and Strix Halo share the key
+    ("vulkan", "amd-soc", "b6077 Vulkan; Ubuntu 24.04", "amd:mesa"),  # Linux without AMDVLK named: RADV
+    ("vulkan", "intel", "Mesa 26.0.3 ANV", "intel:mesa"),
+    ("rocm", "amd", "amdvlk", ""),                                 # not a Vulkan run
+    ("vulkan", "nvidia", "Linux, Mesa", ""),                       # no prefill driver factor for NVIDIA
+    ("vulkan", "amd", "b8123 Vulkan", ""),                         # not told
+])
+def test_prefill_driver_key(backend, family, text, want):
+    from rigcheck.plan.speed import prefill_driver_key
+    assert prefill_driver_key(backend, family, text) == want
+
+
+def test_prefill_fit_finds_a_driver_factor_the_data_hold():
+    """The real catalogue's prefill samples, their speeds replaced by the fitted model's with
+    AMDVLK's prompt GEMMs at half of RADV's efficiency: the fit recovers that ratio."""
+    import dataclasses
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    import speed_accuracy as sa
+    from rigcheck.plan.check.data import speed_calibration
+    from rigcheck.plan.speed import prefill_seconds
+    truth = dataclasses.replace(speed_calibration(), prefill_driver={"amd:vendor": 0.5, "amd:mesa": 1.0})
+    samples = [s for s in sa.build_samples()[0] if calibrate._prefill_ok(s)]
+    assert {s.prefill_case.driver for s in samples} >= {"amd:vendor", "amd:mesa"}
+    made = [dataclasses.replace(s, prefill_tok_s=1.0 / prefill_seconds(s.prefill_case, truth)) for s in samples]
+    got = calibrate.fit(made).prefill_driver
+    assert got["amd:vendor"] / got["amd:mesa"] == pytest.approx(0.5, rel=0.15), got
+
+
+def test_os_names_the_amd_vulkan_driver_of_a_prompt(capsys):
+    """On an AMD GPU through Vulkan, --os windows is the vendor's driver and --os linux RADV: the
+    prefill takes that driver's fitted factor and a note says so; decode is not moved (its driver
+    factor is Intel's only)."""
+    from rigcheck.plan.check.data import speed_calibration
+    cal = speed_calibration()
+    base = ["estimate", "qwen3-8b", "--build", "Q4_K_M", "--rig", "rx-9070-xt", "--backend", "vulkan"]
+    out = {o: _mid(base + (["--os", o] if o else []), capsys) for o in ("linux", "windows", "")}
+    for o, key in (("linux", "amd:mesa"), ("windows", "amd:vendor")):
+        note = next(n for n in out[o]["notes"] if n["code"] == "prefill_vulkan_driver")
+        assert note["values"]["factor"] == pytest.approx(cal.prefill_driver[key])
+        assert out[o]["decode_tok_s"] == out[""]["decode_tok_s"]
+    ratio = out["windows"]["prefill_tok_s"]["mid"] / out["linux"]["prefill_tok_s"]["mid"]
+    want = cal.prefill_driver["amd:vendor"] / cal.prefill_driver["amd:mesa"]
+    assert min(want, 1.0) - 1e-6 <= ratio <= max(want, 1.0) + 1e-6      # GEMMs scale by it, attention does not
+    assert not any(n["code"] == "prefill_vulkan_driver" for n in out[""]["notes"])

@@ -111,6 +111,9 @@ TEMPLATES = {
     "vulkan_driver": lambda driver, os, factor: (
         f"Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, decode efficiency "
         f"x{factor:.2f} of a run whose driver is not known (fitted; --os names the OS)"),
+    "prefill_vulkan_driver": lambda driver, os, factor: (
+        f"prefill through Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, "
+        f"prompt efficiency x{factor:.2f} of a run whose driver is not known (fitted)"),
     "unknown_cpu_widened": lambda factor: (
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",

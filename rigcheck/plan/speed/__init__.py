@@ -185,6 +185,9 @@ class Calibration:
     prefill_float: dict = field(default_factory=dict)
     prefill_attn: dict = field(default_factory=dict)
     prefill_m0: float = 32.0
+    # per Vulkan driver of a vendor ('amd:vendor', 'amd:mesa', ...; prefill_driver_key): factor on
+    # the prompt GEMMs' efficiency, shrunk toward 1 (the driver unknown)
+    prefill_driver: dict = field(default_factory=dict)
     prefill_intensity: float = 300.0
     # query rows one pass over the KV cache serves, per backend key (speed.prior_q_rows)
     prefill_q_rows: dict = field(default_factory=dict)
@@ -321,12 +324,18 @@ VULKAN_DRIVER_WORDS = {
 
 
 VULKAN_DRIVER_FAMILIES = ("intel",)
+# Prompt processing depends on the driver on AMD too: AMDVLK (AMD's open driver, discontinued in
+# 2025; its Windows driver shares its compiler) against Mesa's RADV, on one machine and one day:
+# gemma-3-27b BF16 pp512 9.3 vs 123 tok/s, Llama-2-7B Q4_0 347 (AMDVLK) vs 1,338 (RADV) on Strix
+# Halo (kyuz0/amd-strix-halo-toolboxes logs, 2026-02 and 2026-05); gpt-oss-20b on an RX 7900 XTX
+# under both (Orion-zhen/llama-bench-dashboard). Prefill has a driver factor per vendor for these.
+PREFILL_DRIVER_FAMILIES = ("intel", "amd", "amd-soc")
 
 
-def vulkan_driver(backend: str, family: str, text: str) -> str:
+def vulkan_driver(backend: str, family: str, text: str, families: tuple = VULKAN_DRIVER_FAMILIES) -> str:
     """The Vulkan driver of a run, '{family}:mesa' or '{family}:vendor' (VULKAN_DRIVER_WORDS), '' when
-    the run is not Vulkan or its text does not tell."""
-    if backend != "vulkan" or family not in VULKAN_DRIVER_FAMILIES:
+    the run is not Vulkan, its family is not among ``families`` or its text does not tell."""
+    if backend != "vulkan" or family not in families:
         return ""
     t = (text or "").lower()
 
@@ -602,6 +611,7 @@ class PrefillCase:
     offloaded_bytes: float = 0.0
     link_bandwidth_bytes_s: float | None = None
     fp4_mma: bool = False                     # MXFP4/NVFP4 on Blackwell's FP4 MMA (native_fp4)
+    driver: str = ""                          # prefill_driver_key: the Vulkan driver, where known
 
     @property
     def matrix_peak(self) -> float | None:
@@ -646,7 +656,16 @@ def prefill_efficiency(case: PrefillCase, calib: Calibration) -> float:
         e *= calib.prefill_float.get(case.backend_key, 1.0)
     if case.fp4_mma:
         e *= NATIVE_FP4_GAIN
+    if case.driver:
+        e *= calib.prefill_driver.get(case.driver, 1.0)
     return e
+
+
+def prefill_driver_key(backend: str, family: str, text: str) -> str:
+    """The prompt's Vulkan driver, keyed by vendor ('amd:vendor' for AMDVLK on a Radeon card or
+    Strix Halo alike; PREFILL_DRIVER_FAMILIES), '' when not known."""
+    d = vulkan_driver(backend, family, text, PREFILL_DRIVER_FAMILIES)
+    return f"{VENDOR_OF.get(family, family)}:{d.split(':', 1)[1]}" if d else ""
 
 
 def prefill_terms(case: PrefillCase, calib: Calibration = DEFAULT) -> dict:

@@ -360,7 +360,8 @@ def _prefill_ok(s: Sample) -> bool:
 # Prior widths (log scale) of the prefill hierarchy: a backend's efficiency is known to a
 # factor of ~e from kernel to kernel; a vendor, family, device or runtime moves it less.
 PREFILL_SIGMA = {"backend": 1.0, "vendor": 0.5, "family": 0.4, "device": 0.4, "runtime": 0.6, "float": 0.8,
-                 "q_rows": 1.0, "attn": 1.0, "attn_backend": 0.7, "m0": 1.0, "pcie": 0.5, "intensity": 1.5}
+                 "q_rows": 1.0, "attn": 1.0, "attn_backend": 0.7, "m0": 1.0, "pcie": 0.5, "intensity": 1.5,
+                 "driver": 0.7}
 
 
 class _PrefillDesign:
@@ -368,7 +369,7 @@ class _PrefillDesign:
     device, runtime, float-weights factor) scales the GEMM terms, the attention groups the
     attention term, m0 the batch penalty and pcie the link term."""
 
-    GROUPS = ("backend", "vendor", "family", "device", "runtime", "float", "attn_backend")
+    GROUPS = ("backend", "vendor", "family", "device", "runtime", "float", "attn_backend", "driver")
 
     def __init__(self, samples: list[Sample], base: Calibration):
         self.samples = samples
@@ -376,7 +377,8 @@ class _PrefillDesign:
         keyf = {"backend": lambda c: c.backend_key, "vendor": lambda c: c.vendor, "family": lambda c: c.family,
                 "device": lambda c: c.device, "runtime": lambda c: c.runtime if c.runtime != "llama.cpp" else "",
                 "float": lambda c: c.backend_key if c.float_weights else "",
-                "attn_backend": lambda c: c.backend_key if c.attn_flops else ""}
+                "attn_backend": lambda c: c.backend_key if c.attn_flops else "",
+                "driver": lambda c: c.driver}
         self.keys, self.idx = {}, {}
         for g in self.GROUPS:
             ks = sorted({keyf[g](c) for c in cases} - {""})
@@ -430,7 +432,7 @@ class _PrefillDesign:
     def parts(self, th):
         p = self.split(th)
         log_e = sum(self._pick(p[g], self.idx[g]) for g in ("backend", "vendor", "family", "device", "runtime",
-                                                             "float"))
+                                                             "float", "driver"))
         e = np.exp(log_e)
         m0 = math.exp(p["m0"][0])
         gd = self.G * (1 - self.Es) / e * (self.B + m0) / self.B
@@ -478,7 +480,7 @@ class _PrefillDesign:
         cal = replace(
             base, prefill_backend=d["backend"], prefill_vendor=d["vendor"], prefill_family=d["family"],
             prefill_device=d["device"], prefill_runtime={**base.prefill_runtime, **d["runtime"]},
-            prefill_float=d["float"],
+            prefill_float=d["float"], prefill_driver=d["driver"],
             prefill_attn={"": float(math.exp(p["attn"][0])),
                           **{k: float(math.exp(p["attn"][0] + v)) for k, v in zip(self.keys["attn_backend"],
                                                                                   p["attn_backend"])}},

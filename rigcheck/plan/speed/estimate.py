@@ -74,6 +74,7 @@ def calibration_to_json(cal: Calibration) -> dict:
         "prefill_float": dict(sorted(cal.prefill_float.items())),
         "prefill_attn": dict(sorted(cal.prefill_attn.items())), "prefill_m0": cal.prefill_m0,
         "prefill_intensity": cal.prefill_intensity, "prefill_q_rows": dict(sorted(cal.prefill_q_rows.items())),
+        "prefill_driver": dict(sorted(cal.prefill_driver.items())),
     }
 
 
@@ -96,7 +97,7 @@ def calibration_from_json(d: dict) -> Calibration:
         prefill_vendor=d.get("prefill_vendor", {}), prefill_family=d.get("prefill_family", {}),
         prefill_float=d.get("prefill_float", {}), prefill_attn=d.get("prefill_attn", {}),
         prefill_m0=float(d.get("prefill_m0", 32.0)), prefill_intensity=float(d.get("prefill_intensity", 300.0)),
-        prefill_q_rows=d.get("prefill_q_rows", {}))
+        prefill_q_rows=d.get("prefill_q_rows", {}), prefill_driver=d.get("prefill_driver", {}))
 
 
 # ---- estimates -------------------------------------------------------------------------------
@@ -180,7 +181,10 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     gpus = rig.node.gpus if lead != "cpu" else ()
     lay = Layout(pools, parallel, link, lead, peak, offloaded, link_bw, int8_ops=int8,
                  fp4_mma=bool(gpus) and device_fp4(gpus[0]))
-    case = prefill_case(facts, lay, runtime, backend, maturity, prompt)
+    case = prefill_case(facts, lay, runtime, backend, maturity, prompt, text=os_name)
+    if case.driver:
+        notes.append(Note("prefill_vulkan_driver", driver=case.driver.split(":", 1)[1], os=os_name,
+                          factor=float(calib.prefill_driver.get(case.driver, 1.0))))
     pre, pre_basis = _prefill(facts, lay, case, runtime, maturity, lead, same_pre := [
         r for r in rows if r.setup == setup and r.prefill_tok_s and r.prefill_tokens and r.fit
         and r.date >= PREFILL_SINCE], calib, notes, prompt)
@@ -233,7 +237,8 @@ def _prefill(facts: ModelFacts, lay: Layout, case: PrefillCase, runtime: str, ma
         for r in same:
             depth = prefill_depth(r.notes, r.context, r.prefill_tokens)
             rc = prefill_case(facts, lay, runtime, backend_of(runtime, lead, r.version) if case.backend else "",
-                              maturity, r.prefill_tokens, depth, ubatch_of(r.notes), r.date, r.version)
+                              maturity, r.prefill_tokens, depth, ubatch_of(r.notes), r.date, r.version,
+                              f"{r.version} {r.notes}")
             measured.append((r.prefill_tok_s, prefill_seconds(rc, calib)))
             before_fp4 += case.fp4_mma and not rc.fp4_mma
         mid = anchored_mid(measured, t_target)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import (LEGACY_BEFORE, PREFILL_SINCE, UBATCH, PoolRead, PrefillCase, backend_of, blackwell_fp4, device_family,
-               lead_device, maturity_of, native_fp4, vulkan_driver)
+               lead_device, maturity_of, native_fp4, prefill_driver_key, vulkan_driver)
 from .facts import ModelFacts, facts_from_build, facts_from_params, prompt_case_fields, prompt_flops
 from ...notes import Note
 
@@ -286,7 +286,8 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # enough (PREFILL_SINCE); older ones stay in the catalogue as evidence
     prefill_fit = row.prefill_tokens is not None and row.date >= PREFILL_SINCE
     backend = backend_of(row.runtime, lay.lead_family, row.version)
-    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch, row.date, row.version)
+    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch, row.date, row.version,
+                        f"{row.version} {row.notes}")
     from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
@@ -325,11 +326,13 @@ def ubatch_of(notes: str, default: int = UBATCH) -> int:
 
 
 def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, maturity: str, prompt: int,
-                 depth: int = 0, ubatch: int = UBATCH, date: str = "", version: str = "") -> PrefillCase:
+                 depth: int = 0, ubatch: int = UBATCH, date: str = "", version: str = "",
+                 text: str = "") -> PrefillCase:
     """The PrefillCase of a ``prompt``-token prefill after ``depth`` cached tokens of
     ``facts`` placed as ``lay`` says (the lead device's peaks and bandwidth), in micro-batches
     of ``ubatch`` tokens; ``date`` / ``version``: a measured run's (none for an estimate), which
-    say whether its MXFP4 GEMMs ran on Blackwell's FP4 MMA (speed.native_fp4)."""
+    say whether its MXFP4 GEMMs ran on Blackwell's FP4 MMA (speed.native_fp4); ``text``: what the run
+    says of itself (version and notes) or the machine's OS, which may name its Vulkan driver."""
     lead = next((p for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0),
                 next((p for p in lay.pools if p.bytes_per_token > 0), None))
     n_acc = sum(1 for p in lay.pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0) or 1
@@ -338,6 +341,7 @@ def prefill_case(facts: ModelFacts, lay: Layout, runtime: str, backend: str, mat
                        backend=backend, device=lead_device(lay.pools), maturity=maturity, bandwidth_bytes_s=bw,
                        offloaded_bytes=lay.offloaded_bytes, link_bandwidth_bytes_s=lay.link_bandwidth,
                        fp4_mma=native_fp4(runtime, backend, facts.weight_type, lay.fp4_mma, date, version),
+                       driver=prefill_driver_key(backend, lay.lead_family, text or version),
                        **prompt_case_fields(facts, prompt, depth, ubatch))
 
 
