@@ -633,6 +633,14 @@ class PrefillCase:
         return VENDOR_OF.get(self.family, self.family)
 
     @property
+    def float_key(self) -> str:
+        """The key of the F16/BF16 factor (Calibration.prefill_float): the backend's, and its Vulkan
+        driver's where known (BF16 GEMMs without the driver's bfloat16 support run a slow path:
+        every Vulkan BF16 row in the catalogue is AMDVLK, gemma-3-27b BF16 pp512 9.3 tok/s against
+        123 under RADV the same day, kyuz0/amd-strix-halo-toolboxes)."""
+        return f"{self.backend_key}/{self.driver}" if self.driver else self.backend_key
+
+    @property
     def expert_batch(self) -> float:
         return max(self.batch * self.expert_frac, 1.0)
 
@@ -653,7 +661,7 @@ def prefill_efficiency(case: PrefillCase, calib: Calibration) -> float:
     e *= calib.prefill_device.get(case.device, 1.0) if case.device else 1.0
     e *= calib.prefill_runtime.get(case.runtime, 1.0)
     if case.float_weights:
-        e *= calib.prefill_float.get(case.backend_key, 1.0)
+        e *= calib.prefill_float.get(case.float_key, 1.0)
     if case.fp4_mma:
         e *= NATIVE_FP4_GAIN
     if case.driver:

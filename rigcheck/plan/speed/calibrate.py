@@ -376,7 +376,7 @@ class _PrefillDesign:
         cases = [s.prefill_case for s in samples]
         keyf = {"backend": lambda c: c.backend_key, "vendor": lambda c: c.vendor, "family": lambda c: c.family,
                 "device": lambda c: c.device, "runtime": lambda c: c.runtime if c.runtime != "llama.cpp" else "",
-                "float": lambda c: c.backend_key if c.float_weights else "",
+                "float": lambda c: c.float_key if c.float_weights else "",
                 "attn_backend": lambda c: c.backend_key if c.attn_flops else "",
                 "driver": lambda c: c.driver}
         self.keys, self.idx = {}, {}
