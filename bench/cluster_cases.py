@@ -112,15 +112,20 @@ CASES = [
          source="tenstorrent/tt-inference-server issue #356 (2025-07-09): DeepSeek-R1-0528 on 16 H100, SGLang + "
                 "InfiniBand, ISL/OSL 128/128 at concurrency 1: TPOT 23.1 ms (43.25 tok/s), TTFT 179.7 ms; "
                 "sgl-project/sglang issue #3656 (2025-02): 19 tok/s SGLang, 30 tok/s vLLM on 2x8 H100",
-         note="NCCL's latency for a 16-rank, 2-node all-reduce (61 us, scaled from a measured nccl-tests figure) "
-              "on 122 all-reduces a token; the rest of the gap is not explained (the single-node R1 row above "
-              "shows how far the per-layer model is off on one node). A candidate: the same 2x8 H100 nccl-tests run "
-              "(NVIDIA/nccl #1453) took 61.6 us at 128 B and 75.4 us at 4 KB, 3.5 ns a byte where NCCL's own model "
-              "says 0.17; held to R1's 14 KB message (7,168 x 2 B) that adds ~50 us to each of the 122 all-reduces, "
-              "~6 ms a token (x1.73 -> ~x1.2), but it is two points from a cluster its reporter called slow, "
-              "stretched 3.5x past them: not modelled. TTFT: a 128-token prompt is no compute "
-              "(by term: weights read once ~18 ms, 122 all-reduces ~19 ms); the published 180 ms is ~8 decode "
-              "steps, so most of it is per-request cost the plan has no figure for"),
+         note="NCCL's latency for a 16-rank, 2-node all-reduce (61 us at a few bytes, scaled from a measured "
+              "nccl-tests figure) plus NCCL's own LL time per byte (0.19 ns, its model's 25.2 -> 37.8 us from 128 B "
+              "to 64 KB on 2x8 H100, NVIDIA/nccl #1453; scaled alike: 67 us for R1's 14 KB message), on 122 "
+              "all-reduces a token, and the embedding's all-reduce and the logits' all-gather once a pass "
+              "(2026-12-02: x1.71 -> x1.61). A token at @1 is then ~14.4 ms: all-reduces ~8.3, the layers' "
+              "kernels 3.1 (61 x 50 us), fixed 1.9, weights 1.0; the published 23.1 ms leaves ~8.7 ms, about 70 us "
+              "more per cross-node all-reduce, not explained by any sourced figure: the same #1453 run measured "
+              "75.4 us at 4 KB (3.5 ns a byte, but from a cluster its reporter called slow, and two points "
+              "stretched 3.5x to 14 KB: not modelled). Not checked either way: SGLang's @1 speed for R1 on one "
+              "node (the TP8 row above is @8 and @64), and the MLA down-projections and router that SGLang "
+              "replicates on every rank (ReplicatedLinear; ~1 GB a GPU, ~0.5 ms here, split 16 ways in the plan). "
+              "TTFT: a 128-token prompt is no compute (by term: weights read once ~18 ms, the all-reduces ~19 ms); "
+              "the published 180 ms is ~8 decode steps, the same ~175 ms at 128, 2,048 and 4,096 tokens, so most "
+              "of it is per-request cost (prefill runs outside CUDA graphs) the plan has no sourced figure for"),
     dict(name="DeepSeek-R1 on 2x8 H100 (SGLang TP16 over InfiniBand), an 8,192-token prompt",
          model="deepseek-r1", rig="2 nodes x 8x h100 ib-400g", kw=dict(ctx=8320, concurrency=1, prompt=8192,
                                                                       runtime="sglang"),
@@ -130,7 +135,8 @@ CASES = [
                 "concurrency 1: TTFT 263.9 ms, TPOT 24.0 ms (TTFT 179.7 ms at 128, 199.7 at 4096: a ~175 ms floor "
                 "whatever the prompt)",
          note="added 2026-12-02 with the cross-node all-reduce at the node's NIC bandwidth, not tuned to; the "
-              "floor is per-request cost the plan has no figure for"),
+              "floor is per-request cost the plan has no figure for. Decode: as the 128-token row above (the "
+              "longer cache adds ~0.9 ms a token in the source, ~0.1 ms in the plan)"),
     dict(name="Kimi K2 on 16x H200 at 128K (the deploy guide's smallest unit)",
          model="kimi-k2-instruct", rig="2 nodes x 8x h200 ib-400g", kw=dict(ctx=131072, concurrency=8, prompt=1024,
                                                                            runtime="vllm"),

@@ -511,6 +511,21 @@ def test_cross_node_all_reduce_latency_grows_with_ranks_and_nodes():
     assert cluster.nccl_allreduce_latency_s(32, 4) > cluster.nccl_allreduce_latency_s(16, 2)
 
 
+def test_a_decode_sized_all_reduce_across_nodes_pays_nccls_ll_time_per_byte():
+    """NCCL's own model for 2 x 8 H100 (its NCCL_DEBUG log in NVIDIA/nccl #1453) rises 12.6 us
+    from 128 B to 64 KB in the LL protocol, far more than the links' rate would add; scaled like
+    the latency. Past 64 KB NCCL changes protocol and no more LL time accrues."""
+    lat = cluster.nccl_allreduce_latency_s
+    rise = lat(16, 2, 65536) - lat(16, 2, 128)
+    assert rise == pytest.approx((37.798233 - 25.214764) * 1e-6 * cluster.NCCL_MEASURED_OVER_MODEL, rel=1e-6)
+    assert lat(16, 2, 1 << 20) == lat(16, 2, 65536)
+    two = cluster.rig_links(parse_rig("2 nodes x 8x h100-sxm ib-400g"))
+    r1_token = 7168 * 2                                       # one token's bf16 hidden state
+    assert cluster._collective_s(two, 16, 8, r1_token, "ar") > cluster._collective_s(two, 16, 8, 128, "ar") + 4e-6
+    one = cluster.rig_links(parse_rig("8x h100-sxm"))         # inside an NVLink node: no LL term
+    assert cluster._collective_s(one, 8, 8, r1_token, "ar") < cluster._collective_s(one, 8, 8, 128, "ar") + 1e-6
+
+
 def test_more_nodes_over_ib_never_lower_kv_room_per_gpu_and_cross_node_tp_is_slower():
     model = load_model("deepseek-r1")
     room = []

@@ -25,7 +25,8 @@ one request holds (``kv_seq_bytes``), its cache dtype, and its commands (``comma
   the share the batch touches, 1 - (1 - k/n)^tokens), the batch's KV, does 2 x active
   parameters FLOP per token, and pays its collectives: two all-reduces per layer over the
   attention TP group (one when experts are EP), an all-to-all dispatch and combine per MoE
-  layer over the EP group, a hop between pipeline stages. Memory and compute overlap (the
+  layer over the EP group, the embedding's all-reduce and the logits' gather once a pass
+  over the TP group, a hop between pipeline stages. Memory and compute overlap (the
   larger counts); collectives do not. A token takes pp stage-steps (B >= pp users keep
   every stage busy with pp micro-batches). Bandwidth efficiency, per-token fixed cost and
   the runtime/architecture factors are the speed calibration's
@@ -80,6 +81,14 @@ LINK_EFF = 0.75          # share of a link's rated bandwidth a collective reache
 # where the model says 9.0 us, hence NCCL_MEASURED_OVER_MODEL; with it 16 H100s on 2 nodes
 # come to about 61 us, as NVIDIA/nccl issue #1453 measured (61.6 us at 128 B, 2 x 8 H100).
 NCCL_MEASURED_OVER_MODEL = 19.9 / 9.0
+# A small all-reduce across nodes runs in NCCL's LL protocol, which moves its bytes at a few
+# GB/s (8-byte stores, half of them flags, over few channels), not at the links' rate. NCCL's
+# own tuning model for 2 x 8 H100 over IB, as its NCCL_DEBUG=INFO log prints it (NVIDIA/nccl
+# issue #1453): 25.21 us at 128 B, 25.87 at 4 KB, 26.55 at 8 KB, 37.80 at 64 KB (LL, 'proto 0'),
+# then LL128 from 128 KB (51.60 us): 0.19 ns a byte up to 64 KB, scaled like the latency by
+# NCCL_MEASURED_OVER_MODEL. Past 64 KB NCCL changes protocol and the bandwidth term takes over.
+NCCL_LL_S_PER_BYTE = (37.798233 - 25.214764) / (65536 - 128) * 1e-6
+NCCL_LL_MAX_BYTES = 65536
 # NICS_PER_NODE_NOTE: an all-reduce across nodes reaches about the node's aggregate NIC
 # bandwidth as bus bandwidth (NCCL's rings take one channel per NIC): 3 nodes x 8 A100 with 4
 # HDR NICs each measured 84.8 GB/s average, 96 GB/s peak against the 100 GB/s of 4 x 200 Gb/s
@@ -137,6 +146,7 @@ class Shape:
     mtp_dense_params: float = 0.0
     mtp_expert_active_params: float = 0.0
     float_weights: bool = False   # weights mostly F16/BF16/F32: the prefill GEMMs run at the FP16 peak
+    vocab: int = 0                # the LM head's rows: the logits one decode token gathers
 
     @property
     def weights_bytes(self) -> int:
@@ -186,7 +196,7 @@ def shape_of(model: Model, build: Build) -> Shape:
     return Shape(embed, head, dense, expert, dense_p, expert_p * frac, model.n_layer, len(moe_layers),
                  model.n_embd, moe.n_expert if moe else 0, moe.n_expert_used if moe else 0,
                  la.n_head if la else 0, la.head_dim_k if la else 0, low * 2 > build.weights_bytes,
-                 mtp_d, mtp_e, mtp_dp, mtp_ep * frac, flt * 2 > build.weights_bytes)
+                 mtp_d, mtp_e, mtp_dp, mtp_ep * frac, flt * 2 > build.weights_bytes, int(model.n_vocab or 0))
 
 
 # checkpoints the datacenter runtimes load besides the published one: the layer matrices' type
@@ -277,9 +287,10 @@ def rig_links(rig) -> Links:
                  net.id if net is not None else None, tuple(assumed))
 
 
-def nccl_allreduce_latency_s(ranks: int, nodes: int) -> float:
-    """A small all-reduce over ``ranks`` GPUs on ``nodes`` InfiniBand nodes (see
-    NCCL_MEASURED_OVER_MODEL): NCCL's LL-protocol model, ring or tree, the faster."""
+def nccl_allreduce_latency_s(ranks: int, nodes: int, nbytes: float = 0.0) -> float:
+    """A small all-reduce of ``nbytes`` over ``ranks`` GPUs on ``nodes`` InfiniBand nodes (see
+    NCCL_MEASURED_OVER_MODEL): NCCL's LL-protocol model, ring or tree, the faster, plus LL's
+    per-byte time (NCCL_LL_S_PER_BYTE) up to the size NCCL leaves LL at."""
     if ranks <= 1:
         return 0.0
     nodes = max(1, nodes)
@@ -287,7 +298,8 @@ def nccl_allreduce_latency_s(ranks: int, nodes: int) -> float:
     steps, inter_steps = 2 * (ranks - 1), 2 * (nodes - 1)
     ring = 3.6 + (steps - inter_steps) * intra + inter_steps * 2.7
     tree = 4.4 + 2 * ((ranks / nodes - 1) * 0.52 * (1.8 if nodes > 1 else 1.0) + math.log2(nodes) * 5.0)
-    return min(ring, tree) * 1e-6 * NCCL_MEASURED_OVER_MODEL
+    ll = min(max(0.0, nbytes), NCCL_LL_MAX_BYTES) * NCCL_LL_S_PER_BYTE
+    return (min(ring, tree) * 1e-6 + ll) * NCCL_MEASURED_OVER_MODEL
 
 
 def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, kind: str) -> float:
@@ -299,7 +311,8 @@ def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, 
         return 0.0
     spans = group > gpus_per_node
     lat = LATENCY_S[links.intra_kind] + (LATENCY_S[links.net_kind] if spans and links.net_kind else 0.0)
-    if kind == "ar" and spans and links.net_kind == "ib":
+    nccl_ib = kind == "ar" and spans and links.net_kind == "ib"
+    if nccl_ib:
         lat = nccl_allreduce_latency_s(group, -(-group // gpus_per_node))
     intra = links.intra_bw * LINK_EFF
     net = (links.net_bw_per_gpu or links.intra_bw) * LINK_EFF
@@ -307,7 +320,10 @@ def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, 
         # a ring across nodes runs a channel through every NIC of a node at once, so its bus
         # bandwidth is the node's whole network share (NICS_PER_NODE_NOTE), not one NIC's
         bw = min(intra, net * min(group, gpus_per_node)) if spans else intra
-        return lat + 2 * (group - 1) / group * payload / bw
+        t = lat + 2 * (group - 1) / group * payload / bw
+        if nccl_ib:      # a decode-sized message: LL's own per-byte time (NCCL_LL_S_PER_BYTE)
+            t = max(t, nccl_allreduce_latency_s(group, -(-group // gpus_per_node), payload))
+        return t
     local = min(group, gpus_per_node)
     remote_share = (group - local) / group
     return lat + payload * ((local - 1) / group / intra + remote_share / net)
@@ -500,6 +516,19 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
             t_com += 2 * moe_l * _collective_s(links, stage_gpus, gpus_per_node, payload, "a2a")
         return max(t_mem, t_cmp) + t_com + Lm * getattr(rules, "layer_s", LAYER_S)
 
+    def ends_s(m: float, tokens: int) -> float:
+        """The two collectives a forward pass pays outside its layers, ``tokens`` tokens for each
+        of ``m`` requests: the vocab-parallel embedding's all-reduce of the hidden states
+        (VocabParallelEmbedding.forward in vLLM and SGLang: tensor_model_parallel_all_reduce) and
+        the gather of the TP-split logits before sampling (SGLang's LogitsProcessor:
+        tensor_model_parallel_all_gather; vLLM's: a gather to rank 0), 16-bit logits; a ring
+        all-gather moves half the bytes an all-reduce of the result would."""
+        if tp_a <= 1:
+            return 0.0
+        b = math.ceil(m / dp) * tokens
+        return (_collective_s(links, tp_a, gpus_per_node, b * sh.hidden * 2, "ar")
+                + _collective_s(links, tp_a, gpus_per_node, b * sh.vocab * 2 / 2, "ar"))
+
     def hop_s(m: float) -> float:
         if pp == 1:
             return 0.0
@@ -518,7 +547,7 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
         flops = 2 * (b * sh.mtp_dense_params / tp_a + m * sh.mtp_expert_active_params / stage_gpus)
         t_cmp = flops / (dev.peak_flops * c_eff) if dev.peak_flops else 0.0
         t_com = 2 * _collective_s(links, tp_a, gpus_per_node, b * sh.hidden * 2, "ar") if tp_a > 1 else 0.0
-        return max(t_mem, t_cmp) + t_com + getattr(rules, "layer_s", LAYER_S)
+        return max(t_mem, t_cmp) + t_com + getattr(rules, "layer_s", LAYER_S) + ends_s(m, 1)
 
     steps = int(spec["num_steps"]) if spec else 0
     accept = float(spec["acceptance_length"]) if spec else 1.0
@@ -530,7 +559,7 @@ def evaluate_layout(rules, model: Model, sh: Shape, dev: Device, links: Links, l
         # runs the whole batch through the devices in turn
         mb = 1 if lay.get("layer_split") else min(pp, b_users)
         m = b_users / mb
-        step = pp * stage_s(m) + fixed + (pp - 1) * hop_s(m) + steps * draft_s(m)
+        step = pp * stage_s(m) + ends_s(m, q) + fixed + (pp - 1) * hop_s(m) + steps * draft_s(m)
         return step * factor / accept
 
     per_user, aggregate = {}, {}
