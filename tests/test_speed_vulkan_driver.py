@@ -140,3 +140,14 @@ def test_os_names_the_amd_vulkan_driver_of_a_prompt(capsys):
     want = cal.prefill_driver["amd:vendor"] / cal.prefill_driver["amd:mesa"]
     assert min(want, 1.0) - 1e-6 <= ratio <= max(want, 1.0) + 1e-6      # GEMMs scale by it, attention does not
     assert not any(n["code"] == "prefill_vulkan_driver" for n in out[""]["notes"])
+
+
+def test_bf16_through_vulkan_takes_its_drivers_factor_only(capsys):
+    """The F16/BF16 factor of Vulkan is fitted per driver (PrefillCase.float_key): AMDVLK's slow
+    BF16 path applies with --os windows on AMD, not to a Vulkan run whose driver is unknown."""
+    from rigcheck.plan.check.data import speed_calibration
+    cal = speed_calibration()
+    assert "vulkan/amd:vendor" in cal.prefill_float and "vulkan" not in cal.prefill_float
+    base = ["estimate", "qwen3-8b", "--build", "BF16", "--rig", "rx-7900-xtx", "--backend", "vulkan"]
+    win, lin, none = (_mid(base + o, capsys)["prefill_tok_s"]["mid"] for o in (["--os", "windows"], ["--os", "linux"], []))
+    assert win < 0.5 * lin and lin <= none
