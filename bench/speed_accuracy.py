@@ -96,7 +96,7 @@ def fit_all(samples):
 
 def t_model(s, cal) -> float:
     return decode_seconds(s.pools, s.runtime, s.maturity, s.parallel, s.link, cal, legacy=s.legacy, arch=s.arch,
-                          backend=s.backend, driver=s.driver, generation=s.generation)
+                          backend=s.backend, driver=s.driver)
 
 
 def predict_decode(s, cal, train_by_setup) -> tuple[float, str]:

@@ -110,11 +110,6 @@ class Runtime:
     placement_flags: bool = False           # passes the placement's flags (-ngl, --n-cpu-moe, -ot) on
     serve_url: str | None = None            # where its OpenAI-compatible API listens by default (its docs)
     bench_files: bool = False               # `rigcheck bench FILE` runs its builds in process (llama-cpp-python)
-    # the engine generation a measured run used, from its date and version text (run date
-    # 'YYYY-MM-DD', version as the source gives it): '' = the engine the runtime ships today (what
-    # an estimate is for), else a name for an earlier one whose per-token costs the speed fit keeps
-    # apart (speed.runtime_key); None: one generation
-    speed_generation: Callable[[str, str], str] | None = field(default=None, repr=False, compare=False)
 
     def settings_for(self, placement) -> dict:
         """The command keywords this runtime takes from a sized placement."""

@@ -94,26 +94,6 @@ def command(*, model_id, build_name, build_file, ctx, flags, parallel=None, plat
     return "\n".join(lines)
 
 
-# Ollama's engines by release. Up to 0.29 GGUF models ran in Ollama's own CGO runners: the vendored
-# llama.cpp driven from Go ("llama runner") and, for the architectures Ollama ported, its Go "ollama
-# engine" on the vendored ggml, each decoding one token per Go-side call with its own sampler
-# (sample/). ollama#16031 ("runner: Remove CGO engines, use llama-server exclusively for GGML models",
-# merged 2026-05-29, first in v0.30.0) removed both: since then GGUF models run on upstream
-# llama-server, built from llama.cpp at a pinned commit.
-LLAMA_SERVER_SINCE_VERSION = (0, 30)
-LLAMA_SERVER_SINCE_DATE = "2026-05-29"
-_VERSION = re.compile(r"(?<![\d.])0\.(\d+)(?:\.\d+)?")
-
-
-def speed_generation(date: str, version: str) -> str:
-    """'cgo' for a run of the CGO runners (a version below 0.30 in its text, else dated before
-    2026-05-29), '' for llama-server (today's Ollama; a run with neither version nor date)."""
-    m = _VERSION.search(version or "")
-    if m:
-        return "cgo" if (0, int(m.group(1))) < LLAMA_SERVER_SINCE_VERSION else ""
-    return "cgo" if date and date < LLAMA_SERVER_SINCE_DATE else ""
-
-
 def launch_settings(pl) -> dict:
     """OLLAMA_KV_CACHE_TYPE from the sized cache type (one type for K and V)."""
     cache = pl.cache_type or ""
@@ -134,6 +114,5 @@ RUNTIME = Runtime(
     memory=MEMORY,
     default_for=(),
     launch_settings=launch_settings,
-    speed_generation=speed_generation,
     serve_url="http://127.0.0.1:11434",    # OLLAMA_HOST default (docs/faq.md)
 )

@@ -356,29 +356,18 @@ def arch_key(arch: str, runtime: str) -> str:
     return f"{arch}@{runtime}"
 
 
-def runtime_key(runtime: str, generation: str = "") -> str:
-    """The key of a runtime's fitted time and fixed-cost factors (Calibration.runtime, fixed_rt):
-    the runtime's name, or ``runtime:generation`` for a run of an earlier engine generation of it
-    (the runtime module's speed_generation), fitted apart and shrunk toward 1 like any runtime.
-    An estimate is for the engine the runtime ships today: no generation."""
-    return f"{runtime}:{generation}" if generation else runtime
-
-
 def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: str = "mature",
                    parallel: str = "single", link: str = "pcie", calib: Calibration = DEFAULT,
-                   legacy: bool = False, arch: str = "", backend: str = "", driver: str = "",
-                   generation: str = "") -> float:
+                   legacy: bool = False, arch: str = "", backend: str = "", driver: str = "") -> float:
     """Mid estimate of the seconds one decoded token takes (see the module docstring).
     ``legacy``: a run before 2024-06 (older per-token overheads). ``arch``: the
     architecture, for its fitted factor in this runtime (1 when it has none). ``driver``: the
-    Vulkan driver (vulkan_driver; '' = not known, the backend's average). ``generation``: the
-    runtime's engine generation a measured run used (runtime_key; '' = today's)."""
+    Vulkan driver (vulkan_driver; '' = not known, the backend's average)."""
     pools = [p for p in pools if p.bytes_per_token > 0]
     if not pools:
         return float("nan")
     lead = _lead_family(pools)
-    rkey = runtime_key(runtime, generation)
-    fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004)) * calib.fixed_rt.get(rkey, 1.0)
+    fixed = calib.fixed_s.get(lead, PRIOR_FIXED_S.get(lead, 0.004)) * calib.fixed_rt.get(runtime, 1.0)
     fixed *= calib.fixed_backend.get(backend, 1.0) if backend else 1.0
     if legacy:
         fixed *= calib.legacy_fixed
@@ -402,7 +391,7 @@ def decode_seconds(pools: list[PoolRead], runtime: str = "llama.cpp", maturity: 
     if crossing and accel:
         body += calib.hybrid_s
     t = fixed + body
-    t *= calib.runtime.get(rkey, 1.0)
+    t *= calib.runtime.get(runtime, 1.0)
     t /= calib.maturity.get(maturity, PRIOR_MATURITY.get(maturity, 1.0))
     if arch:
         t /= calib.arch_eff.get(arch_key(arch, runtime), 1.0)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import (DEFAULT, GGML_RUNTIMES, HYBRID_MIN_BYTES, PRIOR_PREFILL_ATTN, prior_q_rows, PRIOR_PREFILL_BACKEND, PRIOR_PREFILL_M0, PRIOR_PREFILL_INTENSITY,
                PREFILL_READ_EFF, PrefillCase, PRIOR_ATTN_EFF, arch_key, PRIOR_EFF, PRIOR_FIXED_S, PRIOR_MATURITY, PRIOR_PREFILL_EFF,
-                    PRIOR_TP_S, Calibration, PoolRead, runtime_key, spread_class)
+                    PRIOR_TP_S, Calibration, PoolRead, spread_class)
 
 SIGMA = {"eff": 0.5, "fixed": 1.0, "hybrid": 1.0, "hop": 1.5, "tp": 1.0, "runtime": 0.5,
          "maturity": 0.8, "legacy": 0.5, "prefill_eff": 0.8, "prefill_runtime": 0.6, "pcie": 0.5,
@@ -74,13 +74,8 @@ class Sample:
     arch: str = ""
     backend: str = ""             # speed.backend_of: cuda, rocm, vulkan, metal, sycl, cpu or ''
     driver: str = ""              # speed.vulkan_driver: 'intel:mesa', 'amd:vendor', ... or ''
-    generation: str = ""          # the runtime's engine generation (speed.runtime_key; '' = today's)
     prefill_case: PrefillCase | None = None
 
-
-    @property
-    def rt_key(self) -> str:
-        return runtime_key(self.runtime, self.generation)
 
     @property
     def klass(self) -> str:
@@ -148,8 +143,8 @@ class _DecodeDesign:
                                | {(p.family, "attn") for ps in live for p in ps if p.flops_per_token and p.peak_flops})
         self.devs = sorted({p.device for ps in live for p in ps if p.device and p.kind != "disk"})
         self.fams = sorted({_lead(s.pools) for s in samples})
-        self.rts = sorted({s.rt_key for s in samples} - {"llama.cpp"})
-        self.frts = sorted({s.rt_key for s in samples} - {"llama.cpp"})
+        self.rts = sorted({s.runtime for s in samples} - {"llama.cpp"})
+        self.frts = sorted({s.runtime for s in samples} - {"llama.cpp"})
         self.mats = sorted({s.maturity for s in samples} - {"mature"})
         self.archs = sorted({arch_key(s.arch, s.runtime) for s in samples if s.arch})
         self.bes = sorted({s.backend for s in samples if s.backend})
@@ -196,8 +191,8 @@ class _DecodeDesign:
             self.hybrid[i] = 1.0 if (accel and any(p.kind in ("ram", "disk") and p.bytes_per_token >= HYBRID_MIN_BYTES
                                                    for p in pools)) else 0.0
             self.lead[i] = self.fams.index(_lead(pools))
-            if s.rt_key in self.rts:
-                self.rt[i] = self.rts.index(s.rt_key)
+            if s.runtime in self.rts:
+                self.rt[i] = self.rts.index(s.runtime)
             if s.maturity in self.mats:
                 self.mat[i] = self.mats.index(s.maturity)
             if s.arch:

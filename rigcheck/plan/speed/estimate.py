@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import (DEFAULT_DISK_BW, device_fp4, EvidenceRow, generation_of, Layout, host_family, nearest, pools_for, prefill_case,
+from .evidence import (DEFAULT_DISK_BW, device_fp4, EvidenceRow, Layout, host_family, nearest, pools_for, prefill_case,
                        prefill_depth, setup_key, ubatch_of)
 from .. import modes
 from . import (LEGACY_BEFORE, NATIVE_FP4_GAIN, PREFILL_SINCE, Calibration, PoolRead, PrefillCase, Range, anchored_mid, backend_of,
@@ -149,8 +149,6 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
         measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context, threads_in(r.notes)), runtime, maturity,
                                                     parallel, link, calib,
                                                     legacy=r.date < LEGACY_BEFORE, arch=facts.arch,
-                                                    # the runtime's engine generation that run used
-                                                    generation=generation_of(runtime, r.date, r.version),
                                                     # no backend asked or known: the runs' own,
                                                     # not moved between backends
                                                     backend=backend_of(runtime, lead, r.version) if backend

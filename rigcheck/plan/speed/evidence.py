@@ -268,17 +268,6 @@ def rescaled(facts: ModelFacts, weights_bytes: float | None) -> ModelFacts:
                    total_bytes=facts.total_bytes * k, exact=False)
 
 
-def generation_of(runtime: str, date: str, version: str) -> str:
-    """The engine generation of a measured run, as its runtime's module tells it from the run's
-    date and version text (Runtime.speed_generation; '' = today's engine, or a runtime with one)."""
-    from ...runtimes import get
-    try:
-        rt = get(runtime)
-    except Exception:  # noqa: BLE001 - a runtime rigcheck does not know has one generation
-        return ""
-    return rt.speed_generation(date or "", version or "") if rt.speed_generation else ""
-
-
 def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     from .cpu import threads_in
     if not facts.weight_type:
@@ -308,7 +297,6 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
                   backend=backend, driver=vulkan_driver(backend, lay.lead_family, f"{row.version} {row.notes}"),
-                  generation=generation_of(row.runtime, row.date, row.version),
                   prefill_case=case,
                   kind="moe" if facts.moe else "dense", legacy=row.date < LEGACY_BEFORE,
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
