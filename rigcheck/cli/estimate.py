@@ -50,9 +50,10 @@ def add_speed_options(p, command: bool = False) -> None:
     p.add_argument("--backend", default=None, type=backend_word,
                    help="llama.cpp backend the run uses (cuda, rocm, vulkan, metal, sycl, ipex, cpu); default: the "
                         "runtime's usual one on that device (CUDA on NVIDIA, Metal on Apple), else none named")
-    p.add_argument("--os", default=None, type=os_word, dest="os_name",
-                   help="the machine's OS, linux or windows: on an Intel GPU through Vulkan it names the driver "
-                        "(Mesa's ANV on Linux, Intel's own on Windows), which decode depends on" +
+    p.add_argument("--os", default=None, type=os_word, dest="os_name", metavar="OS",
+                   help="the machine's OS, linux or windows: through Vulkan it names the driver (Linux: Mesa's "
+                        "ANV on Intel, RADV on AMD; Windows: the vendor's), which Intel decode and AMD and Intel "
+                        "prefill depend on" +
                         ("; default: this machine's OS when no --rig is given" if command else "; default: unknown"))
     p.add_argument("--threads", default=None, type=threads_word,
                    help="CPU threads llama.cpp runs with (-t N" + (", added to its command" if command else "")
