@@ -286,8 +286,8 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
     # enough (PREFILL_SINCE); older ones stay in the catalogue as evidence
     prefill_fit = row.prefill_tokens is not None and row.date >= PREFILL_SINCE
     backend = backend_of(row.runtime, lay.lead_family, row.version)
-    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch, row.date, row.version,
-                        f"{row.version} {row.notes}")
+    said = f"{row.version} {row.notes}"      # what the run says of itself (its Vulkan driver, ...)
+    case = prefill_case(facts, lay, row.runtime, backend, maturity, prompt, depth, ubatch, row.date, row.version, said)
     from .calibrate import Sample  # numpy: only the calibration needs it
     return Sample(pools=lay.pools, runtime=row.runtime, maturity=maturity, parallel=lay.parallel, link=lay.link,
                   decode_tok_s=row.decode_tok_s, prefill_tok_s=row.prefill_tok_s, prefill_flops_per_token=flops,
@@ -296,7 +296,7 @@ def sample_of(row: MeasuredRow, facts: ModelFacts, rig):
                   key=f"{row.model}|{row.build}|{row.runtime}|{row.rig}|{row.offload}|{row.context}",
                   setup=setup_key(row.model, row.build, row.runtime, rig, row.offload),
                   device=lead_device(lay.pools), arch=facts.arch,
-                  backend=backend, driver=vulkan_driver(backend, lay.lead_family, f"{row.version} {row.notes}"),
+                  backend=backend, driver=vulkan_driver(backend, lay.lead_family, said),
                   prefill_case=case,
                   kind="moe" if facts.moe else "dense", legacy=row.date < LEGACY_BEFORE,
                   meta={"row": row, "exact": facts.exact, "prefill_fit": prefill_fit})
