@@ -539,6 +539,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-calibration", action="store_true")
     ap.add_argument("--rows", action="store_true", help="print every held-out decode prediction (LOSO)")
+    ap.add_argument("--prefill-rows", choices=("loso", "lodo"),
+                    help="print every held-out prefill figure of that split, worst first")
     args = ap.parse_args(argv)
     samples, skipped = build_samples()
     exact = sum(1 for s in samples if s.meta["exact"])
@@ -560,6 +562,15 @@ def main(argv=None) -> int:
             r = h.s.meta["row"]
             print(f"  {h.dec / h.s.decode_tok_s:5.2f}x  pred {h.dec:7.1f} meas {h.s.decode_tok_s:7.1f}  [{h.klass}] "
                   f"{r.model} {r.build} {r.runtime} {r.rig} {r.offload} ctx={r.context}")
+    if args.prefill_rows:
+        held = held_loso if args.prefill_rows == "loso" else held_lodo
+        print(f"\n{args.prefill_rows.upper()} held-out prefill predictions, worst first:")
+        for h in sorted((h for h in calibrate.unique_prefill(held) if h.pre),
+                        key=lambda h: -abs(math.log(h.s.prefill_tok_s / h.pre))):
+            r, c = h.s.meta["row"], h.s.prefill_case
+            print(f"  {h.pre / h.s.prefill_tok_s:5.2f}x  pred {h.pre:8.1f} meas {h.s.prefill_tok_s:8.1f}  "
+                  f"[{h.pre_klass}] {r.model} {r.build} {r.runtime} {r.version} {r.rig} {r.offload} "
+                  f"pp={r.prefill_tokens} ub={c.batch} {r.source[:60]}")
     if args.write_calibration:
         cal = calibration_from(samples, held_loso, held_lodo, held_lofo)
         cal = dataclasses.replace(cal, meta={
