@@ -91,14 +91,17 @@ def test_a_measured_prefill_lands_on_its_measurement(rows):
         note = next(n for n in est.notes if n.code == "prefill_from_setup")
         assert note.values["rows"] == len(same) and text(note).startswith("prefill from "), est.notes
         figures = {x.prefill_tok_s for x in same}
+        # the one figure the estimate starts from: the drawn row's own, or, for a row at another
+        # micro-batch than the estimate's, the setup's figure at the estimate's micro-batch
+        fig = next(iter(figures))
         if len(figures) == 1 and note.values["before_fp4"]:
             # measured before MXFP4 ran on Blackwell's FP4 tensor cores: moved to today's kernels,
             # faster (by less than the GEMMs' gain), and the note says so
             from rigcheck.plan.speed import NATIVE_FP4_GAIN
-            assert r.prefill_tok_s < est.prefill_tok_s.mid <= NATIVE_FP4_GAIN * 1.10 * r.prefill_tok_s, r
+            assert fig < est.prefill_tok_s.mid <= NATIVE_FP4_GAIN * 1.10 * fig, r
             assert "FP4 tensor cores (PR #17906)" in text(note), text(note)
         elif len(figures) == 1:
-            assert est.prefill_tok_s.mid == pytest.approx(r.prefill_tok_s, rel=0.10), r
+            assert est.prefill_tok_s.mid == pytest.approx(fig, rel=0.10), r
             checked += 1
         else:
             assert 0.5 * min(figures) <= est.prefill_tok_s.mid <= 2.0 * max(figures), (r, figures)
