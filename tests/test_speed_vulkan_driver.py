@@ -150,4 +150,6 @@ def test_bf16_through_vulkan_takes_its_drivers_factor_only(capsys):
     assert "vulkan/amd:vendor" in cal.prefill_float and "vulkan" not in cal.prefill_float
     base = ["estimate", "qwen3-8b", "--build", "BF16", "--rig", "rx-7900-xtx", "--backend", "vulkan"]
     win, lin, none = (_mid(base + o, capsys)["prefill_tok_s"]["mid"] for o in (["--os", "windows"], ["--os", "linux"], []))
-    assert win < 0.5 * lin and lin <= none
+    # the slow path is AMDVLK's on Windows only: not Linux's (RADV) nor an unknown driver's; how
+    # RADV compares with an unnamed driver is the fit's (prefill_driver amd:mesa), not fixed here
+    assert win < 0.5 * lin and win < 0.5 * none
