@@ -519,12 +519,13 @@ def print_agreement(agree: dict) -> None:
                       f"{d['median_disagreement']:5.1%} (by setup {d['median_by_setup']:5.1%})  within 2x {d['within_2x']:5.1%}")
 
 
-def calibration_from(samples, held_loso, held_lodo, held_lofo=None):
-    """The constants fitted to every row, with the intervals of the cross-validated errors per
-    fallback level (level_tables): near ones from LOSO (device known or anchored), far ones
-    (family measured) from the family-level errors of LODO and LOSO, those of a family nobody
-    measured from leave-one-family-out."""
-    cal = fit_all(samples)
+def calibration_from(samples, held_loso, held_lodo, held_lofo=None, fitted=None):
+    """The constants fitted to every row (``fitted``, where the caller has already fitted them:
+    fit_all(samples)), with the intervals of the cross-validated errors per fallback level
+    (level_tables): near ones from LOSO (device known or anchored), far ones (family measured)
+    from the family-level errors of LODO and LOSO, those of a family nobody measured from
+    leave-one-family-out."""
+    cal = fitted if fitted is not None else fit_all(samples)
     tables = level_tables(held_loso, held_lodo, held_lofo)
     near, far = tables["device"], tables["family"] if (held_loso or held_lodo) else {}
     none = tables["none"] if held_lofo else {}
@@ -554,7 +555,8 @@ def main(argv=None) -> int:
     held_lofo = lofo(samples)
     res = {"loso": report_split("leave one source out", held_loso, held_loso, held_lodo, held_lofo),
            "lodo": report_split("leave one device out", held_lodo, held_loso, held_lodo, held_lofo)}
-    res["agreement"] = source_agreement(samples, fit_all(samples))
+    fitted = fit_all(samples)             # every row: for the agreement and the written calibration
+    res["agreement"] = source_agreement(samples, fitted)
     print_agreement(res["agreement"])
     if args.rows:
         print("\nLOSO held-out decode predictions, worst first:")
@@ -572,7 +574,7 @@ def main(argv=None) -> int:
                   f"[{h.pre_klass}] {r.model} {r.build} {r.runtime} {r.version} {r.rig} {r.offload} "
                   f"pp={r.prefill_tokens} ub={c.batch} {r.source[:60]}")
     if args.write_calibration:
-        cal = calibration_from(samples, held_loso, held_lodo, held_lofo)
+        cal = calibration_from(samples, held_loso, held_lodo, held_lofo, fitted)
         cal = dataclasses.replace(cal, meta={
             **cal.meta, "fitted": True, "rows": len(samples), "sources": len({s.source for s in samples}),
             "exact_rows": exact, "written_by": "bench/speed_accuracy.py --write-calibration",

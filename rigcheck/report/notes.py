@@ -16,6 +16,14 @@ def _gib(n) -> str:
     return units.gib(n, 1)
 
 
+def _vulkan_driver_note(lead: str, phase: str, tail: str = ""):
+    """The template of a Vulkan driver's factor on one phase's efficiency (decode's
+    'vulkan_driver', prefill's 'prefill_vulkan_driver'): one wording for both."""
+    return lambda driver, os, factor: (
+        f"{lead}Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, {phase} "
+        f"efficiency x{factor:.2f} of a run whose driver is not known (fitted{tail})")
+
+
 _KERNELS = {"fork": "young (fork-era) kernels", "new": "new kernels"}
 _OUTSIDE = {
     "other_context": "it was measured at context {measured_ctx:,}, this estimate is at {ctx:,} (the KV read per "
@@ -108,12 +116,8 @@ TEMPLATES = {
            f"devices, with the range of estimates for families nobody measured" if level == "none" else
            f"{device or 'this device'} has no measurement of its own: its family's efficiency, range widened")
         + f") and {runtime_rows} with {runtime}"),
-    "vulkan_driver": lambda driver, os, factor: (
-        f"Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, decode efficiency "
-        f"x{factor:.2f} of a run whose driver is not known (fitted; --os names the OS)"),
-    "prefill_vulkan_driver": lambda driver, os, factor: (
-        f"prefill through Vulkan on {os.capitalize()}: {'Mesa' if driver == 'mesa' else 'the vendor'}'s driver, "
-        f"prompt efficiency x{factor:.2f} of a run whose driver is not known (fitted)"),
+    "vulkan_driver": _vulkan_driver_note("", "decode", "; --os names the OS"),
+    "prefill_vulkan_driver": _vulkan_driver_note("prefill through ", "prompt"),
     "unknown_cpu_widened": lambda factor: (
         f"CPU not in the catalogue: its compute limit is unknown, so the range is widened x{factor:g}"),
     "no_prefill_peak": lambda: "prefill not estimated: the device's FP16 compute peak is not in the catalogue",

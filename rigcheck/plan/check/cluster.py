@@ -291,15 +291,22 @@ def nccl_allreduce_latency_s(ranks: int, nodes: int, nbytes: float = 0.0) -> flo
     """A small all-reduce of ``nbytes`` over ``ranks`` GPUs on ``nodes`` InfiniBand nodes (see
     NCCL_MEASURED_OVER_MODEL): NCCL's LL-protocol model, ring or tree, the faster, plus LL's
     per-byte time (NCCL_LL_S_PER_BYTE) up to the size NCCL leaves LL at."""
+    return _nccl_allreduce_latencies_s(ranks, nodes, nbytes)[1]
+
+
+def _nccl_allreduce_latencies_s(ranks: int, nodes: int, nbytes: float) -> tuple[float, float]:
+    """:func:`nccl_allreduce_latency_s` of an empty message and of ``nbytes``, both from one
+    working of NCCL's ring/tree model."""
     if ranks <= 1:
-        return 0.0
+        return 0.0, 0.0
     nodes = max(1, nodes)
     intra = 0.47 * (1.8 if nodes > 1 else 1.0)
     steps, inter_steps = 2 * (ranks - 1), 2 * (nodes - 1)
     ring = 3.6 + (steps - inter_steps) * intra + inter_steps * 2.7
     tree = 4.4 + 2 * ((ranks / nodes - 1) * 0.52 * (1.8 if nodes > 1 else 1.0) + math.log2(nodes) * 5.0)
+    model = min(ring, tree) * 1e-6
     ll = min(max(0.0, nbytes), NCCL_LL_MAX_BYTES) * NCCL_LL_S_PER_BYTE
-    return (min(ring, tree) * 1e-6 + ll) * NCCL_MEASURED_OVER_MODEL
+    return model * NCCL_MEASURED_OVER_MODEL, (model + ll) * NCCL_MEASURED_OVER_MODEL
 
 
 def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, kind: str) -> float:
@@ -310,10 +317,11 @@ def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, 
     if group <= 1:
         return 0.0
     spans = group > gpus_per_node
-    lat = LATENCY_S[links.intra_kind] + (LATENCY_S[links.net_kind] if spans and links.net_kind else 0.0)
     nccl_ib = kind == "ar" and spans and links.net_kind == "ib"
-    if nccl_ib:
-        lat = nccl_allreduce_latency_s(group, -(-group // gpus_per_node))
+    if nccl_ib:      # NCCL's latency for an empty message, and with the payload's LL time
+        lat, lat_ll = _nccl_allreduce_latencies_s(group, -(-group // gpus_per_node), payload)
+    else:
+        lat = LATENCY_S[links.intra_kind] + (LATENCY_S[links.net_kind] if spans and links.net_kind else 0.0)
     intra = links.intra_bw * LINK_EFF
     net = (links.net_bw_per_gpu or links.intra_bw) * LINK_EFF
     if kind == "ar":
@@ -322,7 +330,7 @@ def _collective_s(links: Links, group: int, gpus_per_node: int, payload: float, 
         bw = min(intra, net * min(group, gpus_per_node)) if spans else intra
         t = lat + 2 * (group - 1) / group * payload / bw
         if nccl_ib:      # a decode-sized message: LL's own per-byte time (NCCL_LL_S_PER_BYTE)
-            t = max(t, nccl_allreduce_latency_s(group, -(-group // gpus_per_node), payload))
+            t = max(t, lat_ll)
         return t
     local = min(group, gpus_per_node)
     remote_share = (group - local) / group

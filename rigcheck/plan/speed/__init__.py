@@ -323,19 +323,27 @@ VULKAN_DRIVER_WORDS = {
 }
 
 
-VULKAN_DRIVER_FAMILIES = ("intel",)
 # Prompt processing depends on the driver on AMD too: AMDVLK (AMD's open driver, discontinued in
 # 2025; its Windows driver shares its compiler) against Mesa's RADV, on one machine and one day:
 # gemma-3-27b BF16 pp512 9.3 vs 123 tok/s, Llama-2-7B Q4_0 347 (AMDVLK) vs 1,338 (RADV) on Strix
 # Halo (kyuz0/amd-strix-halo-toolboxes logs, 2026-02 and 2026-05); gpt-oss-20b on an RX 7900 XTX
 # under both (Orion-zhen/llama-bench-dashboard). Prefill has a driver factor per vendor for these.
-PREFILL_DRIVER_FAMILIES = ("intel", "amd", "amd-soc")
+# The families whose Vulkan driver matters, each fact once: the phases ('decode', 'prefill') that
+# carry a factor per driver, and whether a Linux run that names no driver is Mesa's (above).
+VULKAN_DRIVER_TABLE = {
+    #  family      phases with a driver factor   Linux alone means Mesa
+    "intel":   (("decode", "prefill"),           True),
+    "amd":     (("prefill",),                    True),
+    "amd-soc": (("prefill",),                    True),
+}
 
 
-def vulkan_driver(backend: str, family: str, text: str, families: tuple = VULKAN_DRIVER_FAMILIES) -> str:
+def vulkan_driver(backend: str, family: str, text: str, phase: str = "decode") -> str:
     """The Vulkan driver of a run, '{family}:mesa' or '{family}:vendor' (VULKAN_DRIVER_WORDS), '' when
-    the run is not Vulkan, its family is not among ``families`` or its text does not tell."""
-    if backend != "vulkan" or family not in families:
+    the run is not Vulkan, its family's driver carries no factor in ``phase`` (VULKAN_DRIVER_TABLE)
+    or its text does not tell."""
+    phases, linux_is_mesa = VULKAN_DRIVER_TABLE.get(family, ((), False))
+    if backend != "vulkan" or phase not in phases:
         return ""
     t = (text or "").lower()
 
@@ -346,7 +354,7 @@ def vulkan_driver(backend: str, family: str, text: str, families: tuple = VULKAN
         return f"{family}:mesa"
     if vendor and not mesa:
         return f"{family}:vendor"
-    if linux and not mesa and not vendor and family in ("intel", "amd", "amd-soc"):
+    if linux and not mesa and not vendor and linux_is_mesa:
         return f"{family}:mesa"
     return ""
 
@@ -671,8 +679,8 @@ def prefill_efficiency(case: PrefillCase, calib: Calibration) -> float:
 
 def prefill_driver_key(backend: str, family: str, text: str) -> str:
     """The prompt's Vulkan driver, keyed by vendor ('amd:vendor' for AMDVLK on a Radeon card or
-    Strix Halo alike; PREFILL_DRIVER_FAMILIES), '' when not known."""
-    d = vulkan_driver(backend, family, text, PREFILL_DRIVER_FAMILIES)
+    Strix Halo alike; VULKAN_DRIVER_TABLE), '' when not known."""
+    d = vulkan_driver(backend, family, text, "prefill")
     return f"{VENDOR_OF.get(family, family)}:{d.split(':', 1)[1]}" if d else ""
 
 

@@ -145,18 +145,17 @@ def _finish(facts: ModelFacts, pools_at, parallel: str, link: str, runtime: str,
     klass = spread_class(pools, parallel, maturity)
     lead_fam = next((p.family for p in pools if p.kind in ("gpu", "unified") and p.bytes_per_token > 0), "cpu")
     if same:
-        # each row at its own context and thread count (speed.cpu: a run's notes may name one)
-        measured = [(r.decode_tok_s, decode_seconds(pools_at(r.context, threads_in(r.notes)), runtime, maturity,
-                                                    parallel, link, calib,
-                                                    legacy=r.date < LEGACY_BEFORE, arch=facts.arch,
-                                                    # no backend asked or known: the runs' own,
-                                                    # not moved between backends
-                                                    backend=backend_of(runtime, lead, r.version) if backend
-                                                    else "",
-                                                    # ... and the Vulkan driver it ran on, where it says
-                                                    driver=vulkan_driver(backend_of(runtime, lead, r.version),
-                                                                         lead, f"{r.version} {r.notes}")
-                                                    if backend else "")) for r in same]
+        measured = []
+        for r in same:
+            # the run's own backend (no backend asked or known: none, not moved between backends)
+            # and the Vulkan driver it ran on, where it says ('' off Vulkan)
+            run_backend = backend_of(runtime, lead, r.version) if backend else ""
+            run_driver = vulkan_driver(run_backend, lead, f"{r.version} {r.notes}")
+            # each row at its own context and thread count (speed.cpu: a run's notes may name one)
+            measured.append((r.decode_tok_s, decode_seconds(pools_at(r.context, threads_in(r.notes)), runtime,
+                                                            maturity, parallel, link, calib,
+                                                            legacy=r.date < LEGACY_BEFORE, arch=facts.arch,
+                                                            backend=run_backend, driver=run_driver)))
         mid = anchored_mid(measured, t_mid)
         dec = range_around(mid, *spread_of(calib, "anchored", ""))
         ctxs = sorted({r.context for r in same})
