@@ -329,12 +329,11 @@ VULKAN_DRIVER_WORDS = {
 # Halo (kyuz0/amd-strix-halo-toolboxes logs, 2026-02 and 2026-05); gpt-oss-20b on an RX 7900 XTX
 # under both (Orion-zhen/llama-bench-dashboard). Prefill has a driver factor per vendor for these.
 # The families whose Vulkan driver matters, each fact once: the phases ('decode', 'prefill') that
-# carry a factor per driver, and whether a Linux run that names no driver is Mesa's (above).
+# carry a factor per driver. In each of them a Linux run that names no driver is Mesa's (above).
 VULKAN_DRIVER_TABLE = {
-    #  family      phases with a driver factor   Linux alone means Mesa
-    "intel":   (("decode", "prefill"),           True),
-    "amd":     (("prefill",),                    True),
-    "amd-soc": (("prefill",),                    True),
+    "intel": ("decode", "prefill"),
+    "amd": ("prefill",),
+    "amd-soc": ("prefill",),
 }
 
 
@@ -342,8 +341,7 @@ def vulkan_driver(backend: str, family: str, text: str, phase: str = "decode") -
     """The Vulkan driver of a run, '{family}:mesa' or '{family}:vendor' (VULKAN_DRIVER_WORDS), '' when
     the run is not Vulkan, its family's driver carries no factor in ``phase`` (VULKAN_DRIVER_TABLE)
     or its text does not tell."""
-    phases, linux_is_mesa = VULKAN_DRIVER_TABLE.get(family, ((), False))
-    if backend != "vulkan" or phase not in phases:
+    if backend != "vulkan" or phase not in VULKAN_DRIVER_TABLE.get(family, ()):
         return ""
     t = (text or "").lower()
 
@@ -354,7 +352,7 @@ def vulkan_driver(backend: str, family: str, text: str, phase: str = "decode") -
         return f"{family}:mesa"
     if vendor and not mesa:
         return f"{family}:vendor"
-    if linux and not mesa and not vendor and linux_is_mesa:
+    if linux and not mesa and not vendor:
         return f"{family}:mesa"
     return ""
 
